@@ -1,0 +1,1 @@
+"""Votes, signed ballots, the bulletin board, tallies, receipts and the offline verifier."""

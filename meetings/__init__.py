@@ -1,0 +1,1 @@
+"""Meetings of elected bodies: agenda, attendance, quorum, floor control, video, documents."""

@@ -1,0 +1,1 @@
+"""The member registry: organisations, members, elected bodies, seats, keys and cards."""

@@ -1,0 +1,64 @@
+"""Domain errors shared by every domain package.
+
+Each error carries a stable machine-readable ``code``, a human-readable ``detail``
+and optional per-field reasons. The HTTP layer maps the error *class* to a status
+code in one middleware; domain code never thinks about HTTP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+__all__ = [
+    "Conflict",
+    "DomainError",
+    "InvalidInput",
+    "NotAuthenticated",
+    "NotFound",
+    "PermissionDenied",
+]
+
+
+class DomainError(Exception):
+    """Base class of every error a domain service raises on purpose."""
+
+    code: str = "domain_error"
+
+    def __init__(
+        self, detail: str, *, fields: Mapping[str, str] | None = None, code: str | None = None
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.fields: dict[str, str] = dict(fields or {})
+        if code is not None:
+            self.code = code
+
+
+class InvalidInput(DomainError):
+    """The request is well formed but its content breaks a rule."""
+
+    code = "invalid_input"
+
+
+class NotFound(DomainError):
+    """The object asked for does not exist (or the caller may not know it does)."""
+
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    """The change would break a uniqueness or state rule."""
+
+    code = "conflict"
+
+
+class PermissionDenied(DomainError):
+    """The caller is known but their roles do not allow this action."""
+
+    code = "forbidden"
+
+
+class NotAuthenticated(DomainError):
+    """No valid session accompanies the request."""
+
+    code = "not_authenticated"

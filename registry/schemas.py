@@ -1,0 +1,266 @@
+"""Validated values that cross the registry's boundary.
+
+The same pydantic models validate API requests, page forms and the service
+inputs, and generate the OpenAPI document: there is no second copy to drift.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Generic, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from registry.contact import (
+    normalise_email,
+    normalise_name_part,
+    normalise_phone,
+    normalise_spaces,
+)
+from registry.models import BodyKind, MemberStatus, OrgKind, SeatRole
+
+__all__ = [
+    "AccessLogOut",
+    "BodyIn",
+    "BodyOut",
+    "BodyPatch",
+    "CompositionOut",
+    "ImportResultOut",
+    "MemberIn",
+    "MemberOut",
+    "MemberPatch",
+    "MemberRetire",
+    "MemberRoleOut",
+    "OrganisationIn",
+    "OrganisationOut",
+    "OrganisationPatch",
+    "Page",
+    "QuorumIn",
+    "SeatEnd",
+    "SeatIn",
+    "SeatOut",
+    "Visibility",
+]
+
+Text = Annotated[str, AfterValidator(normalise_spaces)]
+NamePart = Annotated[str, AfterValidator(normalise_name_part)]
+Email = Annotated[str, Field(max_length=254), AfterValidator(normalise_email)]
+Phone = Annotated[str, Field(max_length=40), AfterValidator(normalise_phone)]
+
+
+def _card(value: str) -> str:
+    value = normalise_spaces(value).lstrip("№").strip()
+    if not value:
+        raise ValueError("the union card number is required")
+    return value
+
+
+CardNumber = Annotated[str, Field(max_length=40), AfterValidator(_card)]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_max_length=1000)
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True, from_attributes=True)
+
+
+# --- organisations -----------------------------------------------------------------
+
+
+class OrganisationIn(_In):
+    name: Annotated[Text, Field(min_length=1, max_length=500)]
+    short_name: Annotated[Text, Field(max_length=200)] = ""
+    kind: OrgKind
+    parent_id: int | None = None
+    city: Annotated[Text, Field(max_length=200)] = ""
+
+
+class OrganisationPatch(_In):
+    name: Annotated[Text, Field(min_length=1, max_length=500)] | None = None
+    short_name: Annotated[Text, Field(max_length=200)] | None = None
+    city: Annotated[Text, Field(max_length=200)] | None = None
+    parent_id: int | None = None
+
+
+class OrganisationOut(_Out):
+    id: int
+    parent_id: int | None
+    root_id: int | None
+    kind: OrgKind
+    name: str
+    short_name: str
+    city: str
+    retired_at: dt.datetime | None
+
+
+# --- members -------------------------------------------------------------------------
+
+
+class MemberIn(_In):
+    organisation_id: int
+    surname: Annotated[NamePart, Field(min_length=1, max_length=100)]
+    name: Annotated[NamePart, Field(min_length=1, max_length=100)]
+    patronymic: Annotated[NamePart, Field(max_length=100)] = ""
+    card_number: CardNumber
+    position: Annotated[Text, Field(max_length=300)] = ""
+    email: Email = ""
+    phone: Phone = ""
+    joined_on: dt.date | None = None
+
+
+class MemberPatch(_In):
+    organisation_id: int | None = None
+    surname: Annotated[NamePart, Field(min_length=1, max_length=100)] | None = None
+    name: Annotated[NamePart, Field(min_length=1, max_length=100)] | None = None
+    patronymic: Annotated[NamePart, Field(max_length=100)] | None = None
+    card_number: CardNumber | None = None
+    position: Annotated[Text, Field(max_length=300)] | None = None
+    email: Email | None = None
+    phone: Phone | None = None
+    joined_on: dt.date | None = None
+
+
+class MemberRetire(_In):
+    left_on: dt.date | None = Field(default=None, description="defaults to today")
+
+
+class Visibility(_Out):
+    """How much of a member's record the caller may see, and why."""
+
+    level: str = Field(description="full | contact | name")
+
+
+class MemberRoleOut(_Out):
+    body_id: int
+    body_name: str
+    role: SeatRole
+    term_start: dt.date
+    term_end: dt.date | None
+
+
+class MemberOut(_Out):
+    """A member as the caller may see them: fields beyond their level are null."""
+
+    id: int
+    full_name: str
+    surname: str
+    name: str
+    patronymic: str
+    organisation_id: int
+    organisation_name: str
+    visibility: str = Field(description="full | contact | name")
+    card_number: str | None = None
+    position: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    status: MemberStatus | None = None
+    joined_on: dt.date | None = None
+    left_on: dt.date | None = None
+    roles: list[MemberRoleOut] = Field(default_factory=list)
+
+
+# --- bodies and seats ------------------------------------------------------------------
+
+
+class QuorumIn(_In):
+    numerator: Annotated[int, Field(ge=1, le=100)] = 1
+    denominator: Annotated[int, Field(ge=1, le=100)] = 2
+    strict: bool = Field(default=True, description="true: more than; false: at least")
+
+    @model_validator(mode="after")
+    def _fraction(self) -> QuorumIn:
+        if self.numerator > self.denominator:
+            raise ValueError("the quorum fraction cannot exceed one")
+        if self.strict and self.numerator == self.denominator:
+            raise ValueError("'more than the whole body' can never be met")
+        return self
+
+
+class BodyIn(_In):
+    organisation_id: int
+    kind: BodyKind
+    name: Annotated[Text, Field(min_length=1, max_length=300)]
+    quorum: QuorumIn = QuorumIn()
+
+
+class BodyPatch(_In):
+    name: Annotated[Text, Field(min_length=1, max_length=300)] | None = None
+    quorum: QuorumIn | None = None
+
+
+class BodyOut(_Out):
+    id: int
+    organisation_id: int
+    organisation_name: str
+    kind: BodyKind
+    name: str
+    quorum: QuorumIn
+    quorum_text: str
+    retired_at: dt.datetime | None
+
+
+class SeatIn(_In):
+    member_id: int
+    role: SeatRole = SeatRole.MEMBER
+    term_start: dt.date
+    term_end: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _term(self) -> SeatIn:
+        if self.term_end is not None and self.term_end < self.term_start:
+            raise ValueError("the term cannot end before it starts")
+        return self
+
+
+class SeatEnd(_In):
+    term_end: dt.date
+
+
+class SeatOut(_Out):
+    id: int
+    body_id: int
+    member_id: int
+    member_name: str
+    role: SeatRole
+    term_start: dt.date
+    term_end: dt.date | None
+
+
+class CompositionOut(_Out):
+    body: BodyOut
+    on: dt.date
+    seats: list[SeatOut]
+    size: int
+    quorum_required: int
+
+
+# --- import, access log, paging ---------------------------------------------------------
+
+
+class ImportResultOut(_Out):
+    imported: int
+    updated: int
+    unchanged: int
+    organisations_created: int
+
+
+class AccessLogOut(_Out):
+    id: int
+    at: dt.datetime
+    actor: str
+    action: str
+    member_id: int | None
+    detail: str
+    request_id: str
+
+
+T = TypeVar("T")
+
+
+class Page(_Out, Generic[T]):
+    items: list[T]
+    total: int
+    page: int
+    per_page: int

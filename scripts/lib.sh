@@ -1,0 +1,55 @@
+# Shared by scripts/demo and scripts/test: a virtual environment in .venv with Kvorum installed.
+# shellcheck shell=bash
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+        echo "need root to run: $*" >&2; return 1
+    fi
+}
+
+apt_install() {
+    # Debian/Ubuntu packages, installed only when missing.
+    local missing=()
+    for pkg in "$@"; do
+        dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    echo "installing system packages: ${missing[*]}" >&2
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+find_python() {
+    for candidate in python3.13 python3.12 python3.11 python3; do
+        if command -v "$candidate" >/dev/null &&
+            "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+            command -v "$candidate"
+            return 0
+        fi
+    done
+    echo "Kvorum needs Python 3.11 or newer" >&2
+    return 1
+}
+
+ensure_venv() {
+    local extras="$1" python stamp want
+    if [ ! -x "$VENV/bin/python" ]; then
+        python="$(find_python)"
+        if ! "$python" -m venv "$VENV" 2>/dev/null; then
+            rm -rf "$VENV"
+            apt_install python3-venv
+            "$python" -m venv "$VENV"
+        fi
+        "$VENV/bin/pip" install -q --upgrade pip
+    fi
+    # Reinstall only when the dependencies changed.
+    stamp="$VENV/.kvorum-installed"
+    want="$(cat "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1)-$extras"
+    if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+        "$VENV/bin/pip" install -q -e "$ROOT[$extras]"
+        echo "$want" >"$stamp"
+    fi
+}

@@ -1,0 +1,1 @@
+"""The aiohttp application: settings, CLI, HTTP handlers, sessions and the realtime hub."""

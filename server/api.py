@@ -1,0 +1,271 @@
+"""JSON API operations: one declaration drives routing, validation and the OpenAPI document.
+
+An operation names its path, method, body and query models and response model; the
+wrapper parses and validates the request with exactly those models, and
+:func:`openapi_document` describes the API from the same declarations.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+from pydantic.json_schema import models_json_schema
+
+from registry.errors import InvalidInput
+from server.keys import SETTINGS
+
+__all__ = ["API_PREFIX", "UPLOAD_ATTR", "ApiRoutes", "ErrorOut", "Operation", "validation_fields"]
+
+API_PREFIX = "/api/v1"
+# Set on handlers that accept file uploads: they get the larger body limit.
+UPLOAD_ATTR = "kvorum_upload"
+
+
+class ErrorOut(BaseModel):
+    """The one shape of every 4xx answer."""
+
+    model_config = ConfigDict(frozen=True)
+
+    error: str
+    detail: str
+    fields: dict[str, str] = {}
+
+
+Handler = Callable[..., Awaitable[Any]]
+
+
+@dataclasses.dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    tag: str
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: Any = None  # a model, a list[...] type, or None for 204
+    status: int = 200
+    upload: bool = False  # multipart file upload, with the larger body limit
+    media_type: str = "application/json"
+
+    @property
+    def operation_id(self) -> str:
+        return self.handler.__name__
+
+
+def validation_fields(exc: ValidationError) -> dict[str, str]:
+    """pydantic's errors as {"field.path": "reason"}."""
+    fields: dict[str, str] = {}
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"] if p != "__root__") or "body"
+        message = err["msg"].removeprefix("Value error, ")
+        fields.setdefault(loc, message)
+    return fields
+
+
+class ApiRoutes:
+    """A table of operations, added to an app under :data:`API_PREFIX`."""
+
+    def __init__(self) -> None:
+        self.operations: list[Operation] = []
+
+    def route(
+        self,
+        method: str,
+        path: str,
+        *,
+        summary: str,
+        tag: str,
+        body: type[BaseModel] | None = None,
+        query: type[BaseModel] | None = None,
+        response: Any = None,
+        status: int = 200,
+        upload: bool = False,
+        media_type: str = "application/json",
+    ) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.operations.append(
+                Operation(
+                    method,
+                    path,
+                    handler,
+                    summary,
+                    tag,
+                    body,
+                    query,
+                    response,
+                    status,
+                    upload,
+                    media_type,
+                )
+            )
+            return handler
+
+        return register
+
+    def install(self, app: web.Application) -> None:
+        for op in self.operations:
+            app.router.add_route(op.method, API_PREFIX + op.path, _wrap(op), name=op.operation_id)
+
+
+def _wrap(op: Operation) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    adapter = TypeAdapter(op.response) if op.response is not None else None
+
+    async def endpoint(request: web.Request) -> web.StreamResponse:
+        kwargs: dict[str, Any] = dict(request.match_info)
+        for name, value in list(kwargs.items()):
+            if not value.isdigit() or len(value) > 18:
+                raise InvalidInput(f"'{value}' is not a valid id", fields={name: "not an id"})
+            kwargs[name] = int(value)
+        if op.query is not None:
+            try:
+                kwargs["query"] = op.query.model_validate(dict(request.query))
+            except ValidationError as exc:
+                raise InvalidInput(
+                    "the query parameters are invalid", fields=validation_fields(exc)
+                ) from None
+        if op.body is not None:
+            kwargs["body"] = await parse_json_body(request, op.body)
+        result = await op.handler(request, **kwargs)
+        if isinstance(result, web.StreamResponse):
+            return result
+        if adapter is None:
+            return web.Response(status=204)
+        return web.json_response(
+            body=adapter.dump_json(result), status=op.status, content_type="application/json"
+        )
+
+    endpoint.__name__ = op.operation_id
+    if op.upload:
+        setattr(endpoint, UPLOAD_ATTR, True)
+    return endpoint
+
+
+async def parse_json_body(request: web.Request, model: type[BaseModel]) -> BaseModel:
+    if request.content_type != "application/json":
+        raise InvalidInput(
+            f"send the body as application/json, not '{request.content_type}'",
+            code="unsupported_media_type",
+        )
+    raw = await request.read()
+    if len(raw) > request.app[SETTINGS].max_json_body:
+        raise web.HTTPRequestEntityTooLarge(
+            max_size=request.app[SETTINGS].max_json_body, actual_size=len(raw)
+        )
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"the body is not valid JSON: {exc}", code="malformed_json") from None
+    if not isinstance(data, dict):
+        raise InvalidInput("the body must be a JSON object", code="malformed_json")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInput("the request is invalid", fields=validation_fields(exc)) from None
+
+
+# --- OpenAPI ------------------------------------------------------------------------------
+
+_PATH_PARAM = re.compile(r"{(\w+)}")
+
+
+def openapi_document(routes: ApiRoutes, *, title: str, version: str) -> dict[str, Any]:
+    """An OpenAPI 3.1 document generated from the operations' own models."""
+    models: list[tuple[Any, Any]] = [(ErrorOut, "serialization")]
+    for op in routes.operations:
+        if op.body is not None:
+            models.append((op.body, "validation"))
+        if isinstance(op.response, type) and issubclass(op.response, BaseModel):
+            models.append((op.response, "serialization"))
+    keyed, defs = models_json_schema(
+        list(dict.fromkeys(models)), ref_template="#/components/schemas/{model}"
+    )
+    schemas: dict[str, Any] = dict(defs.get("$defs", {}))
+
+    def schema_of(tp: Any, mode: Any) -> dict[str, Any]:
+        if (tp, mode) in keyed:
+            return keyed[(tp, mode)]
+        generated = TypeAdapter(tp).json_schema(
+            mode="serialization", ref_template="#/components/schemas/{model}"
+        )
+        schemas.update(generated.pop("$defs", {}))
+        return generated
+
+    error_ref = schema_of(ErrorOut, "serialization")
+    paths: dict[str, dict[str, Any]] = {}
+    for op in routes.operations:
+        parameters: list[dict[str, Any]] = [
+            {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+            for name in _PATH_PARAM.findall(op.path)
+        ]
+        if op.query is not None:
+            query_schema = op.query.model_json_schema()
+            required = set(query_schema.get("required", []))
+            for name, prop in query_schema.get("properties", {}).items():
+                parameters.append(
+                    {"name": name, "in": "query", "required": name in required, "schema": prop}
+                )
+        responses: dict[str, Any] = {}
+        if op.response is None:
+            responses["204"] = {"description": "done"}
+        else:
+            responses[str(op.status)] = {
+                "description": "success",
+                "content": {op.media_type: {"schema": schema_of(op.response, "serialization")}},
+            }
+        for code, text in (
+            ("400", "bad request"),
+            ("401", "not logged in"),
+            ("403", "not allowed"),
+            ("404", "not found"),
+            ("409", "conflict"),
+            ("422", "invalid input"),
+        ):
+            responses[code] = {
+                "description": text,
+                "content": {"application/json": {"schema": error_ref}},
+            }
+        entry: dict[str, Any] = {
+            "operationId": op.operation_id,
+            "summary": op.summary,
+            "tags": [op.tag],
+            "parameters": parameters,
+            "responses": responses,
+        }
+        if op.body is not None:
+            entry["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": schema_of(op.body, "validation")}},
+            }
+        if op.upload:
+            entry["requestBody"] = {
+                "required": True,
+                "content": {
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {"file": {"type": "string", "format": "binary"}},
+                            "required": ["file"],
+                        }
+                    }
+                },
+            }
+        paths.setdefault(API_PREFIX + op.path, {})[op.method.lower()] = entry
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": version},
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "session": {"type": "apiKey", "in": "cookie", "name": "kvorum-session"}
+            },
+        },
+        "security": [{"session": []}],
+    }

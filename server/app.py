@@ -1,0 +1,85 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from aiohttp import web
+from sqlalchemy import text
+
+from server import database
+from server.api import API_PREFIX, openapi_document
+from server.i18n import Catalogues
+from server.keys import CATALOGUES, ENGINE, JINJA, SESSIONMAKER, SETTINGS
+from server.middlewares import (
+    error_middleware,
+    guard_middleware,
+    request_id_middleware,
+    security_headers,
+)
+from server.pages import make_jinja, render_error
+from server.settings import Settings
+from server.views import auth_pages, registry_api, registry_pages
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("kvorum")
+
+STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
+VERSION = "0.1.0"
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    url = settings.effective_database_url
+    if settings.migrate_on_start:
+        # Alembic drives its own event loop; keep it off the server's.
+        await asyncio.to_thread(database.upgrade, url)
+    engine = database.create_engine(url)
+    app[ENGINE] = engine
+    app[SESSIONMAKER] = database.make_sessionmaker(engine)
+    log.info("database ready", extra={"backend": engine.dialect.name})
+    yield
+    await engine.dispose()
+
+
+async def healthz(request: web.Request) -> web.Response:
+    async with request.app[ENGINE].connect() as conn:
+        await conn.execute(text("SELECT 1"))
+    return web.json_response({"status": "ok", "version": VERSION})
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return web.json_response(request.app[OPENAPI])
+
+
+OPENAPI = web.AppKey("openapi", dict)
+
+
+def create_app(settings: Settings) -> web.Application:
+    """Build the application; the database opens (and migrates) when it starts."""
+    app = web.Application(
+        middlewares=[
+            request_id_middleware(),
+            error_middleware(render_error=render_error),
+            guard_middleware(),
+        ],
+        client_max_size=settings.max_upload_body,
+    )
+    app[SETTINGS] = settings
+    app[JINJA] = make_jinja()
+    app[CATALOGUES] = Catalogues()
+    app.cleanup_ctx.append(_database)
+    app.on_response_prepare.append(security_headers)
+
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get(API_PREFIX + "/openapi.json", openapi)
+    registry_api.routes.install(app)
+    app[OPENAPI] = openapi_document(registry_api.routes, title="Kvorum API", version=VERSION)
+    auth_pages.install(app)
+    registry_pages.install(app)
+    app.router.add_static("/static", STATIC, append_version=True)
+    return app

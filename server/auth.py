@@ -1,0 +1,187 @@
+"""Server-side sessions, the CSRF check and single-use login links.
+
+A session cookie carries 128 random bits; the database keeps only their SHA-256,
+so a copy of the database does not let anyone log in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from aiohttp import web
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from registry.actor import Actor
+from registry.errors import NotAuthenticated, NotFound, PermissionDenied
+from registry.models import Account, LoginLink, Session
+from registry.orm import utcnow
+from server.keys import SESSIONMAKER, SETTINGS
+from server.logs import REQUEST_ID
+from server.settings import Settings
+
+__all__ = [
+    "SAFE_METHODS",
+    "cookie_name",
+    "create_login_link",
+    "open_session",
+    "unit",
+]
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "_csrf"
+SESSION_KEY = web.RequestKey("session", Session)
+
+
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+def is_secure(settings: Settings) -> bool:
+    return settings.effective_public_url.startswith("https://")
+
+
+def cookie_name(settings: Settings) -> str:
+    # The __Host- prefix makes the browser refuse the cookie unless it is Secure,
+    # host-only and for path "/": no subdomain or plain-http page can plant one.
+    return "__Host-kvorum-session" if is_secure(settings) else "kvorum-session"
+
+
+async def open_session(db: AsyncSession, account: Account) -> tuple[str, Session]:
+    """Start a session for ``account``; returns the cookie token (never stored) and the row."""
+    token = secrets.token_urlsafe(16)  # 128 bits
+    row = Session(
+        token_hash=_digest(token), account_id=account.id, csrf_token=secrets.token_urlsafe(24)
+    )
+    db.add(row)
+    await db.flush()
+    return token, row
+
+
+def set_session_cookie(response: web.StreamResponse, settings: Settings, token: str) -> None:
+    response.set_cookie(
+        cookie_name(settings),
+        token,
+        path="/",
+        secure=is_secure(settings),
+        httponly=True,
+        samesite="Lax",
+        max_age=settings.session_absolute_hours * 3600,
+    )
+
+
+async def create_login_link(
+    db: AsyncSession, account: Account, settings: Settings, *, purpose: str = "login"
+) -> str:
+    """A single-use URL that logs ``account`` in, valid for ``login_link_hours``."""
+    token = secrets.token_urlsafe(24)
+    db.add(
+        LoginLink(
+            token_hash=_digest(token),
+            account_id=account.id,
+            purpose=purpose,
+            expires_at=utcnow() + dt.timedelta(hours=settings.login_link_hours),
+        )
+    )
+    await db.flush()
+    return f"{settings.effective_public_url}/login/{token}"
+
+
+async def consume_login_link(db: AsyncSession, token: str) -> Account:
+    link = await db.scalar(
+        select(LoginLink).where(LoginLink.token_hash == _digest(token)).with_for_update()
+    )
+    now = utcnow()
+    if link is None or link.used_at is not None or link.expires_at <= now:
+        raise NotFound("this login link is unknown, used or expired", code="link_invalid")
+    link.used_at = now
+    account = await db.get(Account, link.account_id)
+    if account is None or account.disabled_at is not None:
+        raise PermissionDenied("this account is disabled", code="account_disabled")
+    return account
+
+
+async def _session_of(request: web.Request, db: AsyncSession) -> Session | None:
+    settings = request.app[SETTINGS]
+    token = request.cookies.get(cookie_name(settings))
+    if not token or len(token) > 64:
+        return None
+    row = await db.scalar(
+        select(Session).where(Session.token_hash == _digest(token), Session.ended_at.is_(None))
+    )
+    if row is None:
+        return None
+    now = utcnow()
+    idle = dt.timedelta(minutes=settings.session_idle_minutes)
+    absolute = dt.timedelta(hours=settings.session_absolute_hours)
+    if now - row.last_seen_at > idle or now - row.created_at > absolute:
+        row.ended_at = now
+        return None
+    if row.account.disabled_at is not None:
+        row.ended_at = now
+        return None
+    row.last_seen_at = now
+    return row
+
+
+async def _check_csrf(request: web.Request, session: Session) -> None:
+    if request.method in SAFE_METHODS:
+        return
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None and request.content_type in (
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ):
+        form = await request.post()
+        value = form.get(CSRF_FIELD)
+        sent = value if isinstance(value, str) else None
+    # Constant-time comparison: the token is a secret.
+    if not sent or not hmac.compare_digest(sent, session.csrf_token):
+        raise PermissionDenied(
+            "the form has expired or did not come from this site; reload the page and retry",
+            code="csrf_failed",
+        )
+
+
+def actor_of(session: Session) -> Actor:
+    account = session.account
+    return Actor(
+        account_id=account.id,
+        display_name=account.display_name,
+        roles=account.roles,
+        member_id=account.member_id,
+        request_id=REQUEST_ID.get(),
+    )
+
+
+@asynccontextmanager
+async def unit(
+    request: web.Request, *, anonymous: bool = False
+) -> AsyncIterator[tuple[AsyncSession, Actor]]:
+    """One database transaction for one request, with the authenticated caller.
+
+    Commits when the block ends normally; rolls back everything (including the
+    access log entries written inside it) when it raises.
+    """
+    async with request.app[SESSIONMAKER]() as db, db.begin():
+        session = await _session_of(request, db)
+        if session is None:
+            if not anonymous:
+                raise NotAuthenticated("log in to continue", code="not_authenticated")
+            actor = Actor(account_id=None, display_name="anonymous", request_id=REQUEST_ID.get())
+        else:
+            await _check_csrf(request, session)
+            actor = actor_of(session)
+            request[SESSION_KEY] = session
+        yield db, actor
+
+
+def current_session(request: web.Request) -> Session | None:
+    """The session row found by :func:`unit` in this request, if any."""
+    return request.get(SESSION_KEY)

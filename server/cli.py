@@ -1,0 +1,187 @@
+"""The ``kvorum`` command: serve, seed the demo, migrate, import and export members."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from aiohttp import web
+
+from registry.actor import Actor
+from registry.errors import DomainError
+from registry.importer import export_members, import_members
+from registry.memberfile import MemberFileRejected, parse_member_file, write_member_csv
+from registry.organisations import OrganisationService
+from registry.orm import utcnow
+from server import database
+from server.app import create_app
+from server.logs import configure_logging
+from server.settings import Settings
+
+__all__ = ["main"]
+
+log = logging.getLogger("kvorum")
+
+
+def _settings_args(parser: argparse.ArgumentParser, *, serving: bool) -> None:
+    parser.add_argument("--database-url", help="SQLAlchemy URL (default: SQLite under --data-dir)")
+    parser.add_argument("--data-dir", type=Path, help="where the SQLite file and keys live")
+    if serving:
+        parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+        parser.add_argument("--port", type=int, help="port to listen on (default 8080)")
+        parser.add_argument("--public-url", help="the URL users reach the server at")
+        parser.add_argument("--log-format", choices=["json", "text"])
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(
+        database_url=getattr(args, "database_url", None),
+        data_dir=getattr(args, "data_dir", None),
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+        public_url=getattr(args, "public_url", None),
+        log_format=getattr(args, "log_format", None),
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kvorum", description="Meetings and signed votes of trade unions' elected bodies."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the web server")
+    _settings_args(serve, serving=True)
+
+    demo = commands.add_parser("demo", help="seed the demo union, print logins, and serve")
+    _settings_args(demo, serving=True)
+    demo.add_argument("--no-serve", action="store_true", help="seed and print logins, then exit")
+
+    db = commands.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    upgrade = db_commands.add_parser("upgrade", help="apply all migrations")
+    _settings_args(upgrade, serving=False)
+
+    reg = commands.add_parser("registry", help="member registry")
+    reg_commands = reg.add_subparsers(dest="registry_command", required=True, metavar="ACTION")
+    imp = reg_commands.add_parser("import", help="import members from CSV or XLSX (all or nothing)")
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--org", required=True, help="organisation id or name")
+    imp.add_argument(
+        "--create-orgs", action="store_true", help="create organisations the file names"
+    )
+    _settings_args(imp, serving=False)
+    exp = reg_commands.add_parser("export", help="export active members as CSV")
+    exp.add_argument("--org", required=True, help="organisation id or name")
+    exp.add_argument("--output", "-o", type=Path, help="file to write (default: standard output)")
+    _settings_args(exp, serving=False)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = _settings(args)
+    except ValueError as exc:
+        print(f"kvorum: bad setting: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level, settings.log_format)
+    try:
+        if args.command == "serve":
+            serve(settings)
+        elif args.command == "demo":
+            asyncio.run(_demo(settings))
+            if not args.no_serve:
+                serve(settings)
+        elif args.command == "db":
+            database.upgrade(settings.effective_database_url)
+            print("database is up to date")
+        elif args.registry_command == "import":
+            return asyncio.run(_import(settings, args.file, args.org, args.create_orgs))
+        elif args.registry_command == "export":
+            return asyncio.run(_export(settings, args.org, args.output))
+    except DomainError as exc:
+        print(f"kvorum: {exc.detail}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def serve(settings: Settings) -> None:
+    print(f"Kvorum is serving on {settings.effective_public_url}", flush=True)
+    web.run_app(
+        create_app(settings), host=settings.host, port=settings.port, print=None, access_log=None
+    )
+
+
+async def _demo(settings: Settings) -> None:
+    from server.demo import seed_with_logins
+
+    await asyncio.to_thread(database.upgrade, settings.effective_database_url)
+    engine = database.create_engine(settings.effective_database_url)
+    try:
+        async with database.make_sessionmaker(engine)() as db, db.begin():
+            created, links = await seed_with_logins(db, settings)
+    finally:
+        await engine.dispose()
+    print("Демо-организация «Пермский крайсовпроф» " + ("создана." if created else "уже есть."))
+    print("Ссылки для входа (одноразовые, действуют 72 часа):")
+    width = max(len(role) for role, _name, _url in links)
+    for role, name, url in links:
+        print(f"  {role:<{width}}  {name}\n  {'':<{width}}  {url}")
+
+
+async def _import(settings: Settings, path: Path, org_ref: str, create_orgs: bool) -> int:
+    try:
+        data = await asyncio.to_thread(path.read_bytes)
+    except OSError as exc:
+        print(f"kvorum: cannot read {path}: {exc.strerror}", file=sys.stderr)
+        return 1
+    actor = Actor.system()
+    engine = database.create_engine(settings.effective_database_url)
+    try:
+        async with database.make_sessionmaker(engine)() as db, db.begin():
+            target = await OrganisationService(db, actor).resolve(org_ref)
+            try:
+                records = parse_member_file(data, path.name, today=utcnow().date())
+                result = await import_members(
+                    db, actor, target, records, create_orgs=create_orgs, source=path.name
+                )
+            except MemberFileRejected as exc:
+                print(f"kvorum: {path.name} was not imported; nothing changed.", file=sys.stderr)
+                for err in exc.errors:
+                    where = "file" if err.row is None else f"row {err.row}"
+                    column = f", {err.column}" if err.column else ""
+                    print(f"  {where}{column}: {err.detail}", file=sys.stderr)
+                return 1
+    finally:
+        await engine.dispose()
+    extra = f", organisations created {result.organisations_created}" if create_orgs else ""
+    print(f"imported {result.imported}, updated {result.updated}{extra}")
+    return 0
+
+
+async def _export(settings: Settings, org_ref: str, output: Path | None) -> int:
+    actor = Actor.system()
+    engine = database.create_engine(settings.effective_database_url)
+    try:
+        async with database.make_sessionmaker(engine)() as db, db.begin():
+            target = await OrganisationService(db, actor).resolve(org_ref)
+            rows = await export_members(db, actor, target)
+    finally:
+        await engine.dispose()
+    if output is None:
+        sys.stdout.reconfigure(newline="")  # type: ignore[union-attr]
+        write_member_csv(rows, sys.stdout)
+    else:
+        with output.open("w", encoding="utf-8", newline="") as out:
+            write_member_csv(rows, out)
+        print(f"exported {len(rows)} members to {output}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""UI messages: Russian first, English second, looked up by key from JSON catalogues."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+
+__all__ = ["DEFAULT_LOCALE", "LOCALES", "Catalogues", "Translator"]
+
+LOCALES = ("ru", "en")
+DEFAULT_LOCALE = "ru"
+CATALOGUE_DIR = Path(__file__).resolve().parent.parent / "web" / "i18n"
+
+
+class Translator:
+    """Messages of one locale; a missing key falls back to Russian, then to the key."""
+
+    def __init__(self, locale: str, messages: Mapping[str, str], fallback: Mapping[str, str]):
+        self.locale = locale
+        self._messages = messages
+        self._fallback = fallback
+
+    def __call__(self, key: str, /, **params: object) -> str:
+        text = self._messages.get(key) or self._fallback.get(key) or key
+        return text.format(**params) if params else text
+
+    def has(self, key: str) -> bool:
+        return key in self._messages or key in self._fallback
+
+
+class Catalogues:
+    def __init__(self, directory: Path = CATALOGUE_DIR) -> None:
+        self._messages = {
+            locale: json.loads((directory / f"{locale}.json").read_text("utf-8"))
+            for locale in LOCALES
+        }
+
+    def translator(self, locale: str) -> Translator:
+        if locale not in self._messages:
+            locale = DEFAULT_LOCALE
+        return Translator(locale, self._messages[locale], self._messages[DEFAULT_LOCALE])
+
+    def keys(self, locale: str) -> set[str]:
+        return set(self._messages[locale])
+
+    @staticmethod
+    def negotiate(cookie: str | None, accept_language: str | None) -> str:
+        """The user's explicit choice wins; otherwise Russian unless only English is asked."""
+        if cookie in LOCALES:
+            return cookie
+        if accept_language:
+            for part in accept_language.split(","):
+                tag = part.split(";")[0].strip().lower()[:2]
+                if tag in LOCALES:
+                    return tag
+        return DEFAULT_LOCALE

@@ -1,0 +1,20 @@
+"""Typed keys for everything the application shares between requests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jinja2
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from server.i18n import Catalogues
+from server.settings import Settings
+
+__all__ = ["CATALOGUES", "ENGINE", "JINJA", "SESSIONMAKER", "SETTINGS"]
+
+SETTINGS = web.AppKey("settings", Settings)
+ENGINE = web.AppKey("engine", AsyncEngine)
+SESSIONMAKER: web.AppKey[async_sessionmaker[Any]] = web.AppKey("sessionmaker")
+JINJA = web.AppKey("jinja", jinja2.Environment)
+CATALOGUES = web.AppKey("catalogues", Catalogues)

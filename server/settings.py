@@ -1,0 +1,88 @@
+"""Runtime settings, read from the environment and overridable by CLI flags."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+__all__ = ["Settings"]
+
+_ENV_PREFIX = "KVORUM_"
+
+
+def _bool(value: str) -> bool:
+    if value.strip().lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.strip().lower() in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Everything the application needs to start.
+
+    Each field can be set from the environment as ``KVORUM_<FIELD>`` (upper case),
+    e.g. ``KVORUM_DATABASE_URL``; CLI flags override the environment.
+    """
+
+    data_dir: Path = Path("var")
+    database_url: str = ""  # empty: an SQLite file under data_dir
+    host: str = "127.0.0.1"
+    port: int = 8080
+    # Public origin used for links in e-mails and printed logins, and for the Origin check.
+    public_url: str = ""
+    log_level: str = "INFO"
+    log_format: str = "json"  # json | text
+    max_json_body: int = 1 * 1024 * 1024
+    max_upload_body: int = 32 * 1024 * 1024
+    session_idle_minutes: int = 30
+    session_absolute_hours: int = 12
+    login_link_hours: int = 72
+    migrate_on_start: bool = True
+
+    def __post_init__(self) -> None:
+        if not 0 < self.port < 65536:
+            raise ValueError(f"port must be within 1..65535, got {self.port}")
+        if self.log_format not in {"json", "text"}:
+            raise ValueError(f"log_format must be 'json' or 'text', got {self.log_format!r}")
+        if self.max_json_body <= 0 or self.max_upload_body < self.max_json_body:
+            raise ValueError("max_upload_body must be at least max_json_body, both positive")
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'kvorum.sqlite3').resolve()}"
+
+    @property
+    def effective_public_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Build settings from ``KVORUM_*`` variables, then apply non-None overrides."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for field in dataclasses.fields(cls):
+            raw = environ.get(_ENV_PREFIX + field.name.upper())
+            if raw is None:
+                continue
+            try:
+                values[field.name] = _convert(field.type, raw)
+            except ValueError as exc:
+                raise ValueError(f"{_ENV_PREFIX}{field.name.upper()}: {exc}") from None
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]
+
+
+def _convert(annotation: object, raw: str) -> object:
+    if annotation in ("int", int):
+        return int(raw)
+    if annotation in ("bool", bool):
+        return _bool(raw)
+    if annotation in ("Path", Path):
+        return Path(raw)
+    return raw

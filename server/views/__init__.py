@@ -1,0 +1,1 @@
+"""HTTP handlers: thin, they parse, call a domain service and render."""

@@ -1,0 +1,1303 @@
+"""Pages of the member registry for registrars and members: HTML forms, no JavaScript.
+
+Every page is a GET that renders; every change is a POST from a form that acts and
+answers 303 to the page that shows the result (POST/redirect/GET). A form that does
+not validate is shown again with status 422 (409 for a clash with existing data),
+the values as typed and each field's error next to it, in the user's language.
+
+The request's transaction (``unit``) commits when the handler returns, also when it
+returns a form with errors, so every change is made inside a savepoint: a refused
+change leaves nothing behind, while the access log of what was read stays.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from registry.accesslog import AccessAction, record_access
+from registry.actor import Actor
+from registry.bodies import BodyService
+from registry.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
+from registry.importer import import_members
+from registry.memberfile import MemberFileRejected, RowError, parse_member_file
+from registry.members import MemberService, current_seat_clause
+from registry.models import (
+    AccessLogEntry,
+    Body,
+    BodyKind,
+    Member,
+    MemberStatus,
+    Organisation,
+    OrgKind,
+    Role,
+    Seat,
+    SeatRole,
+)
+from registry.organisations import OrganisationService
+from registry.orm import utcnow
+from registry.quorum import QuorumRule
+from registry.schemas import (
+    BodyIn,
+    BodyPatch,
+    MemberIn,
+    MemberOut,
+    MemberPatch,
+    OrganisationIn,
+    OrganisationPatch,
+    SeatEnd,
+    SeatIn,
+)
+from server.auth import unit
+from server.i18n import Translator
+from server.middlewares import upload
+from server.pages import render, translator
+from server.views.registry_api import read_upload, require_body_roster
+
+__all__ = ["install"]
+
+FormValues = dict[str, str]
+FieldErrors = dict[str, str]
+M = TypeVar("M", bound=BaseModel)
+
+# Ids are 32-bit integers in PostgreSQL; a bigger number cannot name a row, and
+# passing it to the driver would fail with an overflow instead of "not found".
+MAX_ID = 2**31 - 1
+MEMBERS_PER_PAGE = 50
+LOG_PER_PAGE = 50
+# An import with thousands of bad rows still gets a page a browser can show.
+MAX_SHOWN_FILE_ERRORS = 1000
+DONE = frozenset({"created", "updated", "retired", "seat_added", "seat_ended"})
+
+_RU_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
+
+# Reasons the services give in DomainError.fields, as catalogue keys. A "field:reason"
+# entry wins over the bare reason where the same words mean different things.
+_REASONS: dict[str, str] = {
+    "required": "field.reason.required",
+    "choose the organisation this one belongs to": "field.reason.choose_parent",
+    "must be in the same tree": "field.reason.same_tree",
+    "would make a cycle": "field.reason.cycle",
+    "no such organisation": "field.reason.no_such_organisation",
+    "no such active organisation": "field.reason.no_such_organisation",
+    "retired": "field.reason.retired",
+    "not allowed under this parent": "field.reason.kind_not_allowed",
+    "already taken": "field.reason.name_taken",
+    "role:already taken": "field.reason.role_taken",
+    "already in use": "field.reason.card_in_use",
+    "before joined_on": "field.reason.before_joined",
+    "another union's organisation": "field.reason.another_union_org",
+    "no such member": "field.reason.no_such_member",
+    "another union": "field.reason.another_union",
+    "has left": "field.reason.has_left",
+    "already seated": "field.reason.already_seated",
+    "before term_start": "field.reason.before_term_start",
+    "after current end": "field.reason.after_current_end",
+    "empty": "field.reason.empty_file",
+    "not an id": "field.reason.not_an_id",
+}
+
+# Messages of the schemas' own validators (pydantic "value_error"), as catalogue keys,
+# with the form field they belong to when pydantic reports them on the whole model.
+_VALUE_ERRORS: tuple[tuple[str, str, str | None], ...] = (
+    ("the term cannot end before it starts", "field.error.term_order", "term_end"),
+    ("the quorum fraction cannot exceed one", "field.error.quorum_fraction", None),
+    ("can never be met", "field.error.quorum_impossible", None),
+    ("the union card number is required", "field.error.missing", None),
+    ("is not an e-mail address", "field.error.email", None),
+    ("is not a phone number", "field.error.phone", None),
+    ("may contain only letters", "field.error.name_chars", None),
+)
+
+
+# --- small helpers -------------------------------------------------------------------------
+
+
+def _see_other(location: str) -> web.Response:
+    """303 to the result page, *returned* so that the request's transaction commits."""
+    return web.Response(status=303, headers={"Location": location})
+
+
+def _to_id(value: str | None) -> int | None:
+    if value is None:
+        return None
+    value = value.strip()
+    if not value.isdigit() or len(value) > 10 or not 0 < int(value) <= MAX_ID:
+        return None
+    return int(value)
+
+
+def _path_id(request: web.Request, name: str) -> int:
+    found = _to_id(request.match_info[name])
+    if found is None:
+        raise NotFound(f"{request.match_info[name]} is not a valid id")
+    return found
+
+
+def _page_number(value: str | None) -> int:
+    number = _to_id(value)
+    return number if number is not None and number <= 1_000_000 else 1
+
+
+def _iso_date(value: str) -> str:
+    """A date as typed: ISO from a date input, or dd.mm.yyyy where the browser has none."""
+    value = value.strip()
+    match = _RU_DATE.match(value)
+    if match:
+        return f"{match[3]}-{int(match[2]):02d}-{int(match[1]):02d}"
+    return value
+
+
+def _parse_date(value: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(_iso_date(value))
+    except ValueError:
+        return None
+
+
+def _today() -> dt.date:
+    return utcnow().date()
+
+
+def _url(path: str, params: Mapping[str, object]) -> str:
+    clean = {k: v for k, v in params.items() if v not in (None, "")}
+    return f"{path}?{urlencode(clean)}" if clean else path
+
+
+async def _form(request: web.Request, names: Iterable[str]) -> FormValues:
+    """The named text fields of the posted form (a missing one is empty)."""
+    posted = await request.post()
+    values: FormValues = {}
+    for name in names:
+        value = posted.get(name)
+        values[name] = value if isinstance(value, str) else ""
+    return values
+
+
+def _checked(values: Mapping[str, str], name: str) -> bool:
+    return values.get(name, "") not in ("", "0", "false", "off")
+
+
+# --- errors in the user's language ------------------------------------------------------------
+
+
+def _pydantic_message(error: Mapping[str, Any], t: Translator) -> tuple[str, str | None]:
+    """The translated message of one pydantic error and, rarely, the field it belongs to."""
+    kind = str(error.get("type", ""))
+    ctx = {k: v for k, v in (error.get("ctx") or {}).items() if isinstance(v, int | str)}
+    if kind == "value_error":
+        text = str(error.get("msg", ""))
+        for needle, key, target in _VALUE_ERRORS:
+            if needle in text:
+                return t(key), target
+        return t("field.error.value_error"), None
+    if kind == "string_too_short" and ctx.get("min_length") == 1:
+        kind = "missing"
+    key = f"field.error.{kind}"
+    if not t.has(key):
+        return t("field.error.generic"), None
+    return t(key, **ctx), None
+
+
+def _validation_errors(exc: ValidationError, t: Translator) -> FieldErrors:
+    errors: FieldErrors = {}
+    for err in exc.errors():
+        message, target = _pydantic_message(err, t)
+        name = target or "_".join(str(p) for p in err["loc"]) or "form"
+        errors.setdefault(name, message)
+    return errors
+
+
+def _domain_errors(exc: DomainError, t: Translator) -> FieldErrors:
+    errors: FieldErrors = {}
+    for name, reason in exc.fields.items():
+        key = _REASONS.get(f"{name}:{reason}") or _REASONS.get(reason)
+        errors[name] = t(key) if key else reason
+    if not errors:
+        key = f"form.refused.{exc.code}"
+        errors["form"] = t(key) if t.has(key) else t("form.refused")
+        errors["form_detail"] = exc.detail
+    return errors
+
+
+def _place(errors: FieldErrors, fields: Iterable[str], t: Translator) -> FieldErrors:
+    """Errors of fields the form does not show go to the top of the form: none is lost."""
+    shown = set(fields) | {"form", "form_detail"}
+    placed = {k: v for k, v in errors.items() if k in shown}
+    stray = [v for k, v in errors.items() if k not in shown]
+    if stray:
+        placed["form"] = " ".join([placed.get("form", t("form.invalid")), *stray])
+    return placed
+
+
+def _validate(model: type[M], data: Mapping[str, Any], t: Translator) -> tuple[M | None, FieldErrors]:
+    try:
+        return model.model_validate(dict(data)), {}
+    except ValidationError as exc:
+        return None, _validation_errors(exc, t)
+
+
+def _status(exc: DomainError) -> int:
+    return 409 if isinstance(exc, Conflict) else 422
+
+
+def _id_errors(values: Mapping[str, str], names: Iterable[str], t: Translator) -> FieldErrors:
+    """Ids typed or chosen in a form that cannot exist (not a number, or too big)."""
+    errors: FieldErrors = {}
+    for name in names:
+        value = values.get(name, "").strip()
+        if value and _to_id(value) is None:
+            errors[name] = t("field.error.bad_id")
+    return errors
+
+
+# --- labels -------------------------------------------------------------------------------
+
+
+def quorum_text(t: Translator, numerator: int, denominator: int, strict: bool) -> str:
+    """"более 1/2 состава", "не менее 2/3 состава"."""
+    key = "quorum.more_than" if strict else "quorum.at_least"
+    return t(key, fraction=f"{numerator}/{denominator}")
+
+
+def _rule_text(t: Translator, body: Body) -> str:
+    rule = QuorumRule(body.quorum_numerator, body.quorum_denominator, body.quorum_strict)
+    return quorum_text(t, rule.numerator, rule.denominator, rule.strict)
+
+
+@dataclass
+class _Node:
+    org: Organisation
+    depth: int
+    members: int = 0
+    children: list[_Node] = field(default_factory=list)
+
+
+def _tree(orgs: Sequence[Organisation], counts: Mapping[int, int]) -> list[_Node]:
+    """Nest organisations already in tree order (parents before children)."""
+    nodes: dict[int, _Node] = {}
+    roots: list[_Node] = []
+    for org in orgs:
+        parent = nodes.get(org.parent_id) if org.parent_id is not None else None
+        node = _Node(org, parent.depth + 1 if parent else 0, counts.get(org.id, 0))
+        nodes[org.id] = node
+        (parent.children if parent else roots).append(node)
+    return roots
+
+
+def _options(orgs: Sequence[Organisation]) -> list[tuple[str, str]]:
+    """Organisations for a <select>, indented by depth so the tree stays readable."""
+    depth: dict[int, int] = {}
+    out: list[tuple[str, str]] = []
+    for org in orgs:
+        level = depth.get(org.parent_id, -1) + 1 if org.parent_id is not None else 0
+        depth[org.id] = level
+        out.append((str(org.id), "\u2003" * level + (org.short_name or org.name)))
+    return out
+
+
+async def _active_counts(db: AsyncSession) -> dict[int, int]:
+    rows = await db.execute(
+        select(Member.organisation_id, func.count())
+        .where(Member.status == MemberStatus.ACTIVE)
+        .group_by(Member.organisation_id)
+    )
+    return {org_id: count for org_id, count in rows.all()}
+
+
+# --- home ---------------------------------------------------------------------------------
+
+
+async def home(request: web.Request) -> web.StreamResponse:
+    async with unit(request, anonymous=True) as (db, actor):
+        seats: list[tuple[Seat, Body]] = []
+        if actor.member_id is not None:
+            rows = await db.execute(
+                select(Seat, Body)
+                .join(Body, Body.id == Seat.body_id)
+                .where(
+                    Seat.member_id == actor.member_id,
+                    current_seat_clause(_today()),
+                    Body.retired_at.is_(None),
+                )
+                .order_by(Body.name)
+            )
+            seats = [(seat, body) for seat, body in rows.all()]
+        return render(
+            request,
+            "home.html",
+            actor=actor,
+            roles=sorted(actor.roles),
+            seats=seats,
+        )
+
+
+# --- organisations ----------------------------------------------------------------------------
+
+
+async def organisation_list(request: web.Request) -> web.StreamResponse:
+    async with unit(request) as (db, actor):
+        orgs = await OrganisationService(db, actor).all()
+        return render(
+            request,
+            "organisations.html",
+            actor=actor,
+            tree=_tree(orgs, await _active_counts(db)),
+        )
+
+
+_ORG_FIELDS = ("name", "short_name", "kind", "parent_id", "city")
+_CHILD_KIND = {
+    OrgKind.REGIONAL_COUNCIL: OrgKind.MEMBER_ORGANISATION,
+    OrgKind.MEMBER_ORGANISATION: OrgKind.PRIMARY,
+}
+
+
+async def organisation_new(request: web.Request) -> web.StreamResponse:
+    async with unit(request) as (db, actor):
+        actor.require(Role.REGISTRAR)
+        parent_id = _to_id(request.query.get("parent_id"))
+        kind = OrgKind.REGIONAL_COUNCIL
+        if parent_id is not None:
+            parent = await db.get(Organisation, parent_id)
+            if parent is not None:
+                kind = _CHILD_KIND.get(parent.kind, OrgKind.PRIMARY)
+        values = dict.fromkeys(_ORG_FIELDS, "") | {
+            "kind": kind.value,
+            "parent_id": str(parent_id or ""),
+        }
+        return await _organisation_form(request, db, actor, values, {})
+
+
+async def organisation_create(request: web.Request) -> web.StreamResponse:
+    async with unit(request) as (db, actor):
+        actor.require(Role.REGISTRAR)
+        t = translator(request)
+        values = await _form(request, _ORG_FIELDS)
+        errors = _id_errors(values, ["parent_id"], t)
+        data = {k: v for k, v in values.items() if v.strip()}
+        model, invalid = _validate(OrganisationIn, data, t)
+        errors = invalid | errors
+        if model is None or errors:
+            return await _organisation_form(request, db, actor, values, errors)
+        try:
+            async with db.begin_nested():
+                org = await OrganisationService(db, actor).create(model)
+        except (InvalidInput, Conflict) as exc:
+            return await _organisation_form(
+                request, db, actor, values, _domain_errors(exc, t), status=_status(exc)
+            )
+        return _see_other(f"/registry/organisations/{org.id}?done=created")
+
+
+async def _organisation_form(
+    request: web.Request,
+    db: AsyncSession,
+    actor: Actor,
+    values: FormValues,
+    errors: FieldErrors,
+    *,
+    org: Organisation | None = None,
+    status: int | None = None,
+) -> web.Response:
+    t = translator(request)
+    orgs = await OrganisationService(db, actor).all()
+    if org is not None:
+        # A move stays inside the same union and never goes under itself.
+        below = await OrganisationService(db, actor).subtree_ids(org)
+        orgs = [o for o in orgs if o.id not in below and o.root_id == org.root_id]
+    fields = ("name", "short_name", "city") + (
+        ("parent_id",) if org is None or org.parent_id is not None else ()
+    )
+    if org is None:
+        fields += ("kind",)
+    return render(
+        request,
+        "organisation_form.html",
+        actor=actor,
+        status=status or (422 if errors else 200),
+        org=org,
+        form=values,
+        errors=_place(errors, fields, t),
+        parents=_options(orgs),
+        kinds=[k.value for k in OrgKind],
+    )
+
+
+async def organisation_detail(request: web.Request) -> web.StreamResponse:
+    async with unit(request) as (db, actor):
+        org = await OrganisationService(db, actor).get(_path_id(request, "org_id"))
+        return await _organisation_page(request, db, actor, org)
+
+
+async def _organisation_page(
+    request: web.Request,
+    db: AsyncSession,
+    actor: Actor,
+    org: Organisation,
+    *,
+    refused: str = "",
+    refused_detail: str = "",
+    status: int = 200,
+) -> web.Response:
+    service = OrganisationService(db, actor)
+    subtree = await service.subtree_ids(org)
+    children = (
+        await db.scalars(
+            select(Organisation)
+            .where(Organisation.parent_id == org.id, Organisation.retired_at.is_(None))
+            .order_by(Organisation.name)
+        )
+    ).all()
+    active = (Member.status == MemberStatus.ACTIVE,)
+    direct = await db.scalar(
+        select(func.count()).select_from(Member).where(Member.organisation_id == org.id, *active)
+    )
+    total = await db.scalar(
+        select(func.count()).select_from(Member).where(Member.organisation_id.in_(subtree), *active)
+    )
+    parent = await db.get(Organisation, org.parent_id) if org.parent_id else None
+    bodies = await BodyService(db, actor).find(org.id)
+    t = translator(request)
+    return render(
+        request,
+        "organisation.html",
+        actor=actor,
+        status=status,
+        org=org,
+        parent=parent,
+        children=children,
+        bodies=[(b, _rule_text(t, b)) for b in bodies],
+        members_direct=direct or 0,
+        members_total=total or 0,
+        refused=refused,
+        refused_detail=refused_detail,
+    )
+
+
+async def organisation_edit(request: web.Request) -> web.StreamResponse:
+    async with unit(request) as (db, actor):
+        actor.require(Role.REGISTRAR)
+        org = await OrganisationService(db, actor).get(_path_id(request, "org_id"))
+        values = {
+            "name": org.name,
+            "short_name": org.short_name,
+            "city": org.city,
+            "parent_id": str(org.parent_id or ""),
+            "kind": org.kind.value,
+        }
+        return await _organisation_form(request, db, actor, values, {}, org=org)
+
+
+async def organisation_update(request: web.Request) -> web.StreamResponse:
+    async with unit(request) as (db, actor):
+        actor.require(Role.REGISTRAR)
+        t = translator(request)
+        org = await OrganisationService(db, actor).get(_path_id(request, "org_id"))
+        values = await _form(request, ("name", "short_name", "city", "parent_id"))
+        values["kind"] = org.kind.value
+        errors = _id_errors(values, ["parent_id"], t)
+        # Text fields are sent as typed ("" clears an optional one); an empty parent
+        # choice means "leave where it is".
+        data: dict[str, Any] = {k: values[k] for k in ("name", "short_name", "city")}
+        if values["parent_id"].strip():
+            data["parent_id"] = values["parent_id"]
+        model, invalid = _validate(OrganisationPatch, data, t)
+        errors = invalid | errors
+        if model is None or errors:
+            return await _organisation_form(request, db, actor, values, errors, org=org)
+        try:
+            async with db.begin_nested():
+                await OrganisationService(db, actor).update(org.id, model)
+        except (InvalidInput, Conflict) as exc:
+            await db.refresh(org)
+            return await _organisation_form(
+                request, db, actor, values, _domain_errors(exc, t), org=org, status=_status(exc)
+            )
+        return _see_other(f"/registry/organisations/{org.id}?done=updated")
+
+
+async def organisation_retire(request: web.Request) -> web.StreamResponse:
+    async with unit(request) as (db, actor):
+        actor.require(Role.REGISTRAR)
+        t = translator(request)
+        service = OrganisationService(db, actor)
+        org = await service.get(_path_id(request, "org_id"))
+        values = await _form(request, ("confirm",))
+        if not _checked(values, "confirm"):
+            return await _organisation_page(
+                request, db, actor, org, refused=t("org.retire.confirm_missing"), status=422
+            )
+        try:
+            async with db.begin_nested():
+                await service.retire(org.id)
+        except Conflict as exc:
+            await db.refresh(org)
+            return await _organisation_page(
+                request,
+                db,
+                actor,
+                org,
+                refused=t("org.retire.refused"),
+                refused_detail=exc.detail,
+                status=409,
+            )
+        return _see_other(f"/registry/organisations/{org.id}?done=retired")
+
+
+# --- members ---------------------------------------------------------------------------------
+
+
+_STATUS_FILTER: dict[str, MemberStatus | None] = {
+    "active": MemberStatus.ACTIVE,
+    "left": MemberStatus.LEFT,
+    "all": None,
+}
+
+
+async def member_list(request: web.Request) -> web.StreamResponse:
+    async with unit(request) as (db, actor):
+        q = request.query.get("q", "").strip()[:200]
+        status = request.query.get("status", "active")
+        if status not in _STATUS_FILTER:
+            status = "active"
+        org_id = _to_id(request.query.get("organisation_id"))
+        page = _page_number(request.query.get("page"))
+        found = await MemberService(db, actor).search(
+            query=q,
+            organisation_id=org_id,
+            status=_STATUS_FILTER[status],
+            page=page,
+            per_page=MEMBERS_PER_PAGE,
+        )
+        pages = max(1, -(-found.total // MEMBERS_PER_PAGE))
+        params = {"q": q, "organisation_id": org_id or "", "status": status}
+        return render(
+            request,
+            "members.html",
+            actor=actor,
+            found=found,
+            form={k: str(v) for k, v in params.items()},
+            organisations=_options(await OrganisationService(db, actor).all()),
+            pager=_pager(page, pages, "/registry/members", params),
+        )
+
+
+def _pager(page: int, pages: int, path: str, params: Mapping[str, object]) -> dict[str, Any]:
+    return {
+        "page": page,
+        "pages": pages,
+        "prev": _url(path, {**params, "page": page - 1}) if page > 1 else "",
+        "next": _url(path, {**params, "page": page + 1}) if page < pages else "",
+    }
+
+
+_MEMBER_FIELDS = (
+    "organisation_id",
+    "surname",
+    "name",
+    "patronymic",
+    "card_number",
+    "position",
+    "email",
+    "phone",
+    "joined_on",
+)
+_MEMBER_TEXT = ("surname", "name", "patronymic", "card_number", "position", "email", "phone")
+
+
+async def member_new(request: web.Request) -> web.StreamResponse:
+    async with unit(request) as (db, actor):
+        actor.require(Role.REGISTRAR)
+        values = dict.fromkeys(_MEMBER_FIELDS, "")
+        values["organisation_id"] = str(_to_id(request.query.get("organisation_id")) or "")
+        return await _member_form(request, db, actor, values, {})
+
+
+async def member_create(request: web.Request) -> web.StreamResponse:
+    async with unit(request) as (db, actor):
+        actor.require(Role.REGISTRAR)
+        t = translator(request)
+        values = await _form(request, _MEMBER_FIELDS)
+        errors = _id_errors(values, ["organisation_id"], t)
+        data = {k: v for k, v in values.items() if v.strip()}
+        if "joined_on" in data:
+            data["joined_on"] = _iso_date(data["joined_on"])
+        model, invalid = _validate(MemberIn, data, t)
+        errors = invalid | errors
+        if model is None or errors:
+            return await _member_form(request, db, actor, values, errors)
+        try:
+            async with db.begin_nested():
+                created = await MemberService(db, actor).create(model)
+        except (InvalidInput, Conflict) as exc:
+            return await _member_form(
+                request, db, actor, values, _domain_errors(exc, t), status=_status(exc)
+            )
+        return _see_other(f"/registry/members/{created.id}?done=created")
+
+
+async def _member_form(
+    request: web.Request,
+    db: AsyncSession,
+    actor: Actor,
+    values: FormValues,
+    errors: FieldErrors,
+    *,
+    member_id: int | None = None,
+    full_name: str = "",
+    status: int | None = None,
+) -> web.Response:
+    t = translator(request)
+    return render(
+        request,
+        "member_form.html",
+        actor=actor,
+        status=status or (422 if errors else 200),
+        member_id=member_id,
+        full_name=full_name,
+        form=values,
+        errors=_place(errors, _MEMBER_FIELDS, t),
+        organisations=_options(await OrganisationService(db, actor).all()),
+    )
+
+
+async def member_detail(request: web.Request) -> web.StreamResponse:
+    async with unit(request) as (db, actor):
+        member = await MemberService(db, actor).get(_path_id(request, "member_id"))
+        return _member_page(request, actor, member, {"left_on": _today().isoformat()}, {})
+
+
+def _member_page(
+    request: web.Request,
+    actor: Actor,
+    member: MemberOut,
+    values: FormValues,
+    errors: FieldErrors,
+    *,
+    status: int | None = None,
+) -> web.Response:
+    t = translator(request)
+    return render(
+        request,
+        "member.html",
+        actor=actor,
+        status=status or (422 if errors else 200),
+        member=member,
+        form=values,
+        errors=_place(errors, ("left_on",), t),
+        today=_today(),
+    )
+
+
+async def member_edit(request: web.Request) -> web.StreamResponse:
+    async with unit(request) as (db, actor):
+        actor.require(Role.REGISTRAR)
+        member = await MemberService(db, actor).get(_path_id(request, "member_id"))
+        values = {
+            "organisation_id": str(member.organisation_id),
+            "surname": member.surname,
+            "name": member.name,
+            "patronymic": member.patronymic,
+            "card_number": member.card_number or "",
+            "position": member.position or "",
+            "email": member.email or "",
+            "phone": member.phone or "",
+            "joined_on": member.joined_on.isoformat() if member.joined_on else "",
+        }
+        return await _member_form(
+            request, db, actor, values, {}, member_id=member.id, full_name=member.full_name
+        )
+
+
+async def member_update(request: web.Request) -> web.StreamResponse:
+    async with unit(request) as (db, actor):
+        actor.require(Role.REGISTRAR)
+        t = translator(request)
+        member_id = _path_id(request, "member_id")
+        current = await db.get(Member, member_id)
+        if current is None:
+            raise NotFound(f"member {member_id} does not exist")
+        full_name = current.full_name
+        values = await _form(request, _MEMBER_FIELDS)
+        errors = _id_errors(values, ["organisation_id"], t)
+        # Text as typed ("" clears an optional field); an empty date clears it too.
+        data: dict[str, Any] = {k: values[k] for k in _MEMBER_TEXT}
+        data["joined_on"] = _iso_date(values["joined_on"]) or None
+        if values["organisation_id"].strip():
+            data["organisation_id"] = values["organisation_id"]
+        model, invalid = _validate(MemberPatch, data, t)
+        errors = invalid | errors
+        if model is None or errors:
+            return await _member_form(
+                request, db, actor, values, errors, member_id=member_id, full_name=full_name
+            )
+        try:
+            async with db.begin_nested():
+                await MemberService(db, actor).update(member_id, model)
+        except (InvalidInput, Conflict) as exc:
+            return await _member_form(
+                request,
+                db,
+                actor,
+                values,
+                _domain_errors(exc, t),
+                member_id=member_id,
+                full_name=full_name,
+                status=_status(exc),
+            )
+        return _see_other(f"/registry/members/{member_id}?done=updated")
+
+
+async def member_retire(request: web.Request) -> web.StreamResponse:
+    async with unit(request) as (db, actor):
+        actor.require(Role.REGISTRAR)
+        t = translator(request)
+        member_id = _path_id(request, "member_id")
+        service = MemberService(db, actor)
+        values = await _form(request, ("left_on",))
+        left_on = _parse_date(values["left_on"]) if values["left_on"].strip() else _today()
+        errors: FieldErrors = {}
+        if left_on is None:
+            errors = {"left_on": t("field.error.date_parsing")}
+        else:
+            try:
+                async with db.begin_nested():
+                    await service.retire(member_id, left_on)
+            except (InvalidInput, Conflict) as exc:
+                errors = _domain_errors(exc, t)
+                if "form" in errors:  # e.g. "has already left": say it at the date field
+                    errors = {"left_on": errors["form"], "form_detail": errors["form_detail"]}
+        if errors:
+            member = await service.get(member_id)
+            return _member_page(request, actor, member, values, errors)
+        return _see_other(f"/registry/members/{member_id}?done=retired")
+
+
+# --- bodies and seats ----------------------------------------------------------------------------
+
+
+async def body_list(request: web.Request) -> web.StreamResponse:
+    async with unit(request) as (db, actor):
+        t = translator(request)
+        bodies = await BodyService(db, actor).find()
+        orgs = {o.id: o for o in await OrganisationService(db, actor).all(include_retired=True)}
+        groups: dict[int, list[tuple[Body, str]]] = {}
+        for b in bodies:
+            groups.setdefault(b.organisation_id, []).append((b, _rule_text(t, b)))
+        ordered = [(orgs[oid], groups[oid]) for oid in orgs if oid in groups]
+        return render(request, "bodies.html", actor=actor, groups=ordered)
+
+
+_BODY_FIELDS = (
+    "organisation_id",
+    "kind",
+    "name",
+    "quorum_numerator",
+    "quorum_denominator",
+    "quorum_strict",
+)
+
+
+def _quorum_data(values: Mapping[str, str]) -> dict[str, Any]:
+    # Quorum numbers go to the model even when empty, so "" is an error, not a default.
+    return {
+        "numerator": values["quorum_numerator"].strip(),
+        "denominator": values["quorum_denominator"].strip(),
+        "strict": values["quorum_strict"] or "true",
+    }
+
+
+async def body_new(request: web.Request) -> web.StreamResponse:
+    async with unit(request) as (db, actor):
+        actor.require(Role.REGISTRAR)
+        values = dict.fromkeys(_BODY_FIELDS, "") | {
+            "organisation_id": str(_to_id(request.query.get("organisation_id")) or ""),
+            "kind": BodyKind.PRESIDIUM.value,
+            "quorum_numerator": "1",
+            "quorum_denominator": "2",
+            "quorum_strict": "true",
+        }
+        return await _body_form(request, db, actor, values, {})
+
+
+async def body_create(request: web.Request) -> web.StreamResponse:
+    async with unit(request) as (db, actor):
+        actor.require(Role.REGISTRAR)
+        t = translator(request)
+        values = await _form(request, _BODY_FIELDS)
+        errors = _id_errors(values, ["organisation_id"], t)
+        data: dict[str, Any] = {
+            k: values[k] for k in ("organisation_id", "kind", "name") if values[k].strip()
+        }
+        data["quorum"] = _quorum_data(values)
+        model, invalid = _validate(BodyIn, data, t)
+        errors = invalid | errors
+        if model is None or errors:
+            return await _body_form(request, db, actor, values, errors)
+        try:
+            async with db.begin_nested():
+                created = await BodyService(db, actor).create(model)
+        except (InvalidInput, Conflict) as exc:
+            return await _body_form(
+                request, db, actor, values, _domain_errors(exc, t), status=_status(exc)
+            )
+        return _see_other(f"/registry/bodies/{created.id}?done=created")
+
+
+async def _body_form(
+    request: web.Request,
+    db: AsyncSession,
+    actor: Actor,
+    values: FormValues,
+    errors: FieldErrors,
+    *,
+    body: Body | None = None,
+    status: int | None = None,
+) -> web.Response:
+    t = translator(request)
+    fields = ("name", "quorum", "quorum_numerator", "quorum_denominator", "quorum_strict")
+    if body is None:
+        fields += ("organisation_id", "kind")
+    return render(
+        request,
+        "body_form.html",
+        actor=actor,
+        status=status or (422 if errors else 200),
+        body=body,
+        form=values,
+        errors=_place(errors, fields, t),
+        organisations=_options(await OrganisationService(db, actor).all()),
+        kinds=[k.value for k in BodyKind],
+    )
+
+
+async def body_detail(request: web.Request) -> web.StreamResponse:
+    async with unit(request) as (db, actor):
+        body = await BodyService(db, actor).get(_path_id(request, "body_id"))
+        return await _body_page(request, db, actor, body)
+
+
+@dataclass
+class _SeatForms:
+    """What the registrar typed into the seat forms of a body page, and what was wrong."""
+
+    add: FormValues = field(default_factory=dict)
+    add_errors: FieldErrors = field(default_factory=dict)
+    end_values: dict[int, str] = field(default_factory=dict)
+    end_errors: dict[int, str] = field(default_factory=dict)
+    retire_error: str = ""
+
+
+_SEAT_FIELDS = ("card_number", "member_id", "role", "term_start", "term_end")
+
+
+async def _body_page(
+    request: web.Request,
+    db: AsyncSession,
+    actor: Actor,
+    body: Body,
+    forms: _SeatForms | None = None,
+    *,
+    status: int | None = None,
+) -> web.Response:
+    t = translator(request)
+    forms = forms or _SeatForms()
+    today = _today()
+    if not forms.add:
+        forms.add = dict.fromkeys(_SEAT_FIELDS, "") | {
+            "role": SeatRole.MEMBER.value,
+            "term_start": today.isoformat(),
+        }
+    on_text = request.query.get("on", "").strip()
+    on = _parse_date(on_text) if on_text else today
+    on_error = "" if on is not None else t("field.error.date_parsing")
+    try:
+        await require_body_roster(db, actor, body.id)
+        roster = True
+    except PermissionDenied:
+        roster = False
+    composition = history = None
+    if roster:
+        service = BodyService(db, actor)
+        composition = await service.composition(body.id, on or today)
+        history = await service.history(body.id)
+        seen = sorted({s.member_id for s in composition.seats} | {s.member_id for s in history})
+        await record_access(db, actor, AccessAction.LIST, seen, f"body page {body.id}")
+    org = await db.get(Organisation, body.organisation_id)
+    failed = bool(on_error or forms.add_errors or forms.end_errors or forms.retire_error)
+    return render(
+        request,
+        "body.html",
+        actor=actor,
+        status=status or (422 if failed else 200),
+        body=body,
+        org=org,
+        rule=_rule_text(t, body),
+        roster=roster,
+        composition=composition,
+        history=history or [],
+        on=(on or today).isoformat(),
+        on_value=on_text or today.isoformat(),
+        on_error=on_error,
+        today=today,
+        seat_form=forms.add,
+        seat_errors=_place(forms.add_errors, _SEAT_FIELDS, t),
+        end_values=forms.end_values,
+        end_errors=forms.end_errors,
+        retire_error=forms.retire_error,
+        roles=[r.value for r in SeatRole],
+    )
+
+
+async def body_edit(request: web.Request) -> web.StreamResponse:
+    async with unit(request) as (db, actor):
+        actor.require(Role.REGISTRAR)
+        body = await BodyService(db, actor).get(_path_id(request, "body_id"))
+        values = {
+            "name": body.name,
+            "quorum_numerator": str(body.quorum_numerator),
+            "quorum_denominator": str(body.quorum_denominator),
+            "quorum_strict": "true" if body.quorum_strict else "false",
+        }
+        return await _body_form(request, db, actor, values, {}, body=body)
+
+
+async def body_update(request: web.Request) -> web.StreamResponse:
+    async with unit(request) as (db, actor):
+        actor.require(Role.REGISTRAR)
+        t = translator(request)
+        body = await BodyService(db, actor).get(_path_id(request, "body_id"))
+        values = await _form(
+            request, ("name", "quorum_numerator", "quorum_denominator", "quorum_strict")
+        )
+        data = {"name": values["name"], "quorum": _quorum_data(values)}
+        model, errors = _validate(BodyPatch, data, t)
+        if model is None or errors:
+            return await _body_form(request, db, actor, values, errors, body=body)
+        try:
+            async with db.begin_nested():
+                await BodyService(db, actor).update(body.id, model)
+        except (InvalidInput, Conflict) as exc:
+            await db.refresh(body)
+            return await _body_form(
+                request, db, actor, values, _domain_errors(exc, t), body=body, status=_status(exc)
+            )
+        return _see_other(f"/registry/bodies/{body.id}?done=updated")
+
+
+def _card_variants(text: str) -> set[str]:
+    """A card number as the member form stores it and as the importer does ("12 34" / "1234")."""
+    spaced = " ".join(text.split()).lstrip("№").strip()
+    return {spaced, "".join(spaced.split())} - {""}
+
+
+async def seat_add(request: web.Request) -> web.StreamResponse:
+    async with unit(request) as (db, actor):
+        actor.require(Role.REGISTRAR)
+        t = translator(request)
+        body = await BodyService(db, actor).get(_path_id(request, "body_id"))
+        values = await _form(request, _SEAT_FIELDS)
+        forms = _SeatForms(add=values)
+        errors = _id_errors(values, ["member_id"], t)
+        data: dict[str, Any] = {"role": values["role"] or SeatRole.MEMBER.value}
+        if values["term_start"].strip():
+            data["term_start"] = _iso_date(values["term_start"])
+        if values["term_end"].strip():
+            data["term_end"] = _iso_date(values["term_end"])
+        by_card = bool(values["card_number"].strip())
+        if by_card:
+            org = await db.get(Organisation, body.organisation_id)
+            root_id = (org.root_id or org.id) if org else 0
+            found = (
+                await db.scalars(
+                    select(Member.id).where(
+                        Member.root_organisation_id == root_id,
+                        Member.card_number.in_(_card_variants(values["card_number"])),
+                    )
+                )
+            ).first()
+            if found is None:
+                errors["card_number"] = t("seat.error.card_not_found")
+            else:
+                data["member_id"] = found
+        elif values["member_id"].strip():
+            data["member_id"] = values["member_id"]
+        else:
+            errors["card_number"] = t("seat.error.who")
+        model, invalid = _validate(SeatIn, data, t)
+        if "member_id" in invalid and "member_id" not in data:
+            del invalid["member_id"]  # already said at the card number
+        forms.add_errors = invalid | errors
+        if model is None or forms.add_errors:
+            return await _body_page(request, db, actor, body, forms)
+        try:
+            async with db.begin_nested():
+                seat = await BodyService(db, actor).add_seat(body.id, model)
+                await record_access(
+                    db, actor, AccessAction.UPDATE, [seat.member_id], f"seat {seat.id}"
+                )
+        except (InvalidInput, Conflict) as exc:
+            forms.add_errors = _domain_errors(exc, t)
+            if by_card and "member_id" in forms.add_errors:
+                forms.add_errors["card_number"] = forms.add_errors.pop("member_id")
+            return await _body_page(request, db, actor, body, forms, status=_status(exc))
+        return _see_other(f"/registry/bodies/{body.id}?done=seat_added")
+
+
+async def seat_end(request: web.Request) -> web.StreamResponse:
+    async with unit(request) as (db, actor):
+        actor.require(Role.REGISTRAR)
+        t = translator(request)
+        body = await BodyService(db, actor).get(_path_id(request, "body_id"))
+        seat_id = _path_id(request, "seat_id")
+        values = await _form(request, ("term_end",))
+        forms = _SeatForms(end_values={seat_id: values["term_end"]})
+        typed = values["term_end"].strip()
+        model, errors = _validate(SeatEnd, {"term_end": _iso_date(typed)} if typed else {}, t)
+        if model is not None:
+            try:
+                async with db.begin_nested():
+                    seat = await BodyService(db, actor).end_seat(body.id, seat_id, model.term_end)
+                    await record_access(
+                        db, actor, AccessAction.UPDATE, [seat.member_id], f"seat {seat.id}"
+                    )
+            except (InvalidInput, Conflict) as exc:
+                errors = _domain_errors(exc, t)
+        if errors:
+            forms.end_errors = {seat_id: errors.get("term_end") or next(iter(errors.values()))}
+            return await _body_page(request, db, actor, body, forms)
+        return _see_other(f"/registry/bodies/{body.id}?done=seat_ended")
+
+
+async def body_retire(request: web.Request) -> web.StreamResponse:
+    async with unit(request) as (db, actor):
+        actor.require(Role.REGISTRAR)
+        t = translator(request)
+        body = await BodyService(db, actor).get(_path_id(request, "body_id"))
+        values = await _form(request, ("confirm",))
+        if not _checked(values, "confirm"):
+            forms = _SeatForms(retire_error=t("body.retire.confirm_missing"))
+            return await _body_page(request, db, actor, body, forms)
+        await BodyService(db, actor).retire(body.id)
+        return _see_other(f"/registry/bodies/{body.id}?done=retired")
+
+
+# --- import ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _FileError:
+    row: int | None
+    column: str
+    reason: str
+    detail: str
+    value: str
+
+
+def _file_errors(errors: Sequence[RowError], t: Translator) -> list[_FileError]:
+    out = []
+    for err in errors[:MAX_SHOWN_FILE_ERRORS]:
+        key = f"import.error.{err.code}"
+        value = getattr(err, "value", None)  # RowError gains the offending value soon
+        out.append(
+            _FileError(
+                row=err.row,
+                column=err.column or "",
+                reason=t(key) if t.has(key) else err.detail,
+                detail=err.detail,
+                value="" if value is None else str(value),
+            )
+        )
+    return out
+
+
+async def import_page(request: web.Request) -> web.StreamResponse:
+    async with unit(request) as (db, actor):
+        actor.require(Role.REGISTRAR)
+        values = {
+            "organisation_id": str(_to_id(request.query.get("organisation_id")) or ""),
+            "create_orgs": "",
+        }
+        return await _import_form(request, db, actor, values, {})
+
+
+async def _import_form(
+    request: web.Request,
+    db: AsyncSession,
+    actor: Actor,
+    values: FormValues,
+    errors: FieldErrors,
+    *,
+    file_errors: Sequence[RowError] = (),
+) -> web.Response:
+    t = translator(request)
+    return render(
+        request,
+        "import.html",
+        actor=actor,
+        status=422 if errors or file_errors else 200,
+        form=values,
+        errors=_place(errors, ("organisation_id", "file"), t),
+        organisations=_options(await OrganisationService(db, actor).all()),
+        file_errors=_file_errors(file_errors, t),
+        file_error_count=len(file_errors),
+    )
+
+
+@upload
+async def import_upload(request: web.Request) -> web.StreamResponse:
+    async with unit(request) as (db, actor):
+        actor.require(Role.REGISTRAR)
+        t = translator(request)
+        values = await _form(request, ("organisation_id", "create_orgs"))
+        errors: FieldErrors = {}
+        target = None
+        org_id = _to_id(values["organisation_id"])
+        if org_id is not None:
+            target = await db.get(Organisation, org_id)
+        if target is None:
+            errors["organisation_id"] = t("import.choose_organisation")
+        posted = await request.post()
+        item = posted.get("file")
+        if item is None or isinstance(item, str) or not getattr(item, "filename", ""):
+            errors["file"] = t("import.choose_file")
+        if errors or target is None:
+            return await _import_form(request, db, actor, values, errors)
+        try:
+            filename, data = await read_upload(request)
+        except InvalidInput as exc:
+            return await _import_form(request, db, actor, values, _domain_errors(exc, t))
+        try:
+            records = parse_member_file(data, filename, today=_today())
+            async with db.begin_nested():
+                result = await import_members(
+                    db,
+                    actor,
+                    target,
+                    records,
+                    create_orgs=_checked(values, "create_orgs"),
+                    source=filename,
+                )
+        except MemberFileRejected as exc:
+            return await _import_form(request, db, actor, values, {}, file_errors=exc.errors)
+        return _see_other(
+            _url(
+                "/registry/import/done",
+                {
+                    "organisation_id": target.id,
+                    "imported": result.imported,
+                    "updated": result.updated,
+                    "unchanged": result.unchanged,
+                    "created": result.organisations_created,
+                },
+            )
+        )
+
+
+async def import_done(request: web.Request) -> web.StreamResponse:
+    async with unit(request) as (db, actor):
+        actor.require(Role.REGISTRAR)
+        org_id = _to_id(request.query.get("organisation_id"))
+        org = await db.get(Organisation, org_id) if org_id is not None else None
+
+        def count(name: str) -> int:
+            value = request.query.get(name, "0")
+            return int(value) if value.isdigit() and len(value) < 10 else 0
+
+        return render(
+            request,
+            "import_done.html",
+            actor=actor,
+            org=org,
+            imported=count("imported"),
+            updated=count("updated"),
+            unchanged=count("unchanged"),
+            created=count("created"),
+        )
+
+
+# --- access log -------------------------------------------------------------------------------
+
+
+async def access_log(request: web.Request) -> web.StreamResponse:
+    async with unit(request) as (db, actor):
+        actor.require(Role.REGISTRAR)
+        t = translator(request)
+        member_text = request.query.get("member_id", "").strip()
+        member_id = _to_id(member_text)
+        error = t("field.error.bad_id") if member_text and member_id is None else ""
+        page = _page_number(request.query.get("page"))
+        stmt = select(AccessLogEntry)
+        if member_id is not None:
+            stmt = stmt.where(AccessLogEntry.member_id == member_id)
+        total = await db.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        rows = (
+            await db.scalars(
+                stmt.order_by(AccessLogEntry.id.desc())
+                .offset((page - 1) * LOG_PER_PAGE)
+                .limit(LOG_PER_PAGE)
+            )
+        ).all()
+        ids = {r.member_id for r in rows if r.member_id is not None}
+        names: dict[int, str] = {}
+        if ids:
+            for m in (await db.scalars(select(Member).where(Member.id.in_(ids)))).all():
+                names[m.id] = m.full_name
+        pages = max(1, -(-total // LOG_PER_PAGE))
+        return render(
+            request,
+            "access_log.html",
+            actor=actor,
+            status=422 if error else 200,
+            entries=rows,
+            names=names,
+            total=total,
+            member_value=member_text,
+            member_error=error,
+            pager=_pager(page, pages, "/registry/access-log", {"member_id": member_id or ""}),
+        )
+
+
+# --- routes ----------------------------------------------------------------------------------
+
+
+def install(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/", home)
+    r.add_get("/registry/organisations", organisation_list)
+    r.add_get("/registry/organisations/new", organisation_new)
+    r.add_post("/registry/organisations/new", organisation_create)
+    r.add_get(r"/registry/organisations/{org_id:\d+}", organisation_detail)
+    r.add_get(r"/registry/organisations/{org_id:\d+}/edit", organisation_edit)
+    r.add_post(r"/registry/organisations/{org_id:\d+}/edit", organisation_update)
+    r.add_post(r"/registry/organisations/{org_id:\d+}/retire", organisation_retire)
+    r.add_get("/registry/members", member_list)
+    r.add_get("/registry/members/new", member_new)
+    r.add_post("/registry/members/new", member_create)
+    r.add_get(r"/registry/members/{member_id:\d+}", member_detail)
+    r.add_get(r"/registry/members/{member_id:\d+}/edit", member_edit)
+    r.add_post(r"/registry/members/{member_id:\d+}/edit", member_update)
+    r.add_post(r"/registry/members/{member_id:\d+}/retire", member_retire)
+    r.add_get("/registry/bodies", body_list)
+    r.add_get("/registry/bodies/new", body_new)
+    r.add_post("/registry/bodies/new", body_create)
+    r.add_get(r"/registry/bodies/{body_id:\d+}", body_detail)
+    r.add_get(r"/registry/bodies/{body_id:\d+}/edit", body_edit)
+    r.add_post(r"/registry/bodies/{body_id:\d+}/edit", body_update)
+    r.add_post(r"/registry/bodies/{body_id:\d+}/retire", body_retire)
+    r.add_post(r"/registry/bodies/{body_id:\d+}/seats", seat_add)
+    r.add_post(r"/registry/bodies/{body_id:\d+}/seats/{seat_id:\d+}/end", seat_end)
+    r.add_get("/registry/import", import_page)
+    r.add_post("/registry/import", import_upload)
+    r.add_get("/registry/import/done", import_done)
+    r.add_get("/registry/access-log", access_log)

@@ -1,0 +1,117 @@
+"""Shared fixtures: every database test runs on SQLite, and on PostgreSQL when
+``KVORUM_TEST_PG_URL`` is set (with ``CI=true`` an unreachable PostgreSQL fails the run)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+import registry.models  # noqa: F401  (tables for the metadata)
+from registry.orm import Base
+from server import database
+from server.app import create_app
+from server.settings import Settings
+
+PG_URL = os.environ.get("KVORUM_TEST_PG_URL", "")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if IN_CI and not PG_URL:
+        raise pytest.UsageError("CI=true needs KVORUM_TEST_PG_URL: PostgreSQL tests must run")
+
+
+def _backends() -> list[Any]:
+    backends: list[Any] = [pytest.param("sqlite", id="sqlite")]
+    if PG_URL:
+        backends.append(pytest.param("postgresql", id="pg", marks=pytest.mark.postgres))
+    return backends
+
+
+async def _reset_pg(url: str) -> None:
+    engine = database.create_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            await conn.execute(text("CREATE SCHEMA public"))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Each backend migrated once per run; tests start from a copy or a truncation."""
+    templates: dict[str, str] = {}
+    sqlite_file = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    sqlite_url = f"sqlite+aiosqlite:///{sqlite_file}"
+    database.upgrade(sqlite_url)
+    templates["sqlite"] = str(sqlite_file)
+    if PG_URL:
+        try:
+            asyncio.run(_reset_pg(PG_URL))
+        except OSError as exc:
+            pytest.exit(f"PostgreSQL at KVORUM_TEST_PG_URL is unreachable: {exc}", returncode=3)
+        database.upgrade(PG_URL)
+        templates["postgresql"] = PG_URL
+    return templates
+
+
+_TABLES = ", ".join(t.name for t in reversed(Base.metadata.sorted_tables))
+
+
+@pytest.fixture(params=_backends())
+def db_url(
+    request: pytest.FixtureRequest, migrated: dict[str, str], tmp_path: Path
+) -> Iterator[str]:
+    if request.param == "sqlite":
+        copy = tmp_path / "kvorum.sqlite3"
+        shutil.copy(migrated["sqlite"], copy)
+        yield f"sqlite+aiosqlite:///{copy}"
+        return
+
+    async def truncate() -> None:
+        engine = database.create_engine(PG_URL)
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(text(f"TRUNCATE {_TABLES} RESTART IDENTITY CASCADE"))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(truncate())
+    yield PG_URL
+
+
+@pytest.fixture
+async def db(db_url: str) -> AsyncIterator[AsyncSession]:
+    """A session on a fresh database; the test commits what it wants to keep."""
+    engine = database.create_engine(db_url)
+    try:
+        async with database.make_sessionmaker(engine)() as session:
+            yield session
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=db_url,
+        data_dir=tmp_path,
+        migrate_on_start=False,
+        log_format="text",
+        max_json_body=64 * 1024,
+        max_upload_body=16 * 1024 * 1024,
+    )
+
+
+@pytest.fixture
+async def client(aiohttp_client: Any, settings: Settings) -> Any:
+    return await aiohttp_client(create_app(settings))

@@ -1,0 +1,78 @@
+"""The `kvorum` command on a real database file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from server.cli import main
+
+HEADER = "Фамилия;Имя;Отчество;№ профбилета;Организация;Дата вступления\n"
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("KVORUM_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("KVORUM_LOG_FORMAT", "text")
+    monkeypatch.delenv("KVORUM_DATABASE_URL", raising=False)
+    return tmp_path
+
+
+def test_demo_is_idempotent_and_prints_logins(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo", "--no-serve"]) == 0
+    first = capsys.readouterr().out
+    assert "создана" in first
+    for role in ("председатель", "секретарь", "член президиума", "ревизор", "регистратор"):
+        assert role in first
+    assert first.count("http://127.0.0.1:8080/login/") == 5
+    assert main(["demo", "--no-serve"]) == 0
+    assert "уже есть" in capsys.readouterr().out
+
+
+def test_import_then_export_round_trip(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--no-serve"]) == 0
+    capsys.readouterr()
+    members = env / "members.csv"
+    members.write_bytes(
+        (HEADER + "Котова;Инна;Юрьевна;77-1;;05.05.2015\nЛаптев;Ян;;77-2;;\n").encode("cp1251")
+    )
+    assert main(["registry", "import", str(members), "--org", "пермский   КРАЙСОВПРОФ"]) == 0
+    assert capsys.readouterr().out.strip() == "imported 2, updated 0"
+    assert main(["registry", "import", str(members), "--org", "1"]) == 0
+    assert capsys.readouterr().out.strip() == "imported 0, updated 0"
+
+    out = env / "out.csv"
+    assert main(["registry", "export", "--org", "1", "-o", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["registry", "import", str(out), "--org", "1"]) == 0
+    assert capsys.readouterr().out.strip() == "imported 0, updated 0"
+
+
+def test_bad_file_reports_rows_and_changes_nothing(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo", "--no-serve"]) == 0
+    capsys.readouterr()
+    bad = env / "bad.csv"
+    bad.write_text(
+        HEADER + "Котова;Инна;;88-1;;05.05.2015\nЛаптев;;;88-2;;31.02.2020\n", encoding="utf-8"
+    )
+    assert main(["registry", "import", str(bad), "--org", "1"]) == 1
+    err = capsys.readouterr().err
+    assert "not imported; nothing changed" in err
+    assert "row 3, Имя" in err
+    assert "row 3, Дата вступления" in err
+    out = env / "out.csv"
+    assert main(["registry", "export", "--org", "1", "-o", str(out)]) == 0
+    assert "88-1" not in out.read_text("utf-8")
+
+
+def test_unknown_org_and_missing_file(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["db", "upgrade"]) == 0
+    assert main(["registry", "export", "--org", "Нет такой"]) == 1
+    assert "no organisation is named 'Нет такой'" in capsys.readouterr().err
+    assert main(["registry", "import", str(env / "none.csv"), "--org", "1"]) == 1
+    assert "cannot read" in capsys.readouterr().err

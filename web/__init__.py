@@ -1,0 +1,1 @@
+"""Jinja2 templates, static assets and UI message catalogues (no Python logic)."""

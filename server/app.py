@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,6 +13,7 @@ from sqlalchemy import text
 
 from server import database
 from server.api import API_PREFIX, openapi_document
+from server.auth import sweep
 from server.i18n import Catalogues
 from server.keys import CATALOGUES, ENGINE, JINJA, SESSIONMAKER, SETTINGS
 from server.middlewares import (
@@ -30,6 +32,7 @@ log = logging.getLogger("kvorum")
 
 STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
 VERSION = "0.1.0"
+HOUSEKEEPING_SECONDS = 300
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
@@ -44,6 +47,25 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     log.info("database ready", extra={"backend": engine.dialect.name})
     yield
     await engine.dispose()
+
+
+async def _housekeeping(app: web.Application) -> AsyncIterator[None]:
+    """A background task that closes idle sessions and drops spent login links."""
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(HOUSEKEEPING_SECONDS)
+            try:
+                async with app[SESSIONMAKER]() as db, db.begin():
+                    await sweep(db, app[SETTINGS])
+            except Exception:  # keep sweeping after a transient database error
+                log.exception("housekeeping failed")
+
+    task = asyncio.create_task(loop(), name="kvorum-housekeeping")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -73,6 +95,7 @@ def create_app(settings: Settings) -> web.Application:
     app[JINJA] = make_jinja()
     app[CATALOGUES] = Catalogues()
     app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_housekeeping)
     app.on_response_prepare.append(security_headers)
 
     app.router.add_get("/healthz", healthz)

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from aiohttp import web
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.actor import Actor
@@ -105,6 +105,24 @@ async def consume_login_link(db: AsyncSession, token: str) -> Account:
     if account is None or account.disabled_at is not None:
         raise PermissionDenied("this account is disabled", code="account_disabled")
     return account
+
+
+async def sweep(db: AsyncSession, settings: Settings) -> tuple[int, int]:
+    """End sessions past their idle or absolute limit; delete used or expired login links."""
+    now = utcnow()
+    ended = await db.execute(
+        update(Session)
+        .where(
+            Session.ended_at.is_(None),
+            (Session.last_seen_at < now - dt.timedelta(minutes=settings.session_idle_minutes))
+            | (Session.created_at < now - dt.timedelta(hours=settings.session_absolute_hours)),
+        )
+        .values(ended_at=now)
+    )
+    dropped = await db.execute(
+        delete(LoginLink).where((LoginLink.used_at.is_not(None)) | (LoginLink.expires_at < now))
+    )
+    return ended.rowcount or 0, dropped.rowcount or 0  # type: ignore[attr-defined]
 
 
 async def _session_of(request: web.Request, db: AsyncSession) -> Session | None:

@@ -239,7 +239,9 @@ def _place(errors: FieldErrors, fields: Iterable[str], t: Translator) -> FieldEr
     return placed
 
 
-def _validate(model: type[M], data: Mapping[str, Any], t: Translator) -> tuple[M | None, FieldErrors]:
+def _validate(
+    model: type[M], data: Mapping[str, Any], t: Translator
+) -> tuple[M | None, FieldErrors]:
     try:
         return model.model_validate(dict(data)), {}
     except ValidationError as exc:
@@ -264,7 +266,7 @@ def _id_errors(values: Mapping[str, str], names: Iterable[str], t: Translator) -
 
 
 def quorum_text(t: Translator, numerator: int, denominator: int, strict: bool) -> str:
-    """"более 1/2 состава", "не менее 2/3 состава"."""
+    """ "более 1/2 состава", "не менее 2/3 состава"."""
     key = "quorum.more_than" if strict else "quorum.at_least"
     return t(key, fraction=f"{numerator}/{denominator}")
 

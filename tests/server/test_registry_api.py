@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from typing import Any
 
-from registry.models import Role, SeatRole
+from sqlalchemy import select
+
+from registry.models import LoginLink, Role, SeatRole, Session
+from server.auth import create_login_link, sweep
+from server.keys import SETTINGS
 from tests import factories as f
 
 
@@ -245,3 +250,19 @@ async def test_import_api_reports_rows_and_changes_nothing(client: Any, db: Any)
     assert resp.headers["Content-Type"].startswith("text/csv")
     text = await resp.text()
     assert text.splitlines()[1].startswith("Иванов;Иван;;1;")
+
+
+async def test_sweep_ends_idle_sessions_and_drops_spent_links(client: Any, db: Any) -> None:
+    settings = client.server.app[SETTINGS]
+    acc = await f.account(db, Role.MEMBER)
+    reg = await f.login(client, db, acc)
+    assert (await reg.get("/api/v1/me")).status == 200
+    await create_login_link(db, acc, settings)
+    row = await db.scalar(select(Session))
+    row.last_seen_at -= dt.timedelta(hours=1)
+    link = await db.scalar(select(LoginLink))
+    link.expires_at -= dt.timedelta(days=4)
+    await db.commit()
+    assert await sweep(db, settings) == (1, 1)
+    await db.commit()
+    assert (await reg.get("/api/v1/me")).status == 401

@@ -37,6 +37,10 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "_csrf"
 SESSION_KEY = web.RequestKey("session", Session)
+# Plain values copied out of the session row: still readable when an error page is
+# rendered after the transaction (and with it the row) was rolled back.
+CSRF_KEY = web.RequestKey("csrf_token", str)
+ACTOR_KEY = web.RequestKey("actor", Actor)
 
 
 def _digest(token: str) -> bytes:
@@ -197,6 +201,8 @@ async def unit(
             await _check_csrf(request, session)
             actor = actor_of(session)
             request[SESSION_KEY] = session
+            request[CSRF_KEY] = session.csrf_token
+            request[ACTOR_KEY] = actor
         yield db, actor
 
 

@@ -45,13 +45,10 @@ class Catalogues:
         return set(self._messages[locale])
 
     @staticmethod
-    def negotiate(cookie: str | None, accept_language: str | None) -> str:
-        """The user's explicit choice wins; otherwise Russian unless only English is asked."""
-        if cookie in LOCALES:
-            return cookie
-        if accept_language:
-            for part in accept_language.split(","):
-                tag = part.split(";")[0].strip().lower()[:2]
-                if tag in LOCALES:
-                    return tag
-        return DEFAULT_LOCALE
+    def negotiate(cookie: str | None) -> str:
+        """The user's explicit choice (the RU | EN switch) wins; otherwise Russian.
+
+        The browser's Accept-Language is deliberately not consulted: members of a
+        Russian union on an English-language computer still expect Russian pages.
+        """
+        return cookie if cookie in LOCALES else DEFAULT_LOCALE

@@ -10,7 +10,7 @@ import jinja2
 from aiohttp import web
 
 from registry.actor import Actor
-from server.auth import current_session
+from server.auth import ACTOR_KEY, CSRF_KEY
 from server.i18n import Catalogues
 from server.keys import CATALOGUES, JINJA
 
@@ -41,9 +41,7 @@ def make_jinja() -> jinja2.Environment:
 
 
 def translator(request: web.Request) -> Any:
-    locale = Catalogues.negotiate(
-        request.cookies.get(LOCALE_COOKIE), request.headers.get("Accept-Language")
-    )
+    locale = Catalogues.negotiate(request.cookies.get(LOCALE_COOKIE))
     return request.app[CATALOGUES].translator(locale)
 
 
@@ -56,7 +54,6 @@ def render(
     **context: Any,
 ) -> web.Response:
     t = translator(request)
-    session = current_session(request)
     html = (
         request.app[JINJA]
         .get_template(template)
@@ -64,7 +61,7 @@ def render(
             t=t,
             locale=t.locale,
             actor=actor,
-            csrf_token=session.csrf_token if session is not None else "",
+            csrf_token=request.get(CSRF_KEY, ""),
             path=request.path,
             query=request.query,
             **context,
@@ -79,6 +76,7 @@ async def render_error(request: web.Request, status: int, code: str, detail: str
     return render(
         request,
         "error.html",
+        actor=request.get(ACTOR_KEY),
         status=status,
         code=code,
         message=t(key) if t.has(key) else detail,

@@ -49,8 +49,10 @@ async def set_locale(request: web.Request) -> web.StreamResponse:
     locale = request.match_info["locale"]
     if locale not in LOCALES:
         raise web.HTTPNotFound()
-    back = request.headers.get("Referer", "/")
-    target = back if back.startswith(request.app[SETTINGS].effective_public_url) else "/"
+    back = request.headers.get("Referer", "")
+    # Only ever redirect back to this site (no open redirect through the Referer).
+    own = (request.app[SETTINGS].effective_public_url, f"{request.scheme}://{request.host}")
+    target = back if any(back.startswith(o + "/") for o in own) else "/"
     response = web.HTTPSeeOther(target)
     response.set_cookie(LOCALE_COOKIE, locale, path="/", samesite="Lax", max_age=365 * 86400)
     raise response

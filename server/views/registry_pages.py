@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlencode
@@ -57,7 +58,7 @@ from registry.schemas import (
     SeatEnd,
     SeatIn,
 )
-from server.auth import unit
+from server.auth import current_session, unit
 from server.i18n import Translator
 from server.middlewares import upload
 from server.pages import render, translator
@@ -76,7 +77,6 @@ MEMBERS_PER_PAGE = 50
 LOG_PER_PAGE = 50
 # An import with thousands of bad rows still gets a page a browser can show.
 MAX_SHOWN_FILE_ERRORS = 1000
-DONE = frozenset({"created", "updated", "retired", "seat_added", "seat_ended"})
 
 _RU_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
 
@@ -120,6 +120,28 @@ _VALUE_ERRORS: tuple[tuple[str, str, str | None], ...] = (
 
 
 # --- small helpers -------------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def _unit(
+    request: web.Request, *, anonymous: bool = False
+) -> AsyncIterator[tuple[AsyncSession, Actor]]:
+    """``unit`` whose login session row stays readable when the block raises.
+
+    A domain error rolls the transaction back, which expires every ORM object, and
+    then closes the database session; the error page that follows reads the CSRF
+    token from the (now detached) session row and would fail with a 500 instead of
+    showing "not found" or "forbidden". Detaching the row before the rollback keeps
+    its loaded values. (Better fixed where ``render`` reads the token.)
+    """
+    async with unit(request, anonymous=anonymous) as (db, actor):
+        try:
+            yield db, actor
+        except BaseException:
+            row = current_session(request)
+            if row is not None and row in db:
+                db.expunge(row)
+            raise
 
 
 def _see_other(location: str) -> web.Response:
@@ -320,7 +342,7 @@ async def _active_counts(db: AsyncSession) -> dict[int, int]:
 
 
 async def home(request: web.Request) -> web.StreamResponse:
-    async with unit(request, anonymous=True) as (db, actor):
+    async with _unit(request, anonymous=True) as (db, actor):
         seats: list[tuple[Seat, Body]] = []
         if actor.member_id is not None:
             rows = await db.execute(
@@ -347,7 +369,7 @@ async def home(request: web.Request) -> web.StreamResponse:
 
 
 async def organisation_list(request: web.Request) -> web.StreamResponse:
-    async with unit(request) as (db, actor):
+    async with _unit(request) as (db, actor):
         orgs = await OrganisationService(db, actor).all()
         return render(
             request,
@@ -365,7 +387,7 @@ _CHILD_KIND = {
 
 
 async def organisation_new(request: web.Request) -> web.StreamResponse:
-    async with unit(request) as (db, actor):
+    async with _unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         parent_id = _to_id(request.query.get("parent_id"))
         kind = OrgKind.REGIONAL_COUNCIL
@@ -381,7 +403,7 @@ async def organisation_new(request: web.Request) -> web.StreamResponse:
 
 
 async def organisation_create(request: web.Request) -> web.StreamResponse:
-    async with unit(request) as (db, actor):
+    async with _unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         t = translator(request)
         values = await _form(request, _ORG_FIELDS)
@@ -417,11 +439,11 @@ async def _organisation_form(
         # A move stays inside the same union and never goes under itself.
         below = await OrganisationService(db, actor).subtree_ids(org)
         orgs = [o for o in orgs if o.id not in below and o.root_id == org.root_id]
-    fields = ("name", "short_name", "city") + (
-        ("parent_id",) if org is None or org.parent_id is not None else ()
-    )
+    fields = ["name", "short_name", "city"]
+    if org is None or org.parent_id is not None:
+        fields.append("parent_id")
     if org is None:
-        fields += ("kind",)
+        fields.append("kind")
     return render(
         request,
         "organisation_form.html",
@@ -436,7 +458,7 @@ async def _organisation_form(
 
 
 async def organisation_detail(request: web.Request) -> web.StreamResponse:
-    async with unit(request) as (db, actor):
+    async with _unit(request) as (db, actor):
         org = await OrganisationService(db, actor).get(_path_id(request, "org_id"))
         return await _organisation_page(request, db, actor, org)
 
@@ -487,7 +509,7 @@ async def _organisation_page(
 
 
 async def organisation_edit(request: web.Request) -> web.StreamResponse:
-    async with unit(request) as (db, actor):
+    async with _unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         org = await OrganisationService(db, actor).get(_path_id(request, "org_id"))
         values = {
@@ -501,7 +523,7 @@ async def organisation_edit(request: web.Request) -> web.StreamResponse:
 
 
 async def organisation_update(request: web.Request) -> web.StreamResponse:
-    async with unit(request) as (db, actor):
+    async with _unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         t = translator(request)
         org = await OrganisationService(db, actor).get(_path_id(request, "org_id"))
@@ -529,7 +551,7 @@ async def organisation_update(request: web.Request) -> web.StreamResponse:
 
 
 async def organisation_retire(request: web.Request) -> web.StreamResponse:
-    async with unit(request) as (db, actor):
+    async with _unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         t = translator(request)
         service = OrganisationService(db, actor)
@@ -567,7 +589,7 @@ _STATUS_FILTER: dict[str, MemberStatus | None] = {
 
 
 async def member_list(request: web.Request) -> web.StreamResponse:
-    async with unit(request) as (db, actor):
+    async with _unit(request) as (db, actor):
         q = request.query.get("q", "").strip()[:200]
         status = request.query.get("status", "active")
         if status not in _STATUS_FILTER:
@@ -618,7 +640,7 @@ _MEMBER_TEXT = ("surname", "name", "patronymic", "card_number", "position", "ema
 
 
 async def member_new(request: web.Request) -> web.StreamResponse:
-    async with unit(request) as (db, actor):
+    async with _unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         values = dict.fromkeys(_MEMBER_FIELDS, "")
         values["organisation_id"] = str(_to_id(request.query.get("organisation_id")) or "")
@@ -626,7 +648,7 @@ async def member_new(request: web.Request) -> web.StreamResponse:
 
 
 async def member_create(request: web.Request) -> web.StreamResponse:
-    async with unit(request) as (db, actor):
+    async with _unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         t = translator(request)
         values = await _form(request, _MEMBER_FIELDS)
@@ -674,7 +696,7 @@ async def _member_form(
 
 
 async def member_detail(request: web.Request) -> web.StreamResponse:
-    async with unit(request) as (db, actor):
+    async with _unit(request) as (db, actor):
         member = await MemberService(db, actor).get(_path_id(request, "member_id"))
         return _member_page(request, actor, member, {"left_on": _today().isoformat()}, {})
 
@@ -702,7 +724,7 @@ def _member_page(
 
 
 async def member_edit(request: web.Request) -> web.StreamResponse:
-    async with unit(request) as (db, actor):
+    async with _unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         member = await MemberService(db, actor).get(_path_id(request, "member_id"))
         values = {
@@ -722,7 +744,7 @@ async def member_edit(request: web.Request) -> web.StreamResponse:
 
 
 async def member_update(request: web.Request) -> web.StreamResponse:
-    async with unit(request) as (db, actor):
+    async with _unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         t = translator(request)
         member_id = _path_id(request, "member_id")
@@ -761,7 +783,7 @@ async def member_update(request: web.Request) -> web.StreamResponse:
 
 
 async def member_retire(request: web.Request) -> web.StreamResponse:
-    async with unit(request) as (db, actor):
+    async with _unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         t = translator(request)
         member_id = _path_id(request, "member_id")
@@ -789,7 +811,7 @@ async def member_retire(request: web.Request) -> web.StreamResponse:
 
 
 async def body_list(request: web.Request) -> web.StreamResponse:
-    async with unit(request) as (db, actor):
+    async with _unit(request) as (db, actor):
         t = translator(request)
         bodies = await BodyService(db, actor).find()
         orgs = {o.id: o for o in await OrganisationService(db, actor).all(include_retired=True)}
@@ -820,7 +842,7 @@ def _quorum_data(values: Mapping[str, str]) -> dict[str, Any]:
 
 
 async def body_new(request: web.Request) -> web.StreamResponse:
-    async with unit(request) as (db, actor):
+    async with _unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         values = dict.fromkeys(_BODY_FIELDS, "") | {
             "organisation_id": str(_to_id(request.query.get("organisation_id")) or ""),
@@ -833,7 +855,7 @@ async def body_new(request: web.Request) -> web.StreamResponse:
 
 
 async def body_create(request: web.Request) -> web.StreamResponse:
-    async with unit(request) as (db, actor):
+    async with _unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         t = translator(request)
         values = await _form(request, _BODY_FIELDS)
@@ -867,9 +889,9 @@ async def _body_form(
     status: int | None = None,
 ) -> web.Response:
     t = translator(request)
-    fields = ("name", "quorum", "quorum_numerator", "quorum_denominator", "quorum_strict")
+    fields = ["name", "quorum", "quorum_numerator", "quorum_denominator", "quorum_strict"]
     if body is None:
-        fields += ("organisation_id", "kind")
+        fields += ["organisation_id", "kind"]
     return render(
         request,
         "body_form.html",
@@ -884,7 +906,7 @@ async def _body_form(
 
 
 async def body_detail(request: web.Request) -> web.StreamResponse:
-    async with unit(request) as (db, actor):
+    async with _unit(request) as (db, actor):
         body = await BodyService(db, actor).get(_path_id(request, "body_id"))
         return await _body_page(request, db, actor, body)
 
@@ -962,7 +984,7 @@ async def _body_page(
 
 
 async def body_edit(request: web.Request) -> web.StreamResponse:
-    async with unit(request) as (db, actor):
+    async with _unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         body = await BodyService(db, actor).get(_path_id(request, "body_id"))
         values = {
@@ -975,7 +997,7 @@ async def body_edit(request: web.Request) -> web.StreamResponse:
 
 
 async def body_update(request: web.Request) -> web.StreamResponse:
-    async with unit(request) as (db, actor):
+    async with _unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         t = translator(request)
         body = await BodyService(db, actor).get(_path_id(request, "body_id"))
@@ -1004,7 +1026,7 @@ def _card_variants(text: str) -> set[str]:
 
 
 async def seat_add(request: web.Request) -> web.StreamResponse:
-    async with unit(request) as (db, actor):
+    async with _unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         t = translator(request)
         body = await BodyService(db, actor).get(_path_id(request, "body_id"))
@@ -1057,7 +1079,7 @@ async def seat_add(request: web.Request) -> web.StreamResponse:
 
 
 async def seat_end(request: web.Request) -> web.StreamResponse:
-    async with unit(request) as (db, actor):
+    async with _unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         t = translator(request)
         body = await BodyService(db, actor).get(_path_id(request, "body_id"))
@@ -1082,7 +1104,7 @@ async def seat_end(request: web.Request) -> web.StreamResponse:
 
 
 async def body_retire(request: web.Request) -> web.StreamResponse:
-    async with unit(request) as (db, actor):
+    async with _unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         t = translator(request)
         body = await BodyService(db, actor).get(_path_id(request, "body_id"))
@@ -1124,7 +1146,7 @@ def _file_errors(errors: Sequence[RowError], t: Translator) -> list[_FileError]:
 
 
 async def import_page(request: web.Request) -> web.StreamResponse:
-    async with unit(request) as (db, actor):
+    async with _unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         values = {
             "organisation_id": str(_to_id(request.query.get("organisation_id")) or ""),
@@ -1158,7 +1180,7 @@ async def _import_form(
 
 @upload
 async def import_upload(request: web.Request) -> web.StreamResponse:
-    async with unit(request) as (db, actor):
+    async with _unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         t = translator(request)
         values = await _form(request, ("organisation_id", "create_orgs"))
@@ -1207,7 +1229,7 @@ async def import_upload(request: web.Request) -> web.StreamResponse:
 
 
 async def import_done(request: web.Request) -> web.StreamResponse:
-    async with unit(request) as (db, actor):
+    async with _unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         org_id = _to_id(request.query.get("organisation_id"))
         org = await db.get(Organisation, org_id) if org_id is not None else None
@@ -1232,7 +1254,7 @@ async def import_done(request: web.Request) -> web.StreamResponse:
 
 
 async def access_log(request: web.Request) -> web.StreamResponse:
-    async with unit(request) as (db, actor):
+    async with _unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         t = translator(request)
         member_text = request.query.get("member_id", "").strip()

@@ -21,6 +21,16 @@ from server.app import create_app
 from server.settings import Settings
 
 PG_URL = os.environ.get("KVORUM_TEST_PG_URL", "")
+CHROMIUM = os.environ.get("KVORUM_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+]
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
@@ -115,3 +125,33 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
 @pytest.fixture
 async def client(aiohttp_client: Any, settings: Settings) -> Any:
     return await aiohttp_client(create_app(settings))
+
+
+@pytest.fixture
+def chromium_path() -> str:
+    if not Path(CHROMIUM).exists():
+        if IN_CI:
+            pytest.fail(f"Chromium is required in CI but {CHROMIUM} does not exist")
+        pytest.skip(f"no Chromium at {CHROMIUM} (./scripts/test installs it)")
+    return CHROMIUM
+
+
+@pytest.fixture
+async def browser(chromium_path: str) -> AsyncIterator[Any]:
+    """Headless Chromium (Debian's) driven by Playwright; required when CI=true."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(
+            executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+@pytest.fixture
+async def live_server(aiohttp_server: Any, settings: Settings) -> Any:
+    """The real application on a real TCP port on 127.0.0.1."""
+    return await aiohttp_server(create_app(settings))

@@ -37,6 +37,13 @@ from typing import Any, Final, TextIO
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
+from registry.contact import (
+    CARD_PATTERN,
+    EMAIL_MAX,
+    EMAIL_PATTERN,
+    NAME_PATTERN,
+    normalise_phone,
+)
 from registry.errors import InvalidInput
 
 __all__ = [
@@ -165,7 +172,6 @@ _NAME_MAX: Final = 100
 _CARD_MAX: Final = 40
 _ORGANISATION_MAX: Final = 500
 _POSITION_MAX: Final = 300
-_EMAIL_MAX: Final = 254  # RFC 5321 path limit
 _OLDEST_YEAR: Final = 1900
 
 # How many non-empty rows at the top of a file may hold a title above the header.
@@ -235,18 +241,16 @@ _ALIASES: Final[dict[str, _Col]] = {
 
 # Letters of any script (plus combining accents, which NFC cannot always fold in),
 # hyphens, apostrophes, dots and spaces, with at least one letter.
-_NAME = re.compile(r"(?=.*[^\W\d_])(?:[^\W\d_]|[\u0300-\u036f\-\u2010\u2011'’ʼ. ])+")
-_CARD = re.compile(r"(?:[^\W_]|[-/])+")
-_EMAIL = re.compile(
-    r"[\w!#$%&'*+/=?^`{|}~-]+(?:\.[\w!#$%&'*+/=?^`{|}~-]+)*"
-    r"@(?:[^\W_](?:[\w-]*[^\W_])?\.)+(?:[^\W\d_]{2,63}|xn--[a-z0-9-]+)"
-)
-_PHONE = re.compile(r"\+?[0-9 ().\-]+")
-_NON_DIGITS = re.compile(r"[^0-9]")
+_NAME = NAME_PATTERN
+_CARD = CARD_PATTERN
+_EMAIL = EMAIL_PATTERN
 _DATE = re.compile(r"([0-9]{1,2})\.([0-9]{1,2})\.([0-9]{4})(?: ?[гГ]\.?)?")
 
-# Zero-width and direction marks that copy-paste from web pages leaves behind.
-_INVISIBLE = re.compile("[\u200b\u200c\u200d\u200e\u200f\u2060\ufeff]")
+# Zero-width and direction marks that copy-paste from web pages leaves behind, and
+# control characters (NUL included: PostgreSQL cannot store it in text).
+_INVISIBLE = re.compile(
+    "[\u200b\u200c\u200d\u200e\u200f\u2060\ufeff\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+)
 
 # CSV injection (OWASP): a cell starting with = @ (or + - followed by more than a
 # number) is a formula to Excel. The writer prefixes such values with "'" and the
@@ -274,9 +278,9 @@ def _unescape_formula(value: str) -> str:
 
 def _collapse(text: str) -> str:
     """Trim, collapse whitespace (NBSP included), drop invisible marks, compose (NFC)."""
+    if _INVISIBLE.search(text) is not None:
+        text = _INVISIBLE.sub("", text)
     if not text.isascii():
-        if _INVISIBLE.search(text) is not None:
-            text = _INVISIBLE.sub("", text)
         text = unicodedata.normalize("NFC", text)
     return " ".join(text.split())
 
@@ -590,8 +594,9 @@ class _RowChecker:
     def _phone(self, row: int, value: str) -> str:
         if not value:
             return ""
-        digits = _NON_DIGITS.sub("", value)
-        if _PHONE.fullmatch(value) is None or not 5 <= len(digits) <= 15:
+        try:
+            return normalise_phone(value)
+        except ValueError:
             self._fail(
                 row,
                 _Col.PHONE,
@@ -601,24 +606,18 @@ class _RowChecker:
                 value=_shorten(value),
             )
             return ""
-        # Russian numbers: 8 or 7 trunk prefix, or ten digits without it.
-        if len(digits) == 11 and digits[0] in "78":
-            return "+7" + digits[1:]
-        if len(digits) == 10:
-            return "+7" + digits
-        return "+" + digits if value.startswith("+") else digits
 
     def _email(self, row: int, value: str) -> str:
         if not value:
             return ""
         email = value.lower()
-        if len(email) > _EMAIL_MAX:
+        if len(email) > EMAIL_MAX:
             self._fail(
                 row,
                 _Col.EMAIL,
                 "too_long",
                 f"e-mail '{_shorten(value)}' is {len(value)} characters long; "
-                f"at most {_EMAIL_MAX} are allowed",
+                f"at most {EMAIL_MAX} are allowed",
                 value=_shorten(value),
             )
         elif _EMAIL.fullmatch(email) is None:

@@ -12,6 +12,7 @@ from typing import Annotated, Generic, TypeVar
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from registry.contact import (
+    normalise_card,
     normalise_email,
     normalise_name_part,
     normalise_phone,
@@ -25,6 +26,7 @@ __all__ = [
     "BodyOut",
     "BodyPatch",
     "CompositionOut",
+    "Id",
     "ImportResultOut",
     "MemberIn",
     "MemberOut",
@@ -39,6 +41,7 @@ __all__ = [
     "SeatEnd",
     "SeatIn",
     "SeatOut",
+    "StrictIn",
     "Visibility",
 ]
 
@@ -48,18 +51,37 @@ Email = Annotated[str, Field(max_length=254), AfterValidator(normalise_email)]
 Phone = Annotated[str, Field(max_length=40), AfterValidator(normalise_phone)]
 
 
-def _card(value: str) -> str:
-    value = normalise_spaces(value).lstrip("№").strip()
-    if not value:
-        raise ValueError("the union card number is required")
+CardNumber = Annotated[str, Field(max_length=40), AfterValidator(normalise_card)]
+
+
+# Ids fit the databases' 32-bit integer columns; anything else is simply "no such id".
+Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
+
+
+def _no_control_characters(value: object) -> object:
+    """Refuse NUL and other C0 controls anywhere in the input (PostgreSQL cannot even
+    store NUL in text, and none of them belongs in a name or an address)."""
+    if isinstance(value, str):
+        if any(ord(c) < 32 and c not in "\t\n\r" for c in value):
+            raise ValueError("control characters are not allowed")
+    elif isinstance(value, dict):
+        for item in value.values():
+            _no_control_characters(item)
+    elif isinstance(value, list):
+        for item in value:
+            _no_control_characters(item)
     return value
 
 
-CardNumber = Annotated[str, Field(max_length=40), AfterValidator(_card)]
+class StrictIn(BaseModel):
+    """Base of every input: unknown fields and control characters are refused."""
 
-
-class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_max_length=1000)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _clean(cls, data: object) -> object:
+        return _no_control_characters(data)
 
 
 class _Out(BaseModel):
@@ -69,19 +91,19 @@ class _Out(BaseModel):
 # --- organisations -----------------------------------------------------------------
 
 
-class OrganisationIn(_In):
+class OrganisationIn(StrictIn):
     name: Annotated[Text, Field(min_length=1, max_length=500)]
     short_name: Annotated[Text, Field(max_length=200)] = ""
     kind: OrgKind
-    parent_id: int | None = None
+    parent_id: Id | None = None
     city: Annotated[Text, Field(max_length=200)] = ""
 
 
-class OrganisationPatch(_In):
+class OrganisationPatch(StrictIn):
     name: Annotated[Text, Field(min_length=1, max_length=500)] | None = None
     short_name: Annotated[Text, Field(max_length=200)] | None = None
     city: Annotated[Text, Field(max_length=200)] | None = None
-    parent_id: int | None = None
+    parent_id: Id | None = None
 
 
 class OrganisationOut(_Out):
@@ -98,8 +120,8 @@ class OrganisationOut(_Out):
 # --- members -------------------------------------------------------------------------
 
 
-class MemberIn(_In):
-    organisation_id: int
+class MemberIn(StrictIn):
+    organisation_id: Id
     surname: Annotated[NamePart, Field(min_length=1, max_length=100)]
     name: Annotated[NamePart, Field(min_length=1, max_length=100)]
     patronymic: Annotated[NamePart, Field(max_length=100)] = ""
@@ -110,8 +132,8 @@ class MemberIn(_In):
     joined_on: dt.date | None = None
 
 
-class MemberPatch(_In):
-    organisation_id: int | None = None
+class MemberPatch(StrictIn):
+    organisation_id: Id | None = None
     surname: Annotated[NamePart, Field(min_length=1, max_length=100)] | None = None
     name: Annotated[NamePart, Field(min_length=1, max_length=100)] | None = None
     patronymic: Annotated[NamePart, Field(max_length=100)] | None = None
@@ -122,7 +144,7 @@ class MemberPatch(_In):
     joined_on: dt.date | None = None
 
 
-class MemberRetire(_In):
+class MemberRetire(StrictIn):
     left_on: dt.date | None = Field(default=None, description="defaults to today")
 
 
@@ -164,7 +186,7 @@ class MemberOut(_Out):
 # --- bodies and seats ------------------------------------------------------------------
 
 
-class QuorumIn(_In):
+class QuorumIn(StrictIn):
     numerator: Annotated[int, Field(ge=1, le=100)] = 1
     denominator: Annotated[int, Field(ge=1, le=100)] = 2
     strict: bool = Field(default=True, description="true: more than; false: at least")
@@ -178,14 +200,14 @@ class QuorumIn(_In):
         return self
 
 
-class BodyIn(_In):
-    organisation_id: int
+class BodyIn(StrictIn):
+    organisation_id: Id
     kind: BodyKind
     name: Annotated[Text, Field(min_length=1, max_length=300)]
     quorum: QuorumIn = QuorumIn()
 
 
-class BodyPatch(_In):
+class BodyPatch(StrictIn):
     name: Annotated[Text, Field(min_length=1, max_length=300)] | None = None
     quorum: QuorumIn | None = None
 
@@ -201,8 +223,8 @@ class BodyOut(_Out):
     retired_at: dt.datetime | None
 
 
-class SeatIn(_In):
-    member_id: int
+class SeatIn(StrictIn):
+    member_id: Id
     role: SeatRole = SeatRole.MEMBER
     term_start: dt.date
     term_end: dt.date | None = None
@@ -214,7 +236,7 @@ class SeatIn(_In):
         return self
 
 
-class SeatEnd(_In):
+class SeatEnd(StrictIn):
     term_end: dt.date
 
 

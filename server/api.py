@@ -120,7 +120,7 @@ def _wrap(op: Operation) -> Callable[[web.Request], Awaitable[web.StreamResponse
     async def endpoint(request: web.Request) -> web.StreamResponse:
         kwargs: dict[str, Any] = dict(request.match_info)
         for name, value in list(kwargs.items()):
-            if not value.isdigit() or len(value) > 18:
+            if not value.isdigit() or len(value) > 10 or int(value) > 2**31 - 1:
                 raise InvalidInput(f"'{value}' is not a valid id", fields={name: "not an id"})
             kwargs[name] = int(value)
         if op.query is not None:

@@ -7,7 +7,7 @@ import io
 
 from aiohttp import web
 from aiohttp.web_request import FileField
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,6 +27,7 @@ from registry.schemas import (
     BodyOut,
     BodyPatch,
     CompositionOut,
+    Id,
     ImportResultOut,
     MemberIn,
     MemberOut,
@@ -39,6 +40,7 @@ from registry.schemas import (
     SeatEnd,
     SeatIn,
     SeatOut,
+    StrictIn,
 )
 from server.api import ApiRoutes
 from server.auth import unit
@@ -48,20 +50,20 @@ __all__ = ["routes"]
 routes = ApiRoutes()
 
 
-class _Query(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class _Query(StrictIn):
+    pass
 
 
 class MemberQuery(_Query):
     q: str = Field(default="", max_length=200, description="name or card number fragment")
-    organisation_id: int | None = Field(default=None, description="this organisation and below")
+    organisation_id: Id | None = Field(default=None, description="this organisation and below")
     status: MemberStatus | None = MemberStatus.ACTIVE
     page: int = Field(default=1, ge=1)
     per_page: int = Field(default=50, ge=1, le=200)
 
 
 class BodyQuery(_Query):
-    organisation_id: int | None = None
+    organisation_id: Id | None = None
 
 
 class CompositionQuery(_Query):
@@ -73,7 +75,7 @@ class ImportQuery(_Query):
 
 
 class AccessLogQuery(_Query):
-    member_id: int | None = None
+    member_id: Id | None = None
     page: int = Field(default=1, ge=1)
     per_page: int = Field(default=100, ge=1, le=500)
 

@@ -266,3 +266,23 @@ async def test_sweep_ends_idle_sessions_and_drops_spent_links(client: Any, db: A
     assert await sweep(db, settings) == (1, 1)
     await db.commit()
     assert (await reg.get("/api/v1/me")).status == 401
+
+
+async def test_hostile_values_are_refused_not_crashing(client: Any, db: Any) -> None:
+    reg = await registrar(client, db)
+    root = await f.org(db)
+    await db.commit()
+    cases = [
+        {"organisation_id": 2**40, "surname": "А", "name": "Б", "card_number": "1"},
+        {"organisation_id": root.id, "surname": "А\x00", "name": "Б", "card_number": "1"},
+        {"organisation_id": root.id, "surname": "А", "name": "Б", "card_number": "1", "x": 1},
+        {"organisation_id": "один", "surname": "А", "name": "Б", "card_number": "1"},
+    ]
+    for payload in cases:
+        resp = await reg.post("/api/v1/members", json=payload)
+        assert resp.status == 422, payload
+    for path in ("/api/v1/members/99999999999999", "/api/v1/members?q=%00", "/api/v1/bodies/0"):
+        resp = await reg.get(path)
+        assert resp.status in (404, 422), path
+        assert set(await resp.json()) == {"error", "detail", "fields"}
+    assert (await (await reg.get("/api/v1/members")).json())["total"] == 0

@@ -12,6 +12,7 @@ __all__ = [
     "EMAIL_PATTERN",
     "NAME_PATTERN",
     "PHONE_PATTERN",
+    "FieldRuleError",
     "normalise_card",
     "normalise_email",
     "normalise_name_part",
@@ -33,6 +34,16 @@ PHONE_PATTERN: Final = re.compile(r"\+?[0-9 ().\-]+")
 EMAIL_MAX: Final = 254  # RFC 5321 path limit
 
 _SPACES = re.compile(r"\s+")
+
+
+class FieldRuleError(ValueError):
+    """A value breaks one of these rules; ``rule`` names which, for translated messages."""
+
+    def __init__(self, rule: str, message: str) -> None:
+        super().__init__(message)
+        self.rule = rule
+
+
 _NON_DIGITS = re.compile(r"[^0-9]")
 
 
@@ -45,8 +56,9 @@ def normalise_name_part(value: str) -> str:
     """A surname, name or patronymic, whitespace collapsed; "" stays ""."""
     value = normalise_spaces(value)
     if value and NAME_PATTERN.fullmatch(value) is None:
-        raise ValueError(
-            f"'{value}' may contain only letters, hyphens, apostrophes, dots and spaces"
+        raise FieldRuleError(
+            "name_chars",
+            f"'{value}' may contain only letters, hyphens, apostrophes, dots and spaces",
         )
     return value
 
@@ -55,9 +67,11 @@ def normalise_card(value: str) -> str:
     """A union card number: "№ 12 345" and "12345" are the same card."""
     card = "".join(value.split()).lstrip("№")
     if not card:
-        raise ValueError("the union card number is required")
+        raise FieldRuleError("missing", "the union card number is required")
     if CARD_PATTERN.fullmatch(card) is None:
-        raise ValueError(f"card number '{card}' may contain only letters, digits, '-' and '/'")
+        raise FieldRuleError(
+            "card_chars", f"card number '{card}' may contain only letters, digits, '-' and '/'"
+        )
     return card
 
 
@@ -66,7 +80,7 @@ def normalise_email(value: str) -> str:
     if not email:
         return ""
     if len(email) > EMAIL_MAX or EMAIL_PATTERN.fullmatch(email) is None:
-        raise ValueError(f"'{value.strip()}' is not a valid e-mail address")
+        raise FieldRuleError("email", f"'{value.strip()}' is not a valid e-mail address")
     return email
 
 
@@ -77,7 +91,7 @@ def normalise_phone(value: str) -> str:
         return ""
     digits = _NON_DIGITS.sub("", value)
     if PHONE_PATTERN.fullmatch(value) is None or not 5 <= len(digits) <= 15:
-        raise ValueError(f"'{value}' is not a phone number (expected 5 to 15 digits)")
+        raise FieldRuleError("phone", f"'{value}' is not a phone number (expected 5 to 15 digits)")
     # Russian numbers: 8 or 7 trunk prefix, or ten digits without it.
     if len(digits) == 11 and digits[0] in "78":
         return "+7" + digits[1:]

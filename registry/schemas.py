@@ -12,6 +12,7 @@ from typing import Annotated, Generic, TypeVar
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from registry.contact import (
+    FieldRuleError,
     normalise_card,
     normalise_email,
     normalise_name_part,
@@ -194,9 +195,9 @@ class QuorumIn(StrictIn):
     @model_validator(mode="after")
     def _fraction(self) -> QuorumIn:
         if self.numerator > self.denominator:
-            raise ValueError("the quorum fraction cannot exceed one")
+            raise FieldRuleError("quorum_fraction", "the quorum fraction cannot exceed one")
         if self.strict and self.numerator == self.denominator:
-            raise ValueError("'more than the whole body' can never be met")
+            raise FieldRuleError("quorum_impossible", "'more than the whole body' can never be met")
         return self
 
 
@@ -232,7 +233,7 @@ class SeatIn(StrictIn):
     @model_validator(mode="after")
     def _term(self) -> SeatIn:
         if self.term_end is not None and self.term_end < self.term_start:
-            raise ValueError("the term cannot end before it starts")
+            raise FieldRuleError("term_order", "the term cannot end before it starts")
         return self
 
 

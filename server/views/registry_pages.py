@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlencode
@@ -28,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from registry.accesslog import AccessAction, record_access
 from registry.actor import Actor
 from registry.bodies import BodyService
+from registry.contact import FieldRuleError
 from registry.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
 from registry.importer import import_members
 from registry.memberfile import MemberFileRejected, RowError, parse_member_file
@@ -58,7 +58,7 @@ from registry.schemas import (
     SeatEnd,
     SeatIn,
 )
-from server.auth import current_session, unit
+from server.auth import unit
 from server.i18n import Translator
 from server.middlewares import upload
 from server.pages import render, translator
@@ -106,42 +106,11 @@ _REASONS: dict[str, str] = {
     "not an id": "field.reason.not_an_id",
 }
 
-# Messages of the schemas' own validators (pydantic "value_error"), as catalogue keys,
-# with the form field they belong to when pydantic reports them on the whole model.
-_VALUE_ERRORS: tuple[tuple[str, str, str | None], ...] = (
-    ("the term cannot end before it starts", "field.error.term_order", "term_end"),
-    ("the quorum fraction cannot exceed one", "field.error.quorum_fraction", None),
-    ("can never be met", "field.error.quorum_impossible", None),
-    ("the union card number is required", "field.error.missing", None),
-    ("is not an e-mail address", "field.error.email", None),
-    ("is not a phone number", "field.error.phone", None),
-    ("may contain only letters", "field.error.name_chars", None),
-)
+# The form field a rule of the whole model belongs to (pydantic reports those on the model).
+_RULE_FIELDS = {"term_order": "term_end"}
 
 
 # --- small helpers -------------------------------------------------------------------------
-
-
-@asynccontextmanager
-async def _unit(
-    request: web.Request, *, anonymous: bool = False
-) -> AsyncIterator[tuple[AsyncSession, Actor]]:
-    """``unit`` whose login session row stays readable when the block raises.
-
-    A domain error rolls the transaction back, which expires every ORM object, and
-    then closes the database session; the error page that follows reads the CSRF
-    token from the (now detached) session row and would fail with a 500 instead of
-    showing "not found" or "forbidden". Detaching the row before the rollback keeps
-    its loaded values. (Better fixed where ``render`` reads the token.)
-    """
-    async with unit(request, anonymous=anonymous) as (db, actor):
-        try:
-            yield db, actor
-        except BaseException:
-            row = current_session(request)
-            if row is not None and row in db:
-                db.expunge(row)
-            raise
 
 
 def _see_other(location: str) -> web.Response:
@@ -215,12 +184,13 @@ def _checked(values: Mapping[str, str], name: str) -> bool:
 def _pydantic_message(error: Mapping[str, Any], t: Translator) -> tuple[str, str | None]:
     """The translated message of one pydantic error and, rarely, the field it belongs to."""
     kind = str(error.get("type", ""))
-    ctx = {k: v for k, v in (error.get("ctx") or {}).items() if isinstance(v, int | str)}
+    raw_ctx = error.get("ctx") or {}
+    ctx = {k: v for k, v in raw_ctx.items() if isinstance(v, int | str)}
     if kind == "value_error":
-        text = str(error.get("msg", ""))
-        for needle, key, target in _VALUE_ERRORS:
-            if needle in text:
-                return t(key), target
+        # The shared field rules say which rule broke; the message is the catalogue's.
+        cause = raw_ctx.get("error")
+        if isinstance(cause, FieldRuleError) and t.has(f"field.error.{cause.rule}"):
+            return t(f"field.error.{cause.rule}"), _RULE_FIELDS.get(cause.rule)
         return t("field.error.value_error"), None
     if kind == "string_too_short" and ctx.get("min_length") == 1:
         kind = "missing"
@@ -342,7 +312,7 @@ async def _active_counts(db: AsyncSession) -> dict[int, int]:
 
 
 async def home(request: web.Request) -> web.StreamResponse:
-    async with _unit(request, anonymous=True) as (db, actor):
+    async with unit(request, anonymous=True) as (db, actor):
         seats: list[tuple[Seat, Body]] = []
         if actor.member_id is not None:
             rows = await db.execute(
@@ -369,7 +339,7 @@ async def home(request: web.Request) -> web.StreamResponse:
 
 
 async def organisation_list(request: web.Request) -> web.StreamResponse:
-    async with _unit(request) as (db, actor):
+    async with unit(request) as (db, actor):
         orgs = await OrganisationService(db, actor).all()
         return render(
             request,
@@ -387,7 +357,7 @@ _CHILD_KIND = {
 
 
 async def organisation_new(request: web.Request) -> web.StreamResponse:
-    async with _unit(request) as (db, actor):
+    async with unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         parent_id = _to_id(request.query.get("parent_id"))
         kind = OrgKind.REGIONAL_COUNCIL
@@ -403,7 +373,7 @@ async def organisation_new(request: web.Request) -> web.StreamResponse:
 
 
 async def organisation_create(request: web.Request) -> web.StreamResponse:
-    async with _unit(request) as (db, actor):
+    async with unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         t = translator(request)
         values = await _form(request, _ORG_FIELDS)
@@ -458,7 +428,7 @@ async def _organisation_form(
 
 
 async def organisation_detail(request: web.Request) -> web.StreamResponse:
-    async with _unit(request) as (db, actor):
+    async with unit(request) as (db, actor):
         org = await OrganisationService(db, actor).get(_path_id(request, "org_id"))
         return await _organisation_page(request, db, actor, org)
 
@@ -509,7 +479,7 @@ async def _organisation_page(
 
 
 async def organisation_edit(request: web.Request) -> web.StreamResponse:
-    async with _unit(request) as (db, actor):
+    async with unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         org = await OrganisationService(db, actor).get(_path_id(request, "org_id"))
         values = {
@@ -523,7 +493,7 @@ async def organisation_edit(request: web.Request) -> web.StreamResponse:
 
 
 async def organisation_update(request: web.Request) -> web.StreamResponse:
-    async with _unit(request) as (db, actor):
+    async with unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         t = translator(request)
         org = await OrganisationService(db, actor).get(_path_id(request, "org_id"))
@@ -551,7 +521,7 @@ async def organisation_update(request: web.Request) -> web.StreamResponse:
 
 
 async def organisation_retire(request: web.Request) -> web.StreamResponse:
-    async with _unit(request) as (db, actor):
+    async with unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         t = translator(request)
         service = OrganisationService(db, actor)
@@ -589,7 +559,7 @@ _STATUS_FILTER: dict[str, MemberStatus | None] = {
 
 
 async def member_list(request: web.Request) -> web.StreamResponse:
-    async with _unit(request) as (db, actor):
+    async with unit(request) as (db, actor):
         q = request.query.get("q", "").strip()[:200]
         status = request.query.get("status", "active")
         if status not in _STATUS_FILTER:
@@ -640,7 +610,7 @@ _MEMBER_TEXT = ("surname", "name", "patronymic", "card_number", "position", "ema
 
 
 async def member_new(request: web.Request) -> web.StreamResponse:
-    async with _unit(request) as (db, actor):
+    async with unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         values = dict.fromkeys(_MEMBER_FIELDS, "")
         values["organisation_id"] = str(_to_id(request.query.get("organisation_id")) or "")
@@ -648,7 +618,7 @@ async def member_new(request: web.Request) -> web.StreamResponse:
 
 
 async def member_create(request: web.Request) -> web.StreamResponse:
-    async with _unit(request) as (db, actor):
+    async with unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         t = translator(request)
         values = await _form(request, _MEMBER_FIELDS)
@@ -696,7 +666,7 @@ async def _member_form(
 
 
 async def member_detail(request: web.Request) -> web.StreamResponse:
-    async with _unit(request) as (db, actor):
+    async with unit(request) as (db, actor):
         member = await MemberService(db, actor).get(_path_id(request, "member_id"))
         return _member_page(request, actor, member, {"left_on": _today().isoformat()}, {})
 
@@ -724,7 +694,7 @@ def _member_page(
 
 
 async def member_edit(request: web.Request) -> web.StreamResponse:
-    async with _unit(request) as (db, actor):
+    async with unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         member = await MemberService(db, actor).get(_path_id(request, "member_id"))
         values = {
@@ -744,7 +714,7 @@ async def member_edit(request: web.Request) -> web.StreamResponse:
 
 
 async def member_update(request: web.Request) -> web.StreamResponse:
-    async with _unit(request) as (db, actor):
+    async with unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         t = translator(request)
         member_id = _path_id(request, "member_id")
@@ -783,7 +753,7 @@ async def member_update(request: web.Request) -> web.StreamResponse:
 
 
 async def member_retire(request: web.Request) -> web.StreamResponse:
-    async with _unit(request) as (db, actor):
+    async with unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         t = translator(request)
         member_id = _path_id(request, "member_id")
@@ -811,7 +781,7 @@ async def member_retire(request: web.Request) -> web.StreamResponse:
 
 
 async def body_list(request: web.Request) -> web.StreamResponse:
-    async with _unit(request) as (db, actor):
+    async with unit(request) as (db, actor):
         t = translator(request)
         bodies = await BodyService(db, actor).find()
         orgs = {o.id: o for o in await OrganisationService(db, actor).all(include_retired=True)}
@@ -842,7 +812,7 @@ def _quorum_data(values: Mapping[str, str]) -> dict[str, Any]:
 
 
 async def body_new(request: web.Request) -> web.StreamResponse:
-    async with _unit(request) as (db, actor):
+    async with unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         values = dict.fromkeys(_BODY_FIELDS, "") | {
             "organisation_id": str(_to_id(request.query.get("organisation_id")) or ""),
@@ -855,7 +825,7 @@ async def body_new(request: web.Request) -> web.StreamResponse:
 
 
 async def body_create(request: web.Request) -> web.StreamResponse:
-    async with _unit(request) as (db, actor):
+    async with unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         t = translator(request)
         values = await _form(request, _BODY_FIELDS)
@@ -906,7 +876,7 @@ async def _body_form(
 
 
 async def body_detail(request: web.Request) -> web.StreamResponse:
-    async with _unit(request) as (db, actor):
+    async with unit(request) as (db, actor):
         body = await BodyService(db, actor).get(_path_id(request, "body_id"))
         return await _body_page(request, db, actor, body)
 
@@ -984,7 +954,7 @@ async def _body_page(
 
 
 async def body_edit(request: web.Request) -> web.StreamResponse:
-    async with _unit(request) as (db, actor):
+    async with unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         body = await BodyService(db, actor).get(_path_id(request, "body_id"))
         values = {
@@ -997,7 +967,7 @@ async def body_edit(request: web.Request) -> web.StreamResponse:
 
 
 async def body_update(request: web.Request) -> web.StreamResponse:
-    async with _unit(request) as (db, actor):
+    async with unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         t = translator(request)
         body = await BodyService(db, actor).get(_path_id(request, "body_id"))
@@ -1026,7 +996,7 @@ def _card_variants(text: str) -> set[str]:
 
 
 async def seat_add(request: web.Request) -> web.StreamResponse:
-    async with _unit(request) as (db, actor):
+    async with unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         t = translator(request)
         body = await BodyService(db, actor).get(_path_id(request, "body_id"))
@@ -1079,7 +1049,7 @@ async def seat_add(request: web.Request) -> web.StreamResponse:
 
 
 async def seat_end(request: web.Request) -> web.StreamResponse:
-    async with _unit(request) as (db, actor):
+    async with unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         t = translator(request)
         body = await BodyService(db, actor).get(_path_id(request, "body_id"))
@@ -1104,7 +1074,7 @@ async def seat_end(request: web.Request) -> web.StreamResponse:
 
 
 async def body_retire(request: web.Request) -> web.StreamResponse:
-    async with _unit(request) as (db, actor):
+    async with unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         t = translator(request)
         body = await BodyService(db, actor).get(_path_id(request, "body_id"))
@@ -1146,7 +1116,7 @@ def _file_errors(errors: Sequence[RowError], t: Translator) -> list[_FileError]:
 
 
 async def import_page(request: web.Request) -> web.StreamResponse:
-    async with _unit(request) as (db, actor):
+    async with unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         values = {
             "organisation_id": str(_to_id(request.query.get("organisation_id")) or ""),
@@ -1180,7 +1150,7 @@ async def _import_form(
 
 @upload
 async def import_upload(request: web.Request) -> web.StreamResponse:
-    async with _unit(request) as (db, actor):
+    async with unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         t = translator(request)
         values = await _form(request, ("organisation_id", "create_orgs"))
@@ -1229,7 +1199,7 @@ async def import_upload(request: web.Request) -> web.StreamResponse:
 
 
 async def import_done(request: web.Request) -> web.StreamResponse:
-    async with _unit(request) as (db, actor):
+    async with unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         org_id = _to_id(request.query.get("organisation_id"))
         org = await db.get(Organisation, org_id) if org_id is not None else None
@@ -1254,7 +1224,7 @@ async def import_done(request: web.Request) -> web.StreamResponse:
 
 
 async def access_log(request: web.Request) -> web.StreamResponse:
-    async with _unit(request) as (db, actor):
+    async with unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         t = translator(request)
         member_text = request.query.get("member_id", "").strip()

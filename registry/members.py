@@ -38,7 +38,7 @@ from registry.models import (
 )
 from registry.organisations import OrganisationService
 from registry.orm import utcnow
-from registry.schemas import MemberIn, MemberOut, MemberPatch, MemberRoleOut, Page
+from registry.schemas import MAX_PAGE, MemberIn, MemberOut, MemberPatch, MemberRoleOut, Page
 
 __all__ = ["Level", "MemberService", "search_key"]
 
@@ -88,8 +88,8 @@ class MemberService:
         per_page: int = 50,
     ) -> Page[MemberOut]:
         """Members the caller may see, matching a name or card number fragment."""
-        if page < 1 or not 1 <= per_page <= 200:
-            raise InvalidInput("page must be ≥ 1 and per_page within 1..200")
+        if not 1 <= page <= MAX_PAGE or not 1 <= per_page <= 200:
+            raise InvalidInput(f"page must be within 1..{MAX_PAGE} and per_page within 1..200")
         stmt = select(Member)
         if not self.actor.has(Role.REGISTRAR):
             visible = await self._visible_ids()

@@ -22,6 +22,7 @@ from registry.contact import (
 from registry.models import BodyKind, MemberStatus, OrgKind, SeatRole
 
 __all__ = [
+    "MAX_PAGE",
     "AccessLogOut",
     "BodyIn",
     "BodyOut",
@@ -54,6 +55,9 @@ Phone = Annotated[str, Field(max_length=40), AfterValidator(normalise_phone)]
 
 CardNumber = Annotated[str, Field(max_length=40), AfterValidator(normalise_card)]
 
+
+# Far beyond any real list; keeps OFFSET within the databases' integer range.
+MAX_PAGE = 100_000
 
 # Ids fit the databases' 32-bit integer columns; anything else is simply "no such id".
 Id = Annotated[int, Field(ge=1, le=2**31 - 1)]

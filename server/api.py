@@ -20,7 +20,16 @@ from pydantic.json_schema import models_json_schema
 from registry.errors import InvalidInput
 from server.keys import SETTINGS
 
-__all__ = ["API_PREFIX", "UPLOAD_ATTR", "ApiRoutes", "ErrorOut", "Operation", "validation_fields"]
+__all__ = [
+    "API_PREFIX",
+    "MAX_ID",
+    "UPLOAD_ATTR",
+    "ApiRoutes",
+    "ErrorOut",
+    "Operation",
+    "parse_id",
+    "validation_fields",
+]
 
 API_PREFIX = "/api/v1"
 # Set on handlers that accept file uploads: they get the larger body limit.
@@ -57,6 +66,20 @@ class Operation:
     @property
     def operation_id(self) -> str:
         return self.handler.__name__
+
+
+MAX_ID = 2**31 - 1  # ids are 32-bit integer columns on both databases
+
+
+def parse_id(value: str | None) -> int | None:
+    """A positive id written in ASCII digits ("³" and "٣" are digits to Python, not here)."""
+    if value is None:
+        return None
+    value = value.strip()
+    if not (value.isascii() and value.isdigit()) or len(value) > 10:
+        return None
+    number = int(value)
+    return number if 0 < number <= MAX_ID else None
 
 
 def validation_fields(exc: ValidationError) -> dict[str, str]:
@@ -120,9 +143,10 @@ def _wrap(op: Operation) -> Callable[[web.Request], Awaitable[web.StreamResponse
     async def endpoint(request: web.Request) -> web.StreamResponse:
         kwargs: dict[str, Any] = dict(request.match_info)
         for name, value in list(kwargs.items()):
-            if not value.isdigit() or len(value) > 10 or int(value) > 2**31 - 1:
+            number = parse_id(value)
+            if number is None:
                 raise InvalidInput(f"'{value}' is not a valid id", fields={name: "not an id"})
-            kwargs[name] = int(value)
+            kwargs[name] = number
         if op.query is not None:
             try:
                 kwargs["query"] = op.query.model_validate(dict(request.query))
@@ -205,7 +229,8 @@ def openapi_document(routes: ApiRoutes, *, title: str, version: str) -> dict[str
             for name in _PATH_PARAM.findall(op.path)
         ]
         if op.query is not None:
-            query_schema = op.query.model_json_schema()
+            query_schema = op.query.model_json_schema(ref_template="#/components/schemas/{model}")
+            schemas.update(query_schema.pop("$defs", {}))
             required = set(query_schema.get("required", []))
             for name, prop in query_schema.get("properties", {}).items():
                 parameters.append(

@@ -14,11 +14,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_request import FileField
+from multidict import MultiDictProxy
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.actor import Actor
-from registry.errors import NotAuthenticated, NotFound, PermissionDenied
+from registry.errors import InvalidInput, NotAuthenticated, NotFound, PermissionDenied
 from registry.models import Account, LoginLink, Session
 from registry.orm import utcnow
 from server.keys import SESSIONMAKER, SETTINGS
@@ -152,6 +155,14 @@ async def _session_of(request: web.Request, db: AsyncSession) -> Session | None:
     return row
 
 
+async def read_form(request: web.Request) -> MultiDictProxy[str | bytes | bytearray | FileField]:
+    """The request's form, or a clear error for a malformed one (not a 500)."""
+    try:
+        return await request.post()
+    except (ValueError, HttpProcessingError) as exc:  # aiohttp's parsers on broken bodies
+        raise InvalidInput(f"the form data is malformed: {exc}", code="malformed_form") from None
+
+
 async def _check_csrf(request: web.Request, session: Session) -> None:
     if request.method in SAFE_METHODS:
         return
@@ -160,7 +171,7 @@ async def _check_csrf(request: web.Request, session: Session) -> None:
         "application/x-www-form-urlencoded",
         "multipart/form-data",
     ):
-        form = await request.post()
+        form = await read_form(request)
         value = form.get(CSRF_FIELD)
         sent = value if isinstance(value, str) else None
     # Constant-time comparison: the token is a secret.

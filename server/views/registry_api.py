@@ -22,6 +22,7 @@ from registry.models import AccessLogEntry, MemberStatus, Role, Seat
 from registry.organisations import OrganisationService
 from registry.orm import utcnow
 from registry.schemas import (
+    MAX_PAGE,
     AccessLogOut,
     BodyIn,
     BodyOut,
@@ -43,7 +44,7 @@ from registry.schemas import (
     StrictIn,
 )
 from server.api import ApiRoutes
-from server.auth import unit
+from server.auth import read_form, unit
 
 __all__ = ["routes"]
 
@@ -58,7 +59,7 @@ class MemberQuery(_Query):
     q: str = Field(default="", max_length=200, description="name or card number fragment")
     organisation_id: Id | None = Field(default=None, description="this organisation and below")
     status: MemberStatus | None = MemberStatus.ACTIVE
-    page: int = Field(default=1, ge=1)
+    page: int = Field(default=1, ge=1, le=MAX_PAGE)
     per_page: int = Field(default=50, ge=1, le=200)
 
 
@@ -76,7 +77,7 @@ class ImportQuery(_Query):
 
 class AccessLogQuery(_Query):
     member_id: Id | None = None
-    page: int = Field(default=1, ge=1)
+    page: int = Field(default=1, ge=1, le=MAX_PAGE)
     per_page: int = Field(default=100, ge=1, le=500)
 
 
@@ -232,7 +233,7 @@ async def read_upload(request: web.Request) -> tuple[str, bytes]:
         raise InvalidInput(
             "send the file as multipart/form-data in the field 'file'", fields={"file": "required"}
         )
-    form = await request.post()
+    form = await read_form(request)
     item = form.get("file")
     if not isinstance(item, FileField):
         raise InvalidInput("no file was sent in the field 'file'", fields={"file": "required"})

@@ -48,6 +48,7 @@ from registry.organisations import OrganisationService
 from registry.orm import utcnow
 from registry.quorum import QuorumRule
 from registry.schemas import (
+    MAX_PAGE,
     BodyIn,
     BodyPatch,
     MemberIn,
@@ -58,7 +59,8 @@ from registry.schemas import (
     SeatEnd,
     SeatIn,
 )
-from server.auth import unit
+from server.api import parse_id
+from server.auth import read_form, unit
 from server.i18n import Translator
 from server.middlewares import upload
 from server.pages import render, translator
@@ -70,9 +72,6 @@ FormValues = dict[str, str]
 FieldErrors = dict[str, str]
 M = TypeVar("M", bound=BaseModel)
 
-# Ids are 32-bit integers in PostgreSQL; a bigger number cannot name a row, and
-# passing it to the driver would fail with an overflow instead of "not found".
-MAX_ID = 2**31 - 1
 MEMBERS_PER_PAGE = 50
 LOG_PER_PAGE = 50
 # An import with thousands of bad rows still gets a page a browser can show.
@@ -118,25 +117,16 @@ def _see_other(location: str) -> web.Response:
     return web.Response(status=303, headers={"Location": location})
 
 
-def _to_id(value: str | None) -> int | None:
-    if value is None:
-        return None
-    value = value.strip()
-    if not value.isdigit() or len(value) > 10 or not 0 < int(value) <= MAX_ID:
-        return None
-    return int(value)
-
-
 def _path_id(request: web.Request, name: str) -> int:
-    found = _to_id(request.match_info[name])
+    found = parse_id(request.match_info[name])
     if found is None:
         raise NotFound(f"{request.match_info[name]} is not a valid id")
     return found
 
 
 def _page_number(value: str | None) -> int:
-    number = _to_id(value)
-    return number if number is not None and number <= 1_000_000 else 1
+    number = parse_id(value)
+    return number if number is not None and number <= MAX_PAGE else 1
 
 
 def _iso_date(value: str) -> str:
@@ -166,7 +156,7 @@ def _url(path: str, params: Mapping[str, object]) -> str:
 
 async def _form(request: web.Request, names: Iterable[str]) -> FormValues:
     """The named text fields of the posted form (a missing one is empty)."""
-    posted = await request.post()
+    posted = await read_form(request)
     values: FormValues = {}
     for name in names:
         value = posted.get(name)
@@ -249,7 +239,7 @@ def _id_errors(values: Mapping[str, str], names: Iterable[str], t: Translator) -
     errors: FieldErrors = {}
     for name in names:
         value = values.get(name, "").strip()
-        if value and _to_id(value) is None:
+        if value and parse_id(value) is None:
             errors[name] = t("field.error.bad_id")
     return errors
 
@@ -359,7 +349,7 @@ _CHILD_KIND = {
 async def organisation_new(request: web.Request) -> web.StreamResponse:
     async with unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
-        parent_id = _to_id(request.query.get("parent_id"))
+        parent_id = parse_id(request.query.get("parent_id"))
         kind = OrgKind.REGIONAL_COUNCIL
         if parent_id is not None:
             parent = await db.get(Organisation, parent_id)
@@ -564,7 +554,7 @@ async def member_list(request: web.Request) -> web.StreamResponse:
         status = request.query.get("status", "active")
         if status not in _STATUS_FILTER:
             status = "active"
-        org_id = _to_id(request.query.get("organisation_id"))
+        org_id = parse_id(request.query.get("organisation_id"))
         page = _page_number(request.query.get("page"))
         found = await MemberService(db, actor).search(
             query=q,
@@ -613,7 +603,7 @@ async def member_new(request: web.Request) -> web.StreamResponse:
     async with unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         values = dict.fromkeys(_MEMBER_FIELDS, "")
-        values["organisation_id"] = str(_to_id(request.query.get("organisation_id")) or "")
+        values["organisation_id"] = str(parse_id(request.query.get("organisation_id")) or "")
         return await _member_form(request, db, actor, values, {})
 
 
@@ -815,7 +805,7 @@ async def body_new(request: web.Request) -> web.StreamResponse:
     async with unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         values = dict.fromkeys(_BODY_FIELDS, "") | {
-            "organisation_id": str(_to_id(request.query.get("organisation_id")) or ""),
+            "organisation_id": str(parse_id(request.query.get("organisation_id")) or ""),
             "kind": BodyKind.PRESIDIUM.value,
             "quorum_numerator": "1",
             "quorum_denominator": "2",
@@ -1119,7 +1109,7 @@ async def import_page(request: web.Request) -> web.StreamResponse:
     async with unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         values = {
-            "organisation_id": str(_to_id(request.query.get("organisation_id")) or ""),
+            "organisation_id": str(parse_id(request.query.get("organisation_id")) or ""),
             "create_orgs": "",
         }
         return await _import_form(request, db, actor, values, {})
@@ -1156,12 +1146,12 @@ async def import_upload(request: web.Request) -> web.StreamResponse:
         values = await _form(request, ("organisation_id", "create_orgs"))
         errors: FieldErrors = {}
         target = None
-        org_id = _to_id(values["organisation_id"])
+        org_id = parse_id(values["organisation_id"])
         if org_id is not None:
             target = await db.get(Organisation, org_id)
         if target is None:
             errors["organisation_id"] = t("import.choose_organisation")
-        posted = await request.post()
+        posted = await read_form(request)
         item = posted.get("file")
         if item is None or isinstance(item, str) or not getattr(item, "filename", ""):
             errors["file"] = t("import.choose_file")
@@ -1201,7 +1191,7 @@ async def import_upload(request: web.Request) -> web.StreamResponse:
 async def import_done(request: web.Request) -> web.StreamResponse:
     async with unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
-        org_id = _to_id(request.query.get("organisation_id"))
+        org_id = parse_id(request.query.get("organisation_id"))
         org = await db.get(Organisation, org_id) if org_id is not None else None
 
         def count(name: str) -> int:
@@ -1228,7 +1218,7 @@ async def access_log(request: web.Request) -> web.StreamResponse:
         actor.require(Role.REGISTRAR)
         t = translator(request)
         member_text = request.query.get("member_id", "").strip()
-        member_id = _to_id(member_text)
+        member_id = parse_id(member_text)
         error = t("field.error.bad_id") if member_text and member_id is None else ""
         page = _page_number(request.query.get("page"))
         stmt = select(AccessLogEntry)

@@ -286,3 +286,20 @@ async def test_hostile_values_are_refused_not_crashing(client: Any, db: Any) -> 
         assert resp.status in (404, 422), path
         assert set(await resp.json()) == {"error", "detail", "fields"}
     assert (await (await reg.get("/api/v1/members")).json())["total"] == 0
+
+
+async def test_malformed_multipart_and_unicode_digit_ids(client: Any, db: Any) -> None:
+    reg = await registrar(client, db)
+    root = await f.org(db)
+    await db.commit()
+    resp = await reg.post(
+        f"/api/v1/organisations/{root.id}/members/import",
+        data=b"--x\r\nbroken",
+        headers={"Content-Type": "multipart/form-data"},  # no boundary
+    )
+    assert resp.status == 422
+    assert (await resp.json())["error"] == "malformed_form"
+    for odd in ("³", "٣", "-1", "1e3"):
+        resp = await reg.get(f"/api/v1/organisations/{odd}")
+        assert resp.status == 422, odd
+        assert (await resp.json())["fields"] == {"org_id": "not an id"}

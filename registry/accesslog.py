@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.actor import Actor
-from registry.models import AccessLogEntry
+from registry.models import AccessLogEntry, Role
 from registry.orm import utcnow
+from registry.schemas import AccessLogOut, Page
 
-__all__ = ["AccessAction", "record_access"]
+__all__ = ["AccessAction", "list_access", "record_access"]
 
 
 class AccessAction:
@@ -51,3 +52,30 @@ async def record_access(
     ]
     if rows:
         await session.execute(insert(AccessLogEntry), rows)
+
+
+async def list_access(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    member_id: int | None = None,
+    page: int = 1,
+    per_page: int = 100,
+) -> Page[AccessLogOut]:
+    """The log, newest first, optionally for one member: for the registrar only."""
+    actor.require(Role.REGISTRAR)
+    stmt = select(AccessLogEntry)
+    if member_id is not None:
+        stmt = stmt.where(AccessLogEntry.member_id == member_id)
+    total = await session.scalar(select(func.count()).select_from(stmt.subquery()))
+    rows = (
+        await session.scalars(
+            stmt.order_by(AccessLogEntry.id.desc()).offset((page - 1) * per_page).limit(per_page)
+        )
+    ).all()
+    return Page[AccessLogOut](
+        items=[AccessLogOut.model_validate(r) for r in rows],
+        total=total or 0,
+        page=page,
+        per_page=per_page,
+    )

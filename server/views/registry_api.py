@@ -11,14 +11,14 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from registry.accesslog import AccessAction, record_access
+from registry.accesslog import AccessAction, list_access, record_access
 from registry.actor import Actor
 from registry.bodies import BodyService
 from registry.errors import InvalidInput, PermissionDenied
 from registry.importer import export_members, import_members
 from registry.memberfile import ExportRow, parse_member_file, write_member_csv
 from registry.members import MemberService, current_seat_clause
-from registry.models import AccessLogEntry, MemberStatus, Role, Seat
+from registry.models import MemberStatus, Role, Seat
 from registry.organisations import OrganisationService
 from registry.orm import utcnow
 from registry.schemas import (
@@ -496,21 +496,6 @@ async def require_body_roster(db: AsyncSession, actor: Actor, body_id: int) -> N
 )
 async def list_access_log(request: web.Request, query: AccessLogQuery) -> Page[AccessLogOut]:
     async with unit(request) as (db, actor):
-        actor.require(Role.REGISTRAR)
-        stmt = select(AccessLogEntry)
-        if query.member_id is not None:
-            stmt = stmt.where(AccessLogEntry.member_id == query.member_id)
-        total = await db.scalar(select(func.count()).select_from(stmt.subquery()))
-        rows = (
-            await db.scalars(
-                stmt.order_by(AccessLogEntry.id.desc())
-                .offset((query.page - 1) * query.per_page)
-                .limit(query.per_page)
-            )
-        ).all()
-        return Page[AccessLogOut](
-            items=[AccessLogOut.model_validate(r) for r in rows],
-            total=total or 0,
-            page=query.page,
-            per_page=query.per_page,
+        return await list_access(
+            db, actor, member_id=query.member_id, page=query.page, per_page=query.per_page
         )

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from registry.accesslog import AccessAction, record_access
+from registry.accesslog import AccessAction, list_access, record_access
 from registry.actor import Actor
 from registry.bodies import BodyService
 from registry.contact import FieldRuleError
@@ -33,7 +33,6 @@ from registry.importer import import_members
 from registry.memberfile import MemberFileRejected, RowError, parse_member_file
 from registry.members import MemberService, current_seat_clause
 from registry.models import (
-    AccessLogEntry,
     Body,
     BodyKind,
     Member,
@@ -1221,17 +1220,8 @@ async def access_log(request: web.Request) -> web.StreamResponse:
         member_id = parse_id(member_text)
         error = t("field.error.bad_id") if member_text and member_id is None else ""
         page = _page_number(request.query.get("page"))
-        stmt = select(AccessLogEntry)
-        if member_id is not None:
-            stmt = stmt.where(AccessLogEntry.member_id == member_id)
-        total = await db.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-        rows = (
-            await db.scalars(
-                stmt.order_by(AccessLogEntry.id.desc())
-                .offset((page - 1) * LOG_PER_PAGE)
-                .limit(LOG_PER_PAGE)
-            )
-        ).all()
+        found = await list_access(db, actor, member_id=member_id, page=page, per_page=LOG_PER_PAGE)
+        rows, total = found.items, found.total
         ids = {r.member_id for r in rows if r.member_id is not None}
         names: dict[int, str] = {}
         if ids:

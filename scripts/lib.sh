@@ -47,9 +47,9 @@ ensure_venv() {
     fi
     # Reinstall only when the dependencies changed.
     stamp="$VENV/.kvorum-installed"
-    want="$(cat "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1)-$extras"
+    want="$(sha256sum <"$ROOT/pyproject.toml" | cut -d" " -f1)-$extras"
     if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-        "$VENV/bin/pip" install -q -e "$ROOT[$extras]"
+        "$VENV/bin/pip" install -q -e "$ROOT${extras:+[$extras]}"
         echo "$want" >"$stamp"
     fi
 }

@@ -16,6 +16,7 @@ __all__ = [
     "NotAuthenticated",
     "NotFound",
     "PermissionDenied",
+    "RateLimited",
 ]
 
 
@@ -62,3 +63,13 @@ class NotAuthenticated(DomainError):
     """No valid session accompanies the request."""
 
     code = "not_authenticated"
+
+
+class RateLimited(DomainError):
+    """Too many attempts; the caller may try again after ``retry_after`` seconds."""
+
+    code = "too_many_requests"
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = max(1, retry_after)

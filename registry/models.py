@@ -25,13 +25,20 @@ __all__ = [
     "AccessLogEntry",
     "Account",
     "AccountRole",
+    "AuthChallenge",
+    "AuthEvent",
     "Body",
     "BodyKind",
-    "LoginLink",
+    "DeviceKey",
+    "Invitation",
+    "IssuedCredential",
     "Member",
     "MemberStatus",
+    "OneTimeCode",
     "OrgKind",
     "Organisation",
+    "Passkey",
+    "RevocationListRecord",
     "Role",
     "Seat",
     "SeatRole",
@@ -220,6 +227,8 @@ class Account(Base):
     )
     display_name: Mapped[str] = mapped_column(String(300))
     email: Mapped[str] = mapped_column(String(254), default="")
+    # The opaque WebAuthn user handle: random, so authenticators learn nothing.
+    webauthn_user_id: Mapped[bytes | None] = mapped_column(LargeBinary(64), unique=True)
     disabled_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
@@ -253,6 +262,11 @@ class Session(Base):
         ForeignKey("account.id", ondelete="CASCADE"), index=True
     )
     csrf_token: Mapped[str] = mapped_column(String(64))
+    # How the session was opened: invitation, passkey or code. Enrolling a signing
+    # key needs a passkey or invitation login of at most a few minutes ago.
+    auth_method: Mapped[str] = mapped_column(String(16), default="invitation")
+    address: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[dt.datetime | None] = mapped_column(default=None)
@@ -260,18 +274,146 @@ class Session(Base):
     account: Mapped[Account] = relationship(lazy="joined")
 
 
-class LoginLink(Base):
-    """A single-use, expiring link that opens a session (demo logins, invitations)."""
+class Invitation(Base):
+    """A single-use, expiring link that lets a member in to register a passkey.
 
-    __tablename__ = "login_link"
+    Only the SHA-256 of the link's token is stored: the link itself exists only in
+    the e-mail (or on the registrar's screen when no mail server is configured).
+    """
+
+    __tablename__ = "invitation"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"))
-    purpose: Mapped[str] = mapped_column(String(32), default="login")
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("account.id", ondelete="CASCADE"), index=True
+    )
+    issued_by: Mapped[str] = mapped_column(String(300), default="")
+    sent_to: Mapped[str] = mapped_column(String(254), default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[dt.datetime]
     used_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+
+class Passkey(Base):
+    """A WebAuthn credential an account logs in with."""
+
+    __tablename__ = "passkey"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("account.id", ondelete="CASCADE"), index=True
+    )
+    credential_id: Mapped[bytes] = mapped_column(LargeBinary(1024), unique=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary(2048))
+    sign_count: Mapped[int] = mapped_column(Integer, default=0)
+    transports: Mapped[str] = mapped_column(String(200), default="")
+    label: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+
+class AuthChallenge(Base):
+    """A random challenge handed out once for a WebAuthn ceremony or a key enrolment."""
+
+    __tablename__ = "auth_challenge"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(32))
+    challenge: Mapped[bytes] = mapped_column(LargeBinary(64))
+    account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("account.id", ondelete="CASCADE"), index=True
+    )
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("session.id", ondelete="CASCADE"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]
+    used_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+
+class OneTimeCode(Base):
+    """A six-digit code sent by e-mail: the fallback for a device without a passkey."""
+
+    __tablename__ = "one_time_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("account.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]
+    used_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AuthEvent(Base):
+    """Append-only record of authentication events (refused UPDATE/DELETE by triggers).
+
+    Also the source of login rate limiting: failures are counted from here, so the
+    limit holds across server processes sharing the database.
+    """
+
+    __tablename__ = "auth_event"
+    __table_args__ = (
+        Index("ix_auth_event_kind_account_at", "kind", "account_id", "at"),
+        Index("ix_auth_event_kind_address_at", "kind", "address", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    kind: Mapped[str] = mapped_column(String(40))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id", ondelete="RESTRICT"))
+    address: Mapped[str] = mapped_column(String(64), default="")
+    detail: Mapped[str] = mapped_column(Text, default="")
+    request_id: Mapped[str] = mapped_column(String(64), default="")
+
+
+class IssuedCredential(Base):
+    """Everything the registry key has signed for a member, under one serial space:
+    key certificates and union cards. The revocation list is made from this table."""
+
+    __tablename__ = "issued_credential"
+
+    serial: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="RESTRICT"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="RESTRICT"))
+    issuer: Mapped[str] = mapped_column(String(64))
+    issued_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]
+    document: Mapped[str] = mapped_column(Text)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    revoked_reason: Mapped[str] = mapped_column(String(200), default="")
+    revoked_by: Mapped[str] = mapped_column(String(300), default="")
+
+
+class DeviceKey(Base):
+    """A member's signing key on one device: the private half never left the browser."""
+
+    __tablename__ = "device_key"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="RESTRICT"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="RESTRICT"))
+    serial: Mapped[int] = mapped_column(
+        ForeignKey("issued_credential.serial", ondelete="RESTRICT"), unique=True
+    )
+    public_key: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    credential: Mapped[IssuedCredential] = relationship(lazy="joined")
+
+
+class RevocationListRecord(Base):
+    """Each signed revocation list issued, newest number last."""
+
+    __tablename__ = "revocation_list"
+
+    number: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="RESTRICT"))
+    issued_at: Mapped[dt.datetime]
+    document: Mapped[str] = mapped_column(Text)
 
 
 class AccessLogEntry(Base):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from aiohttp import web
@@ -199,10 +199,11 @@ async def parse_json_body(request: web.Request, model: type[BaseModel]) -> BaseM
 _PATH_PARAM = re.compile(r"{(\w+)}")
 
 
-def openapi_document(routes: ApiRoutes, *, title: str, version: str) -> dict[str, Any]:
+def openapi_document(tables: Sequence[ApiRoutes], *, title: str, version: str) -> dict[str, Any]:
     """An OpenAPI 3.1 document generated from the operations' own models."""
+    operations = [op for table in tables for op in table.operations]
     models: list[tuple[Any, Any]] = [(ErrorOut, "serialization")]
-    for op in routes.operations:
+    for op in operations:
         if op.body is not None:
             models.append((op.body, "validation"))
         if isinstance(op.response, type) and issubclass(op.response, BaseModel):
@@ -223,7 +224,7 @@ def openapi_document(routes: ApiRoutes, *, title: str, version: str) -> dict[str
 
     error_ref = schema_of(ErrorOut, "serialization")
     paths: dict[str, dict[str, Any]] = {}
-    for op in routes.operations:
+    for op in operations:
         parameters: list[dict[str, Any]] = [
             {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
             for name in _PATH_PARAM.findall(op.path)
@@ -289,7 +290,7 @@ def openapi_document(routes: ApiRoutes, *, title: str, version: str) -> dict[str
         "components": {
             "schemas": schemas,
             "securitySchemes": {
-                "session": {"type": "apiKey", "in": "cookie", "name": "kvorum-session"}
+                "session": {"type": "apiKey", "in": "cookie", "name": "__Host-kvorum-session"}
             },
         },
         "security": [{"session": []}],

@@ -15,7 +15,8 @@ from server import database
 from server.api import API_PREFIX, openapi_document
 from server.auth import sweep
 from server.i18n import Catalogues
-from server.keys import CATALOGUES, ENGINE, JINJA, SESSIONMAKER, SETTINGS
+from server.keys import CATALOGUES, ENGINE, JINJA, MAILER, SESSIONMAKER, SETTINGS
+from server.mailer import make_mailer
 from server.middlewares import (
     error_middleware,
     guard_middleware,
@@ -24,7 +25,7 @@ from server.middlewares import (
 )
 from server.pages import make_jinja, render_error
 from server.settings import Settings
-from server.views import auth_pages, registry_api, registry_pages
+from server.views import auth_pages, identity, registry_api, registry_pages
 
 __all__ = ["create_app"]
 
@@ -83,6 +84,7 @@ OPENAPI = web.AppKey("openapi", dict)
 
 def create_app(settings: Settings) -> web.Application:
     """Build the application; the database opens (and migrates) when it starts."""
+    settings.check_transport()
     app = web.Application(
         middlewares=[
             request_id_middleware(),
@@ -94,15 +96,19 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[JINJA] = make_jinja()
     app[CATALOGUES] = Catalogues()
+    app[MAILER] = make_mailer(settings)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_housekeeping)
     app.on_response_prepare.append(security_headers)
 
     app.router.add_get("/healthz", healthz)
     app.router.add_get(API_PREFIX + "/openapi.json", openapi)
-    registry_api.routes.install(app)
-    app[OPENAPI] = openapi_document(registry_api.routes, title="Kvorum API", version=VERSION)
+    api = (registry_api.routes, identity.routes)
+    for table in api:
+        table.install(app)
+    app[OPENAPI] = openapi_document(api, title="Kvorum API", version=VERSION)
     auth_pages.install(app)
+    identity.install(app)
     registry_pages.install(app)
     app.router.add_static("/static", STATIC, append_version=True)
     return app

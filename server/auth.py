@@ -21,18 +21,21 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.actor import Actor
-from registry.errors import InvalidInput, NotAuthenticated, NotFound, PermissionDenied
-from registry.models import Account, LoginLink, Session
+from registry.errors import InvalidInput, NotAuthenticated, PermissionDenied
+from registry.models import Account, AuthChallenge, Invitation, OneTimeCode, Session
 from registry.orm import utcnow
 from server.keys import SESSIONMAKER, SETTINGS
 from server.logs import REQUEST_ID
 from server.settings import Settings
 
 __all__ = [
+    "COOKIE",
     "SAFE_METHODS",
     "cookie_name",
-    "create_login_link",
+    "digest",
     "open_session",
+    "set_session_cookie",
+    "sweep",
     "unit",
 ]
 
@@ -46,25 +49,46 @@ CSRF_KEY = web.RequestKey("csrf_token", str)
 ACTOR_KEY = web.RequestKey("actor", Actor)
 
 
-def _digest(token: str) -> bytes:
-    return hashlib.sha256(token.encode()).digest()
-
-
-def is_secure(settings: Settings) -> bool:
-    return settings.effective_public_url.startswith("https://")
+# The __Host- prefix makes the browser refuse the cookie unless it is Secure, host-only
+# and for path "/": no sibling subdomain or plain-http page can plant or overwrite it.
+# Browsers accept Secure cookies from http://localhost, the one plain-http origin
+# Kvorum serves (Settings.check_transport refuses any other).
+COOKIE = "__Host-kvorum-session"
 
 
 def cookie_name(settings: Settings) -> str:
-    # The __Host- prefix makes the browser refuse the cookie unless it is Secure,
-    # host-only and for path "/": no subdomain or plain-http page can plant one.
-    return "__Host-kvorum-session" if is_secure(settings) else "kvorum-session"
+    return COOKIE
 
 
-async def open_session(db: AsyncSession, account: Account) -> tuple[str, Session]:
-    """Start a session for ``account``; returns the cookie token (never stored) and the row."""
+def digest(token: str) -> bytes:
+    """How every bearer secret (session, invitation, code) is stored: its SHA-256."""
+    return hashlib.sha256(token.encode()).digest()
+
+
+async def open_session(
+    db: AsyncSession, account: Account, request: web.Request | None, *, method: str
+) -> tuple[str, Session]:
+    """Start a session for ``account`` with a brand-new token.
+
+    Any session this browser already had ends first, so a token planted before login
+    (session fixation) is worthless after it. Returns the cookie token (never stored).
+    """
+    if request is not None:
+        previous = request.cookies.get(COOKIE)
+        if previous:
+            await db.execute(
+                update(Session)
+                .where(Session.token_hash == digest(previous), Session.ended_at.is_(None))
+                .values(ended_at=utcnow())
+            )
     token = secrets.token_urlsafe(16)  # 128 bits
     row = Session(
-        token_hash=_digest(token), account_id=account.id, csrf_token=secrets.token_urlsafe(24)
+        token_hash=digest(token),
+        account_id=account.id,
+        csrf_token=secrets.token_urlsafe(24),
+        auth_method=method,
+        address=(request.remote or "")[:64] if request is not None else "",
+        user_agent=request.headers.get("User-Agent", "")[:300] if request is not None else "",
     )
     db.add(row)
     await db.flush()
@@ -73,49 +97,19 @@ async def open_session(db: AsyncSession, account: Account) -> tuple[str, Session
 
 def set_session_cookie(response: web.StreamResponse, settings: Settings, token: str) -> None:
     response.set_cookie(
-        cookie_name(settings),
+        COOKIE,
         token,
         path="/",
-        secure=is_secure(settings),
+        secure=True,
         httponly=True,
         samesite="Lax",
         max_age=settings.session_absolute_hours * 3600,
     )
 
 
-async def create_login_link(
-    db: AsyncSession, account: Account, settings: Settings, *, purpose: str = "login"
-) -> str:
-    """A single-use URL that logs ``account`` in, valid for ``login_link_hours``."""
-    token = secrets.token_urlsafe(24)
-    db.add(
-        LoginLink(
-            token_hash=_digest(token),
-            account_id=account.id,
-            purpose=purpose,
-            expires_at=utcnow() + dt.timedelta(hours=settings.login_link_hours),
-        )
-    )
-    await db.flush()
-    return f"{settings.effective_public_url}/login/{token}"
-
-
-async def consume_login_link(db: AsyncSession, token: str) -> Account:
-    link = await db.scalar(
-        select(LoginLink).where(LoginLink.token_hash == _digest(token)).with_for_update()
-    )
-    now = utcnow()
-    if link is None or link.used_at is not None or link.expires_at <= now:
-        raise NotFound("this login link is unknown, used or expired", code="link_invalid")
-    link.used_at = now
-    account = await db.get(Account, link.account_id)
-    if account is None or account.disabled_at is not None:
-        raise PermissionDenied("this account is disabled", code="account_disabled")
-    return account
-
-
 async def sweep(db: AsyncSession, settings: Settings) -> tuple[int, int]:
-    """End sessions past their idle or absolute limit; delete used or expired login links."""
+    """End sessions past their idle or absolute limit; delete spent or expired invitations,
+    challenges and codes. Returns (sessions ended, rows deleted)."""
     now = utcnow()
     ended = await db.execute(
         update(Session)
@@ -126,10 +120,13 @@ async def sweep(db: AsyncSession, settings: Settings) -> tuple[int, int]:
         )
         .values(ended_at=now)
     )
-    dropped = await db.execute(
-        delete(LoginLink).where((LoginLink.used_at.is_not(None)) | (LoginLink.expires_at < now))
-    )
-    return ended.rowcount or 0, dropped.rowcount or 0  # type: ignore[attr-defined]
+    dropped = 0
+    for table in (Invitation, AuthChallenge, OneTimeCode):
+        result = await db.execute(
+            delete(table).where((table.used_at.is_not(None)) | (table.expires_at < now))
+        )
+        dropped += result.rowcount or 0  # type: ignore[attr-defined]
+    return ended.rowcount or 0, dropped  # type: ignore[attr-defined]
 
 
 async def _session_of(request: web.Request, db: AsyncSession) -> Session | None:
@@ -138,7 +135,7 @@ async def _session_of(request: web.Request, db: AsyncSession) -> Session | None:
     if not token or len(token) > 64:
         return None
     row = await db.scalar(
-        select(Session).where(Session.token_hash == _digest(token), Session.ended_at.is_(None))
+        select(Session).where(Session.token_hash == digest(token), Session.ended_at.is_(None))
     )
     if row is None:
         return None

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from registry.demo import seed_demo
 from registry.models import Account, AccountRole, Member, Role
 from registry.orm import utcnow
-from server.auth import create_login_link
+from server.invitations import issue_invitation
 from server.settings import Settings
 
 __all__ = ["seed_with_logins"]
@@ -26,7 +26,7 @@ _DEMO_ROLES = (
 async def seed_with_logins(
     db: AsyncSession, settings: Settings
 ) -> tuple[bool, list[tuple[str, str, str]]]:
-    """Seed the demo union (idempotently) and return fresh login links for each role."""
+    """Seed the demo union (idempotently) and return a fresh invitation for each role."""
     people, created = await seed_demo(db, today=utcnow().date())
     links = []
     for label, field, roles in _DEMO_ROLES:
@@ -42,5 +42,6 @@ async def seed_with_logins(
             )
             db.add(account)
             await db.flush()
-        links.append((label, member.full_name, await create_login_link(db, account, settings)))
+        url = await issue_invitation(db, account, settings, issued_by="kvorum demo")
+        links.append((label, member.full_name, url))
     return created, links

@@ -9,12 +9,14 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from server.i18n import Catalogues
+from server.mailer import Mailer
 from server.settings import Settings
 
-__all__ = ["CATALOGUES", "ENGINE", "JINJA", "SESSIONMAKER", "SETTINGS"]
+__all__ = ["CATALOGUES", "ENGINE", "JINJA", "MAILER", "SESSIONMAKER", "SETTINGS"]
 
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)
 SESSIONMAKER: web.AppKey[async_sessionmaker[Any]] = web.AppKey("sessionmaker")
 JINJA = web.AppKey("jinja", jinja2.Environment)
 CATALOGUES = web.AppKey("catalogues", Catalogues)
+MAILER: web.AppKey[Mailer] = web.AppKey("mailer")

@@ -19,6 +19,7 @@ from registry.errors import (
     NotAuthenticated,
     NotFound,
     PermissionDenied,
+    RateLimited,
 )
 from server.api import API_PREFIX, UPLOAD_ATTR, ErrorOut, validation_fields
 from server.auth import SAFE_METHODS
@@ -38,6 +39,7 @@ STATUS_OF: dict[type[DomainError], int] = {
     Conflict: 409,
     PermissionDenied: 403,
     NotAuthenticated: 401,
+    RateLimited: 429,
 }
 HTTP_CODES = {
     400: "bad_request",
@@ -143,7 +145,10 @@ def error_middleware(
             status = next(s for cls, s in STATUS_OF.items() if isinstance(exc, cls))
             if status >= 500:
                 raise
-            return await respond(request, status, exc.code, exc.detail, exc.fields)
+            response = await respond(request, status, exc.code, exc.detail, exc.fields)
+            if isinstance(exc, RateLimited):
+                response.headers["Retry-After"] = str(exc.retry_after)
+            return response
         except ValidationError as exc:
             fields = validation_fields(exc)
             return await respond(request, 422, "invalid_input", "the input is invalid", fields)

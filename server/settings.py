@@ -6,10 +6,12 @@ import dataclasses
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 __all__ = ["Settings"]
 
 _ENV_PREFIX = "KVORUM_"
+_LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 def _bool(value: str) -> bool:
@@ -40,7 +42,23 @@ class Settings:
     max_upload_body: int = 32 * 1024 * 1024
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
-    login_link_hours: int = 72
+    invitation_hours: int = 72
+    code_minutes: int = 10
+    # Failed logins allowed within the window, per account and per client address.
+    login_window_minutes: int = 15
+    login_max_per_account: int = 5
+    login_max_per_address: int = 20
+    # A signing key may be enrolled only this soon after a passkey or invitation login.
+    enrolment_fresh_minutes: int = 10
+    certificate_days: int = 730
+    card_days: int = 365
+    # Outgoing mail; without a host, mail is written to the log (the demo).
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "kvorum@localhost"
+    smtp_starttls: bool = True
     migrate_on_start: bool = True
 
     def __post_init__(self) -> None:
@@ -59,7 +77,27 @@ class Settings:
 
     @property
     def effective_public_url(self) -> str:
-        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+        """Where users reach the server. By default ``http://localhost:PORT``: WebAuthn
+        needs a host name, not an IP address, and browsers treat localhost as secure."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "localhost" if self.host in _LOOPBACK else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def public_host(self) -> str:
+        """The host name of the public URL: the WebAuthn relying party id."""
+        return urlsplit(self.effective_public_url).hostname or "localhost"
+
+    def check_transport(self) -> None:
+        """Plain http is for a server on this machine only; anything else needs https."""
+        if not self.effective_public_url.startswith("https://") and (
+            self.public_host not in _LOOPBACK
+        ):
+            raise ValueError(
+                f"public URL {self.effective_public_url} is plain http on a host other than "
+                "localhost: serve Kvorum over https and set KVORUM_PUBLIC_URL to that URL"
+            )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:

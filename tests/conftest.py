@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import CookieJar
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -123,8 +124,12 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-async def client(aiohttp_client: Any, settings: Settings) -> Any:
-    return await aiohttp_client(create_app(settings))
+async def client(aiohttp_client: Any, aiohttp_server: Any, settings: Settings) -> Any:
+    """A client that, like a browser on localhost, sends the Secure session cookie over
+    plain http to this one origin (and keeps cookies for an IP address host)."""
+    server = await aiohttp_server(create_app(settings))
+    jar = CookieJar(unsafe=True, treat_as_secure_origin=[str(server.make_url("/"))])
+    return await aiohttp_client(server, cookie_jar=jar)
 
 
 @pytest.fixture

@@ -25,8 +25,7 @@ from registry.models import (
 )
 from registry.organisations import OrganisationService
 from registry.schemas import BodyIn, MemberIn, OrganisationIn, QuorumIn, SeatIn
-from server.auth import cookie_name, open_session
-from server.keys import SETTINGS
+from server.auth import COOKIE, open_session
 
 SYSTEM = Actor.system("tests")
 _cards = itertools.count(1000)
@@ -136,8 +135,9 @@ class Login:
 
 async def login(client: Any, db: AsyncSession, acc: Account) -> Login:
     """Open a session directly in the database (login pages arrive with identity)."""
-    token, row = await open_session(db, acc)
+    token, row = await open_session(db, acc, None, method="invitation")
     await db.commit()
-    settings = client.server.app[SETTINGS]
-    client.session.cookie_jar.update_cookies({cookie_name(settings): token})
+    client.session.cookie_jar.update_cookies(
+        {COOKIE: token}, response_url=client.server.make_url("/")
+    )
     return Login(client, row.csrf_token)

@@ -27,7 +27,7 @@ def test_demo_is_idempotent_and_prints_logins(
     assert "создана" in first
     for role in ("председатель", "секретарь", "член президиума", "ревизор", "регистратор"):
         assert role in first
-    assert first.count("http://127.0.0.1:8080/login/") == 5
+    assert first.count("http://localhost:8080/invite/") == 5
     assert main(["demo", "--no-serve"]) == 0
     assert "уже есть" in capsys.readouterr().out
 

@@ -8,8 +8,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from registry.models import LoginLink, Role, SeatRole, Session
-from server.auth import create_login_link, sweep
+from registry.models import Invitation, Role, SeatRole, Session
+from server.auth import sweep
+from server.invitations import issue_invitation
 from server.keys import SETTINGS
 from tests import factories as f
 
@@ -257,10 +258,10 @@ async def test_sweep_ends_idle_sessions_and_drops_spent_links(client: Any, db: A
     acc = await f.account(db, Role.MEMBER)
     reg = await f.login(client, db, acc)
     assert (await reg.get("/api/v1/me")).status == 200
-    await create_login_link(db, acc, settings)
+    await issue_invitation(db, acc, settings, issued_by="tests")
     row = await db.scalar(select(Session))
     row.last_seen_at -= dt.timedelta(hours=1)
-    link = await db.scalar(select(LoginLink))
+    link = await db.scalar(select(Invitation))
     link.expires_at -= dt.timedelta(days=4)
     await db.commit()
     assert await sweep(db, settings) == (1, 1)

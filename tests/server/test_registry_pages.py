@@ -248,13 +248,6 @@ async def test_css_is_served(client: Any) -> None:
     assert "overflow-x: auto" in css
 
 
-async def test_login_link_page_posts_to_itself_without_csrf(client: Any) -> None:
-    html = await page(await client.get("/login/some-token"))
-    assert '<form method="post" action="/login/some-token">' in html
-    assert ">Войти<" in html
-    assert "_csrf" not in html
-
-
 # --- organisations ------------------------------------------------------------------------
 
 

@@ -20,8 +20,8 @@ async def demo_links(db: AsyncSession, settings: Settings) -> dict[str, str]:
 async def log_in(browser: Any, server: Any, path: str) -> Any:
     page = await (await browser.new_context(locale="ru-RU")).new_page()
     await page.goto(str(server.make_url(path)))
-    await page.get_by_role("button", name="Войти").click()
-    await page.wait_for_url(str(server.make_url("/")))
+    await page.get_by_role("button", name="Войти", exact=True).click()
+    await page.wait_for_url("**/account/security?welcome=1")
     return page
 
 

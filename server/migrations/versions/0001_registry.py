@@ -10,6 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from server.dbtriggers import append_only, drop_append_only
+
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -254,24 +256,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("account_id", "role", name=op.f("pk_account_role")),
     )
     op.create_table(
-        "login_link",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("token_hash", sa.LargeBinary(length=32), nullable=False),
-        sa.Column("account_id", sa.Integer(), nullable=False),
-        sa.Column("purpose", sa.String(length=32), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["account_id"],
-            ["account.id"],
-            name=op.f("fk_login_link_account_id_account"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_login_link")),
-        sa.UniqueConstraint("token_hash", name=op.f("uq_login_link_token_hash")),
-    )
-    op.create_table(
         "session",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("token_hash", sa.LargeBinary(length=32), nullable=False),
@@ -292,37 +276,17 @@ def upgrade() -> None:
     with op.batch_alter_table("session", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_session_account_id"), ["account_id"], unique=False)
 
-    _make_access_log_append_only()
-
-
-def _make_access_log_append_only() -> None:
-    """The access log is evidence: the database itself refuses to rewrite it."""
-    if op.get_bind().dialect.name == "sqlite":
-        for verb in ("UPDATE", "DELETE"):
-            op.execute(
-                f"CREATE TRIGGER access_log_no_{verb.lower()} BEFORE {verb} ON access_log "
-                "BEGIN SELECT RAISE(ABORT, 'access_log is append-only'); END"
-            )
-    else:
-        op.execute(
-            "CREATE FUNCTION access_log_append_only() RETURNS trigger LANGUAGE plpgsql AS "
-            "$$ BEGIN RAISE EXCEPTION 'access_log is append-only'; END $$"
-        )
-        op.execute(
-            "CREATE TRIGGER access_log_append_only BEFORE UPDATE OR DELETE ON access_log "
-            "FOR EACH ROW EXECUTE FUNCTION access_log_append_only()"
-        )
+    for statement in append_only(op.get_bind().dialect.name, "access_log"):
+        op.execute(statement)
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name != "sqlite":
-        op.execute("DROP TRIGGER IF EXISTS access_log_append_only ON access_log")
-        op.execute("DROP FUNCTION IF EXISTS access_log_append_only()")
+    for statement in drop_append_only(op.get_bind().dialect.name, "access_log"):
+        op.execute(statement)
     with op.batch_alter_table("session", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_session_account_id"))
 
     op.drop_table("session")
-    op.drop_table("login_link")
     op.drop_table("account_role")
     with op.batch_alter_table("access_log", schema=None) as batch_op:
         batch_op.drop_index("ix_access_log_member_at")

@@ -1,0 +1,385 @@
+"""Getting in: invitations, passkeys, e-mail codes, logout; the registrar's invitations."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from registry.accesslog import AccessAction, record_access
+from registry.accounts import AccountService
+from registry.actor import Actor
+from registry.errors import NotAuthenticated, NotFound, PermissionDenied, RateLimited
+from registry.models import Account, Passkey, Role, Session
+from registry.orm import utcnow
+from registry.schemas import StrictIn
+from server import codes, passkeys
+from server.api import ApiRoutes, parse_id
+from server.auth import COOKIE, current_session, open_session, read_form, set_session_cookie, unit
+from server.authevents import LOGIN_FAILED, check_rate, record_event, record_failure
+from server.invitations import (
+    consume_invitation,
+    issue_invitation,
+    peek_invitation,
+    send_invitation,
+)
+from server.keys import MAILER, SESSIONMAKER, SETTINGS
+from server.pages import render, translator
+
+__all__ = ["install", "routes"]
+
+routes = ApiRoutes()
+
+
+# --- API models ------------------------------------------------------------------------------
+
+
+class CeremonyOut(BaseModel):
+    """Options for the browser's WebAuthn call, and the server's id of its challenge."""
+
+    challenge_id: int
+    options: dict[str, Any]
+
+
+class PasskeyIn(StrictIn):
+    challenge_id: int = Field(ge=1, le=2**31 - 1)
+    credential: dict[str, Any]
+    label: str = Field(default="", max_length=200)
+
+
+class PasskeyLoginIn(StrictIn):
+    challenge_id: int = Field(ge=1, le=2**31 - 1)
+    credential: dict[str, Any]
+
+
+class PasskeyOut(BaseModel):
+    id: int
+    label: str
+    created_at: Any
+    last_used_at: Any
+
+
+class LoginOut(BaseModel):
+    redirect: str
+
+
+class InvitationIn(StrictIn):
+    roles: list[Role] = Field(default_factory=lambda: [Role.MEMBER])
+    send: bool = Field(default=True, description="e-mail it when mail is configured")
+
+
+class InvitationOut(BaseModel):
+    url: str
+    sent_to: str
+    expires_in_hours: int
+
+
+# --- passkeys (API: the browser's navigator.credentials talks JSON) -------------------------------
+
+
+async def _caller(request: web.Request, db: AsyncSession, actor: Actor) -> tuple[Session, Account]:
+    session = current_session(request)
+    account = await db.get(Account, actor.account_id)
+    if session is None or account is None:
+        raise NotAuthenticated("log in to continue")
+    return session, account
+
+
+@routes.route(
+    "POST",
+    "/auth/passkeys/options",
+    summary="Start registering a passkey",
+    tag="auth",
+    response=CeremonyOut,
+)
+async def passkey_options(request: web.Request) -> CeremonyOut:
+    async with unit(request) as (db, actor):
+        session, account = await _caller(request, db, actor)
+        challenge_id, options = await passkeys.start_registration(
+            db, request.app[SETTINGS], account, session
+        )
+        return CeremonyOut(challenge_id=challenge_id, options=json.loads(options))
+
+
+@routes.route(
+    "POST",
+    "/auth/passkeys",
+    summary="Register a passkey",
+    tag="auth",
+    body=PasskeyIn,
+    response=PasskeyOut,
+    status=201,
+)
+async def passkey_register(request: web.Request, body: PasskeyIn) -> PasskeyOut:
+    async with unit(request) as (db, actor):
+        session, account = await _caller(request, db, actor)
+        passkey = await passkeys.finish_registration(
+            db,
+            request.app[SETTINGS],
+            account,
+            session,
+            body.challenge_id,
+            body.credential,
+            body.label or request.headers.get("User-Agent", "")[:60],
+        )
+        await record_event(db, request, "passkey_registered", account_id=account.id)
+        return PasskeyOut(
+            id=passkey.id, label=passkey.label, created_at=passkey.created_at, last_used_at=None
+        )
+
+
+@routes.route(
+    "POST",
+    "/auth/login/options",
+    summary="Start logging in with a passkey",
+    tag="auth",
+    response=CeremonyOut,
+)
+async def login_options(request: web.Request) -> CeremonyOut:
+    async with request.app[SESSIONMAKER]() as db, db.begin():
+        await check_rate(db, request, None)
+        challenge_id, options = await passkeys.start_login(db, request.app[SETTINGS])
+        return CeremonyOut(challenge_id=challenge_id, options=json.loads(options))
+
+
+@routes.route(
+    "POST",
+    "/auth/login",
+    summary="Log in with a passkey (sets the session cookie)",
+    tag="auth",
+    body=PasskeyLoginIn,
+    response=LoginOut,
+)
+async def login_passkey(request: web.Request, body: PasskeyLoginIn) -> web.StreamResponse:
+    settings = request.app[SETTINGS]
+    claimed: int | None = None
+    try:
+        async with request.app[SESSIONMAKER]() as db, db.begin():
+            passkey = await passkeys.credential_account(db, body.credential)
+            claimed = passkey.account_id if passkey else None
+            await check_rate(db, request, claimed)
+            if passkey is None:
+                raise passkeys.PasskeyRejected("this passkey is not registered here")
+            account = await passkeys.finish_login(
+                db, settings, body.challenge_id, body.credential, passkey
+            )
+            token, _row = await open_session(db, account, request, method="passkey")
+            await record_event(db, request, "login", account_id=account.id, detail="passkey")
+    except passkeys.PasskeyRejected as exc:
+        # Counted after the refused transaction has ended (it held the write lock).
+        await record_failure(request, account_id=claimed, detail=f"passkey: {exc.detail}")
+        raise
+    response = web.json_response({"redirect": "/"})
+    set_session_cookie(response, settings, token)
+    return response
+
+
+# --- invitations issued by the registrar ------------------------------------------------------
+
+
+@routes.route(
+    "POST",
+    "/members/{member_id}/invitations",
+    summary="Invite a member (creates their account if needed)",
+    tag="auth",
+    body=InvitationIn,
+    response=InvitationOut,
+    status=201,
+)
+async def invite_member(request: web.Request, member_id: int, body: InvitationIn) -> InvitationOut:
+    async with unit(request) as (db, actor):
+        return await _invite(request, db, actor, member_id, body.roles, send=body.send)
+
+
+async def _invite(
+    request: web.Request,
+    db: AsyncSession,
+    actor: Actor,
+    member_id: int,
+    roles: list[Role],
+    *,
+    send: bool,
+) -> InvitationOut:
+    settings = request.app[SETTINGS]
+    account = await AccountService(db, actor).for_member(member_id, roles)
+    mail = settings.smtp_host and send and account.email
+    url = await issue_invitation(
+        db, account, settings, issued_by=actor.display_name, sent_to=account.email if mail else ""
+    )
+    await record_event(
+        db, request, "invitation_issued", account_id=account.id, detail=f"by {actor.display_name}"
+    )
+    await record_access(db, actor, AccessAction.UPDATE, [member_id], "invitation issued")
+    if mail:
+        await send_invitation(
+            request.app[MAILER], account.email, account.display_name, url, settings.invitation_hours
+        )
+    return InvitationOut(
+        url=url, sent_to=account.email if mail else "", expires_in_hours=settings.invitation_hours
+    )
+
+
+async def invite_page(request: web.Request) -> web.StreamResponse:
+    """The registrar's button on a member's page: the link is shown (and mailed if set up)."""
+    member_id = parse_id(request.match_info["member_id"])
+    if member_id is None:
+        raise NotFound("no such member")
+    async with unit(request) as (db, actor):
+        actor.require(Role.REGISTRAR)
+        issued = await _invite(request, db, actor, member_id, [Role.MEMBER], send=True)
+        return render(
+            request,
+            "invitation_issued.html",
+            actor=actor,
+            member_id=member_id,
+            url=issued.url,
+            sent_to=issued.sent_to,
+            hours=issued.expires_in_hours,
+        )
+
+
+# --- pages ---------------------------------------------------------------------------------------
+
+
+async def invitation(request: web.Request) -> web.StreamResponse:
+    """GET shows whom the invitation is for (link scanners in mail clients only GET);
+    POST spends it and opens a session."""
+    token = request.match_info["token"]
+    settings = request.app[SETTINGS]
+    if request.method == "GET":
+        async with request.app[SESSIONMAKER]() as db:
+            account = await peek_invitation(db, token)
+        if account is None:
+            raise NotFound("this invitation is unknown, used or expired", code="invitation_invalid")
+        return render(request, "invite.html", token=token, name=account.display_name)
+    try:
+        async with request.app[SESSIONMAKER]() as db, db.begin():
+            await check_rate(db, request, None)
+            account = await consume_invitation(db, token)
+            session_token, _row = await open_session(db, account, request, method="invitation")
+            await record_event(db, request, "login", account_id=account.id, detail="invitation")
+    except (NotFound, PermissionDenied) as exc:
+        await record_failure(request, account_id=None, detail=f"invitation: {exc.code}")
+        raise
+    response = web.HTTPSeeOther("/account/security?welcome=1")
+    set_session_cookie(response, settings, session_token)
+    raise response
+
+
+async def login_page(request: web.Request) -> web.StreamResponse:
+    return render(request, "login.html", step="start", email="", error="")
+
+
+async def login_code_request(request: web.Request) -> web.StreamResponse:
+    form = await read_form(request)
+    email = str(form.get("email", "")).strip()[:254]
+    async with request.app[SESSIONMAKER]() as db, db.begin():
+        await check_rate(db, request, None)
+        account = await codes.account_for_email(db, email)
+        if account is not None:
+            await codes.issue_code(db, request.app[MAILER], request.app[SETTINGS], account)
+            await record_event(db, request, "code_sent", account_id=account.id)
+    # The same answer whether or not the address is known: no account enumeration.
+    return render(request, "login.html", step="code", email=email, error="")
+
+
+async def login_code_verify(request: web.Request) -> web.StreamResponse:
+    form = await read_form(request)
+    email = str(form.get("email", "")).strip()[:254]
+    code = str(form.get("code", ""))[:20]
+    settings = request.app[SETTINGS]
+    t = translator(request)
+    account: Account | None = None
+    try:
+        async with request.app[SESSIONMAKER]() as db, db.begin():
+            account = await codes.account_for_email(db, email)
+            await check_rate(db, request, account.id if account else None)
+            if account is None:
+                raise codes.CodeRejected("no valid code")
+            await codes.redeem_code(db, account, code)
+            token, _row = await open_session(db, account, request, method="code")
+            await record_event(db, request, "login", account_id=account.id, detail="code")
+    except codes.CodeRejected as exc:
+        # After the refused transaction: a wrong guess uses up the code and counts.
+        async with request.app[SESSIONMAKER]() as db, db.begin():
+            if account is not None:
+                await codes.count_guess(db, account)
+            await record_event(
+                db,
+                request,
+                LOGIN_FAILED,
+                account_id=account.id if account else None,
+                detail=f"code: {exc.detail}",
+            )
+        return render(
+            request, "login.html", step="code", email=email, error=t("login.code_wrong"), status=401
+        )
+    except RateLimited as exc:
+        response = render(
+            request,
+            "login.html",
+            step="code",
+            email=email,
+            error=t("login.too_many", minutes=-(-exc.retry_after // 60)),
+            status=429,
+        )
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    response = web.HTTPSeeOther("/")
+    set_session_cookie(response, settings, token)
+    raise response
+
+
+async def logout(request: web.Request) -> web.StreamResponse:
+    async with unit(request, anonymous=True) as (db, actor):
+        session = current_session(request)
+        if session is not None:
+            session.ended_at = utcnow()
+            await record_event(db, request, "logout", account_id=actor.account_id)
+    response = web.HTTPSeeOther("/")
+    response.del_cookie(COOKIE, path="/")
+    raise response
+
+
+async def security_page(request: web.Request) -> web.StreamResponse:
+    async with unit(request) as (db, actor):
+        rows = (
+            await db.scalars(
+                select(Passkey).where(Passkey.account_id == actor.account_id).order_by(Passkey.id)
+            )
+        ).all()
+        return render(
+            request,
+            "security.html",
+            actor=actor,
+            passkeys=rows,
+            welcome=request.query.get("welcome") == "1",
+        )
+
+
+async def remove_passkey(request: web.Request) -> web.StreamResponse:
+    passkey_id = parse_id(request.match_info["passkey_id"])
+    async with unit(request) as (db, actor):
+        row = await db.get(Passkey, passkey_id) if passkey_id else None
+        if row is None or row.account_id != actor.account_id:
+            raise NotFound("no such passkey")
+        await db.delete(row)
+        await record_event(db, request, "passkey_removed", account_id=actor.account_id)
+    raise web.HTTPSeeOther("/account/security")
+
+
+def install(app: web.Application) -> None:
+    r = app.router
+    r.add_route("GET", "/invite/{token}", invitation)
+    r.add_route("POST", "/invite/{token}", invitation)
+    r.add_get("/login", login_page)
+    r.add_post("/login/code", login_code_request)
+    r.add_post("/login/code/verify", login_code_verify)
+    r.add_post("/logout", logout)
+    r.add_get("/account/security", security_page)
+    r.add_post(r"/account/passkeys/{passkey_id:\d+}/remove", remove_passkey)
+    r.add_post(r"/registry/members/{member_id:\d+}/invite", invite_page)

@@ -16,7 +16,7 @@ from server.api import API_PREFIX, openapi_document
 from server.auth import sweep
 from server.i18n import Catalogues
 from server.keys import CATALOGUES, ENGINE, JINJA, MAILER, SESSIONMAKER, SETTINGS
-from server.mailer import make_mailer
+from server.mailer import Mailer, make_mailer
 from server.middlewares import (
     error_middleware,
     guard_middleware,
@@ -82,7 +82,7 @@ async def openapi(request: web.Request) -> web.Response:
 OPENAPI = web.AppKey("openapi", dict)
 
 
-def create_app(settings: Settings) -> web.Application:
+def create_app(settings: Settings, *, mailer: Mailer | None = None) -> web.Application:
     """Build the application; the database opens (and migrates) when it starts."""
     settings.check_transport()
     app = web.Application(
@@ -96,7 +96,7 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[JINJA] = make_jinja()
     app[CATALOGUES] = Catalogues()
-    app[MAILER] = make_mailer(settings)
+    app[MAILER] = mailer or make_mailer(settings)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_housekeeping)
     app.on_response_prepare.append(security_headers)

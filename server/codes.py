@@ -89,10 +89,10 @@ async def redeem_code(db: AsyncSession, account: Account, code: str) -> None:
     row.used_at = now
 
 
-async def count_guess(db: AsyncSession, account: Account) -> None:
+async def count_guess(db: AsyncSession, account_id: int) -> None:
     """A wrong guess uses up one of the code's attempts (committed apart from the refusal)."""
     await db.execute(
         update(OneTimeCode)
-        .where(OneTimeCode.account_id == account.id, OneTimeCode.used_at.is_(None))
+        .where(OneTimeCode.account_id == account_id, OneTimeCode.used_at.is_(None))
         .values(attempts=OneTimeCode.attempts + 1)
     )

@@ -106,6 +106,7 @@ async def account(
     acc = Account(
         member_id=member_obj.id if member_obj else None,
         display_name=name or (member_obj.full_name if member_obj else "Учётная запись"),
+        email=member_obj.email if member_obj else "",
         role_rows=[AccountRole(role=r) for r in roles],
     )
     db.add(acc)

@@ -293,11 +293,12 @@ async def login_code_verify(request: web.Request) -> web.StreamResponse:
     code = str(form.get("code", ""))[:20]
     settings = request.app[SETTINGS]
     t = translator(request)
-    account: Account | None = None
+    account_id: int | None = None  # kept as a plain id: the row dies with its session
     try:
         async with request.app[SESSIONMAKER]() as db, db.begin():
             account = await codes.account_for_email(db, email)
-            await check_rate(db, request, account.id if account else None)
+            account_id = account.id if account else None
+            await check_rate(db, request, account_id)
             if account is None:
                 raise codes.CodeRejected("no valid code")
             await codes.redeem_code(db, account, code)
@@ -306,13 +307,13 @@ async def login_code_verify(request: web.Request) -> web.StreamResponse:
     except codes.CodeRejected as exc:
         # After the refused transaction: a wrong guess uses up the code and counts.
         async with request.app[SESSIONMAKER]() as db, db.begin():
-            if account is not None:
-                await codes.count_guess(db, account)
+            if account_id is not None:
+                await codes.count_guess(db, account_id)
             await record_event(
                 db,
                 request,
                 LOGIN_FAILED,
-                account_id=account.id if account else None,
+                account_id=account_id,
                 detail=f"code: {exc.detail}",
             )
         return render(

@@ -410,8 +410,10 @@ class RevocationListRecord(Base):
 
     __tablename__ = "revocation_list"
 
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisation.id", ondelete="RESTRICT"), primary_key=True
+    )
     number: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="RESTRICT"))
     issued_at: Mapped[dt.datetime]
     document: Mapped[str] = mapped_column(Text)
 

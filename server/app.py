@@ -11,11 +11,13 @@ from pathlib import Path
 from aiohttp import web
 from sqlalchemy import text
 
+from registry.orm import utcnow
+from registry.registrykey import RegistryKeyring
 from server import database
 from server.api import API_PREFIX, openapi_document
 from server.auth import sweep
 from server.i18n import Catalogues
-from server.keys import CATALOGUES, ENGINE, JINJA, MAILER, SESSIONMAKER, SETTINGS
+from server.keys import CATALOGUES, ENGINE, JINJA, KEYRING, MAILER, SESSIONMAKER, SETTINGS
 from server.mailer import Mailer, make_mailer
 from server.middlewares import (
     error_middleware,
@@ -25,7 +27,7 @@ from server.middlewares import (
 )
 from server.pages import make_jinja, render_error
 from server.settings import Settings
-from server.views import auth_pages, identity, registry_api, registry_pages
+from server.views import auth_pages, identity, registry_api, registry_pages, signing_keys
 
 __all__ = ["create_app"]
 
@@ -48,6 +50,14 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     log.info("database ready", extra={"backend": engine.dialect.name})
     yield
     await engine.dispose()
+
+
+async def _keyring(app: web.Application) -> AsyncIterator[None]:
+    """The registry key (made at first start) under ``<data_dir>/keys``."""
+    directory = app[SETTINGS].data_dir / "keys"
+    app[KEYRING] = await asyncio.to_thread(RegistryKeyring.open, directory, now=utcnow())
+    log.info("registry key %s", app[KEYRING].current_id)
+    yield
 
 
 async def _housekeeping(app: web.Application) -> AsyncIterator[None]:
@@ -98,17 +108,19 @@ def create_app(settings: Settings, *, mailer: Mailer | None = None) -> web.Appli
     app[CATALOGUES] = Catalogues()
     app[MAILER] = mailer or make_mailer(settings)
     app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_keyring)
     app.cleanup_ctx.append(_housekeeping)
     app.on_response_prepare.append(security_headers)
 
     app.router.add_get("/healthz", healthz)
     app.router.add_get(API_PREFIX + "/openapi.json", openapi)
-    api = (registry_api.routes, identity.routes)
+    api = (registry_api.routes, identity.routes, signing_keys.routes)
     for table in api:
         table.install(app)
     app[OPENAPI] = openapi_document(api, title="Kvorum API", version=VERSION)
     auth_pages.install(app)
     identity.install(app)
+    signing_keys.install(app)
     registry_pages.install(app)
     app.router.add_static("/static", STATIC, append_version=True)
     return app

@@ -8,11 +8,12 @@ import jinja2
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from registry.registrykey import RegistryKeyring
 from server.i18n import Catalogues
 from server.mailer import Mailer
 from server.settings import Settings
 
-__all__ = ["CATALOGUES", "ENGINE", "JINJA", "MAILER", "SESSIONMAKER", "SETTINGS"]
+__all__ = ["CATALOGUES", "ENGINE", "JINJA", "KEYRING", "MAILER", "SESSIONMAKER", "SETTINGS"]
 
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)
@@ -20,3 +21,4 @@ SESSIONMAKER: web.AppKey[async_sessionmaker[Any]] = web.AppKey("sessionmaker")
 JINJA = web.AppKey("jinja", jinja2.Environment)
 CATALOGUES = web.AppKey("catalogues", Catalogues)
 MAILER: web.AppKey[Mailer] = web.AppKey("mailer")
+KEYRING = web.AppKey("keyring", RegistryKeyring)

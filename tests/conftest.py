@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import socket
 import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
@@ -156,7 +158,23 @@ async def browser(chromium_path: str) -> AsyncIterator[Any]:
             await chromium.close()
 
 
+@dataclasses.dataclass(frozen=True)
+class LiveServer:
+    """The real application on a real TCP port, reached as http://localhost:PORT (a host
+    name, as WebAuthn requires; browsers treat localhost as a secure context)."""
+
+    settings: Settings
+    server: Any
+
+    def url(self, path: str = "/") -> str:
+        return f"{self.settings.effective_public_url}{path}"
+
+
 @pytest.fixture
-async def live_server(aiohttp_server: Any, settings: Settings) -> Any:
-    """The real application on a real TCP port on 127.0.0.1."""
-    return await aiohttp_server(create_app(settings))
+async def live_server(aiohttp_server: Any, settings: Settings) -> LiveServer:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    live = dataclasses.replace(settings, port=port, public_url=f"http://localhost:{port}")
+    server = await aiohttp_server(create_app(live), host="127.0.0.1", port=port)
+    return LiveServer(live, server)

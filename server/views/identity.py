@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from registry.accesslog import AccessAction, record_access
 from registry.accounts import AccountService
 from registry.actor import Actor
+from registry.credentials import CredentialService
 from registry.errors import NotAuthenticated, NotFound, PermissionDenied, RateLimited
 from registry.models import Account, Passkey, Role, Session
 from registry.orm import utcnow
@@ -27,8 +28,9 @@ from server.invitations import (
     peek_invitation,
     send_invitation,
 )
-from server.keys import MAILER, SESSIONMAKER, SETTINGS
+from server.keys import KEYRING, MAILER, SESSIONMAKER, SETTINGS
 from server.pages import render, translator
+from server.views.signing_keys import session_is_fresh
 
 __all__ = ["install", "routes"]
 
@@ -353,9 +355,16 @@ async def security_page(request: web.Request) -> web.StreamResponse:
                 select(Passkey).where(Passkey.account_id == actor.account_id).order_by(Passkey.id)
             )
         ).all()
+        devices = (
+            await CredentialService(db, actor, request.app[KEYRING]).device_keys(actor.member_id)
+            if actor.member_id is not None
+            else []
+        )
         return render(
             request,
             "security.html",
+            devices=devices,
+            fresh=session_is_fresh(request),
             actor=actor,
             passkeys=rows,
             welcome=request.query.get("welcome") == "1",

@@ -22,8 +22,8 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "revocation_list",
-        sa.Column("number", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("organisation_id", sa.Integer(), nullable=False),
+        sa.Column("number", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("document", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -32,7 +32,7 @@ def upgrade() -> None:
             name=op.f("fk_revocation_list_organisation_id_organisation"),
             ondelete="RESTRICT",
         ),
-        sa.PrimaryKeyConstraint("number", name=op.f("pk_revocation_list")),
+        sa.PrimaryKeyConstraint("organisation_id", "number", name=op.f("pk_revocation_list")),
     )
     op.create_table(
         "issued_credential",

@@ -121,6 +121,23 @@ class MemberService:
         )
         return Page[MemberOut](items=items, total=total or 0, page=page, per_page=per_page)
 
+    async def resolve(self, ref: str) -> Member:
+        """A member by id or union card number (as the CLI takes them); registrar only."""
+        self.actor.require(Role.REGISTRAR)
+        ref = ref.strip()
+        found = await self.session.scalars(
+            select(Member).where(Member.card_number == ref.lstrip("№").strip())
+        )
+        matches = list(found.all())
+        if not matches and ref.isascii() and ref.isdigit() and len(ref) < 10:
+            by_id = await self.session.get(Member, int(ref))
+            matches = [by_id] if by_id else []
+        if not matches:
+            raise NotFound(f"no member has the id or union card number '{ref}'")
+        if len(matches) > 1:
+            raise Conflict(f"card number '{ref}' exists in several unions; give the member id")
+        return matches[0]
+
     # --- changing -----------------------------------------------------------------------
 
     async def create(self, data: MemberIn) -> MemberOut:

@@ -11,15 +11,22 @@ from pathlib import Path
 
 from aiohttp import web
 
+from registry.accounts import AccountService
 from registry.actor import Actor
 from registry.errors import DomainError
 from registry.importer import export_members, import_members
 from registry.memberfile import MemberFileRejected, parse_member_file, write_member_csv
+from registry.members import MemberService
+from registry.models import Role
 from registry.organisations import OrganisationService
 from registry.orm import utcnow
+from registry.registrykey import RegistryKeyring
 from server import database
 from server.app import create_app
+from server.authevents import record_event
+from server.invitations import issue_invitation, send_invitation
 from server.logs import configure_logging
+from server.mailer import make_mailer
 from server.settings import Settings
 
 __all__ = ["main"]
@@ -75,6 +82,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--create-orgs", action="store_true", help="create organisations the file names"
     )
     _settings_args(imp, serving=False)
+    inv = reg_commands.add_parser(
+        "invite", help="issue a single-use invitation link (e-mailed when SMTP is set up)"
+    )
+    inv.add_argument("member", help="member id or union card number")
+    inv.add_argument(
+        "--role",
+        action="append",
+        choices=[r.value for r in Role],
+        default=[],
+        help="application role for a new account (repeatable; member is always given)",
+    )
+    _settings_args(inv, serving=False)
+    rot = reg_commands.add_parser(
+        "rotate-key", help="make a new registry key; the old ones stay valid for verification"
+    )
+    _settings_args(rot, serving=False)
     exp = reg_commands.add_parser("export", help="export active members as CSV")
     exp.add_argument("--org", required=True, help="organisation id or name")
     exp.add_argument("--output", "-o", type=Path, help="file to write (default: standard output)")
@@ -104,6 +127,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_import(settings, args.file, args.org, args.create_orgs))
         elif args.registry_command == "export":
             return asyncio.run(_export(settings, args.org, args.output))
+        elif args.registry_command == "invite":
+            return asyncio.run(_invite(settings, args.member, [Role(r) for r in args.role]))
+        elif args.registry_command == "rotate-key":
+            keyring = RegistryKeyring.open(settings.data_dir / "keys", now=utcnow())
+            old = keyring.current_id
+            print(f"registry key rotated: {old} -> {keyring.rotate()} (the old key stays valid)")
     except DomainError as exc:
         print(f"kvorum: {exc.detail}", file=sys.stderr)
         return 1
@@ -161,6 +190,45 @@ async def _import(settings: Settings, path: Path, org_ref: str, create_orgs: boo
         await engine.dispose()
     extra = f", organisations created {result.organisations_created}" if create_orgs else ""
     print(f"imported {result.imported}, updated {result.updated}{extra}")
+    return 0
+
+
+async def _invite(settings: Settings, member_ref: str, roles: list[Role]) -> int:
+    actor = Actor.system()
+    engine = database.create_engine(settings.effective_database_url)
+    try:
+        async with database.make_sessionmaker(engine)() as db, db.begin():
+            member = await MemberService(db, actor).resolve(member_ref)
+            account = await AccountService(db, actor).for_member(member.id, roles or [Role.MEMBER])
+            mail = bool(settings.smtp_host and account.email)
+            url = await issue_invitation(
+                db,
+                account,
+                settings,
+                issued_by=actor.display_name,
+                sent_to=account.email if mail else "",
+            )
+            await record_event(
+                db,
+                None,
+                "invitation_issued",
+                account_id=account.id,
+                detail=f"by {actor.display_name}",
+            )
+            if mail:
+                await send_invitation(
+                    make_mailer(settings),
+                    account.email,
+                    account.display_name,
+                    url,
+                    settings.invitation_hours,
+                )
+    finally:
+        await engine.dispose()
+    print(f"invitation for {account.display_name} (valid {settings.invitation_hours} h):")
+    print(url)
+    if mail:
+        print(f"sent to {account.email}")
     return 0
 
 

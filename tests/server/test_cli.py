@@ -76,3 +76,24 @@ def test_unknown_org_and_missing_file(env: Path, capsys: pytest.CaptureFixture[s
     assert "no organisation is named 'Нет такой'" in capsys.readouterr().err
     assert main(["registry", "import", str(env / "none.csv"), "--org", "1"]) == 1
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_invite_prints_a_link_once_per_call(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--no-serve"]) == 0
+    capsys.readouterr()
+    assert main(["registry", "invite", "59-000101"]) == 0
+    out = capsys.readouterr().out
+    assert "Галайда Зинаида Ивановна" in out
+    assert out.count("http://localhost:8080/invite/") == 1
+    assert main(["registry", "invite", "no-such-card"]) == 1
+    assert "no member has the id or union card number" in capsys.readouterr().err
+
+
+def test_rotate_key_keeps_the_old_one(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["registry", "rotate-key"]) == 0
+    assert main(["registry", "rotate-key"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("registry key rotated") == 2
+    keys = sorted((env / "keys").glob("registry-*.key"))
+    assert len(keys) == 3
+    assert all(oct(k.stat().st_mode & 0o777) == "0o600" for k in keys)

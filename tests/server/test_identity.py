@@ -242,3 +242,22 @@ def test_plain_http_only_on_localhost() -> None:
     Settings(public_url="https://kvorum.example.org").check_transport()
     with pytest.raises(ValueError, match="plain http on a host other than localhost"):
         Settings(host="0.0.0.0").check_transport()  # noqa: S104
+
+
+async def test_registrar_issues_an_invitation_from_the_member_page(
+    web_client: Any, db: AsyncSession, settings: Settings
+) -> None:
+    reg = await f.login(web_client, db, await f.account(db, Role.REGISTRAR, name="Регистратор"))
+    root = await f.org(db)
+    member = await f.member(db, root, "Котова")
+    await db.commit()
+    page = await (await reg.get(f"/registry/members/{member.id}")).text()
+    assert f'action="/registry/members/{member.id}/invite"' in page
+    resp = await web_client.post(
+        f"/registry/members/{member.id}/invite", data={"_csrf": reg.csrf}
+    )
+    assert resp.status == 200
+    html = await resp.text()
+    assert "Приглашение выдано" in html
+    link = re.search(r'value="(http://localhost:\d+/invite/[^"]+)"', html)
+    assert link is not None

@@ -93,7 +93,10 @@ test("canonicalize rejects values JSON cannot hold, naming the path", () => {
   const cycle = [];
   cycle.push(cycle);
   assert.throws(() => canonicalize(cycle), (error) => error.reason === "cycle");
-  assert.throws(() => canonicalize({ [Symbol("s")]: 1 }), (error) => error.reason === "non_string_key");
+  assert.throws(
+    () => canonicalize({ [Symbol("s")]: 1 }),
+    (error) => error.reason === "non_string_key",
+  );
   assert.equal(canonicalize(Object.assign(Object.create(null), { b: 1, a: 2 })), '{"a":2,"b":1}');
 });
 
@@ -107,7 +110,10 @@ test("the depth limit matches Python's", () => {
 
 test("utf8 refuses lone surrogates instead of writing U+FFFD", () => {
   assert.deepEqual(utf8("ж😀"), fromHex("d0b6f09f9880"));
-  assert.throws(() => utf8("a\ud800"), (error) => error instanceof CryptoError && error.reason === "lone_surrogate");
+  assert.throws(
+    () => utf8("a\ud800"),
+    (error) => error instanceof CryptoError && error.reason === "lone_surrogate",
+  );
 });
 
 test("b64u round-trips every length and matches Node's base64url", () => {
@@ -163,10 +169,12 @@ test("RFC 8032 test 1: the empty message", async () => {
   const privateKey = await importSeed(
     "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
   );
-  const signature = new Uint8Array(await crypto.subtle.sign({ name: "Ed25519" }, privateKey, new Uint8Array()));
+  const empty = new Uint8Array();
+  const signature = await crypto.subtle.sign({ name: "Ed25519" }, privateKey, empty);
   assert.equal(
-    toHex(signature),
-    "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b",
+    toHex(new Uint8Array(signature)),
+    "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bac" +
+      "c61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b",
   );
 });
 
@@ -189,12 +197,14 @@ test("a generated key is non-extractable and its signatures verify", async () =>
 
 test("signing refuses what the server would refuse", async () => {
   const pair = await generateSigningKey();
-  await assert.rejects(signCanonical(pair.privateKey, { type: "t", v: 1.5 }), (error) => error.reason === "float_not_allowed");
-  await assert.rejects(signCanonical(pair.privateKey, { "тип": "t" }), (error) => error.reason === "non_ascii_key");
+  const reason = (code) => (error) => error.reason === code;
+  await assert.rejects(signCanonical(pair.privateKey, { v: 1.5 }), reason("float_not_allowed"));
+  await assert.rejects(signCanonical(pair.privateKey, { "тип": "t" }), reason("non_ascii_key"));
 });
 
 test("malformed public keys are errors, not false", async () => {
   const vector = ed25519Vectors[0];
-  await assert.rejects(verifyCanonical("AAAA", vector.payload, vector.signature), (error) => error.reason === "bad_public_key");
-  await assert.rejects(keyId(b64uEncode(new Uint8Array(32))), (error) => error.reason === "bad_public_key");
+  const badKey = (error) => error.reason === "bad_public_key";
+  await assert.rejects(verifyCanonical("AAAA", vector.payload, vector.signature), badKey);
+  await assert.rejects(keyId(b64uEncode(new Uint8Array(32))), badKey);
 });

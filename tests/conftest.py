@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import socket
 import os
 import shutil
+import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from registry.orm import Base
 from server import database
 from server.app import create_app
 from server.settings import Settings
+from tests.factories import LiveServer
 
 PG_URL = os.environ.get("KVORUM_TEST_PG_URL", "")
 CHROMIUM = os.environ.get("KVORUM_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -156,18 +157,6 @@ async def browser(chromium_path: str) -> AsyncIterator[Any]:
             yield chromium
         finally:
             await chromium.close()
-
-
-@dataclasses.dataclass(frozen=True)
-class LiveServer:
-    """The real application on a real TCP port, reached as http://localhost:PORT (a host
-    name, as WebAuthn requires; browsers treat localhost as a secure context)."""
-
-    settings: Settings
-    server: Any
-
-    def url(self, path: str = "/") -> str:
-        return f"{self.settings.effective_public_url}{path}"
 
 
 @pytest.fixture

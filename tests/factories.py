@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from registry.models import (
 from registry.organisations import OrganisationService
 from registry.schemas import BodyIn, MemberIn, OrganisationIn, QuorumIn, SeatIn
 from server.auth import COOKIE, open_session
+from server.settings import Settings
 
 SYSTEM = Actor.system("tests")
 _cards = itertools.count(1000)
@@ -142,3 +144,15 @@ async def login(client: Any, db: AsyncSession, acc: Account) -> Login:
         {COOKIE: token}, response_url=client.server.make_url("/")
     )
     return Login(client, row.csrf_token)
+
+
+@dataclasses.dataclass(frozen=True)
+class LiveServer:
+    """The real application on a real TCP port, reached as http://localhost:PORT (a host
+    name, as WebAuthn requires; browsers treat localhost as a secure context)."""
+
+    settings: Settings
+    server: Any
+
+    def url(self, path: str = "/") -> str:
+        return f"{self.settings.effective_public_url}{path}"

@@ -14,7 +14,7 @@ from crypto.certificate import verify_certificate
 from registry.models import DeviceKey, Passkey
 from server.demo import seed_with_logins
 from server.keys import KEYRING
-from tests.conftest import LiveServer
+from tests.factories import LiveServer
 
 AUTHENTICATOR = {
     "protocol": "ctap2",

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.demo import seed_with_logins
 from server.settings import Settings
-from tests.conftest import LiveServer
+from tests.factories import LiveServer
 
 
 async def demo_links(db: AsyncSession, settings: Settings) -> dict[str, str]:

@@ -145,9 +145,22 @@ class CredentialService:
             .order_by(RevocationListRecord.number.desc())
             .limit(1)
         )
-        if latest is None:
-            return await self._publish(organisation_id)
-        return SignedDocument.parse(latest.document.encode())
+        revoked = await self.session.scalar(
+            select(func.count())
+            .select_from(IssuedCredential)
+            .where(
+                IssuedCredential.organisation_id == organisation_id,
+                IssuedCredential.revoked_at.is_not(None),
+            )
+        )
+        if latest is not None:
+            document = SignedDocument.parse(latest.document.encode())
+            entries = document.payload.get("entries")
+            # Revocations made without the key at hand (a member retired) are published
+            # with the next request for the list.
+            if isinstance(entries, (list, tuple)) and len(entries) == revoked:
+                return document
+        return await self._publish(organisation_id)
 
     async def _publish(self, organisation_id: int) -> SignedDocument:
         number = (

@@ -28,6 +28,7 @@ from registry.errors import Conflict, InvalidInput, NotFound
 from registry.models import (
     Account,
     Body,
+    IssuedCredential,
     Member,
     MemberStatus,
     Organisation,
@@ -222,6 +223,17 @@ class MemberService:
                 (Seat.term_end.is_(None)) | (Seat.term_end > left_on),
             )
             .values(term_end=left_on)
+        )
+        # Their key certificates and union cards stop verifying: the next revocation list
+        # (made on the next request for it) lists them.
+        await self.session.execute(
+            update(IssuedCredential)
+            .where(IssuedCredential.member_id == member.id, IssuedCredential.revoked_at.is_(None))
+            .values(
+                revoked_at=utcnow().replace(microsecond=0),
+                revoked_reason="member left",
+                revoked_by=self.actor.display_name,
+            )
         )
         account_ids = select(Account.id).where(Account.member_id == member.id)
         await self.session.execute(

@@ -27,7 +27,14 @@ from server.middlewares import (
 )
 from server.pages import make_jinja, render_error
 from server.settings import Settings
-from server.views import auth_pages, identity, registry_api, registry_pages, signing_keys
+from server.views import (
+    auth_pages,
+    card,
+    identity,
+    registry_api,
+    registry_pages,
+    signing_keys,
+)
 
 __all__ = ["create_app"]
 
@@ -121,6 +128,7 @@ def create_app(settings: Settings, *, mailer: Mailer | None = None) -> web.Appli
     auth_pages.install(app)
     identity.install(app)
     signing_keys.install(app)
+    card.install(app)
     registry_pages.install(app)
     app.router.add_static("/static", STATIC, append_version=True)
     return app

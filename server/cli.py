@@ -24,6 +24,7 @@ from registry.registrykey import RegistryKeyring
 from server import database
 from server.app import create_app
 from server.authevents import record_event
+from server.cardcli import add_card_commands, run_card_command
 from server.invitations import issue_invitation, send_invitation
 from server.logs import configure_logging
 from server.mailer import make_mailer
@@ -102,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--org", required=True, help="organisation id or name")
     exp.add_argument("--output", "-o", type=Path, help="file to write (default: standard output)")
     _settings_args(exp, serving=False)
+    add_card_commands(commands)
     return parser
 
 
@@ -120,6 +122,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_demo(settings))
             if not args.no_serve:
                 serve(settings)
+        elif args.command == "card":
+            return run_card_command(args, settings)
         elif args.command == "db":
             database.upgrade(settings.effective_database_url)
             print("database is up to date")

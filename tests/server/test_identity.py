@@ -253,9 +253,7 @@ async def test_registrar_issues_an_invitation_from_the_member_page(
     await db.commit()
     page = await (await reg.get(f"/registry/members/{member.id}")).text()
     assert f'action="/registry/members/{member.id}/invite"' in page
-    resp = await web_client.post(
-        f"/registry/members/{member.id}/invite", data={"_csrf": reg.csrf}
-    )
+    resp = await web_client.post(f"/registry/members/{member.id}/invite", data={"_csrf": reg.csrf})
     assert resp.status == 200
     html = await resp.text()
     assert "Приглашение выдано" in html

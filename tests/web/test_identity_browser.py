@@ -1,17 +1,21 @@
 """Identity end to end in Chromium: invitation → passkey (CDP virtual authenticator) →
-a signing key made in the browser and certified → logout → passkey login."""
+a signing key made in the browser and certified → union card verified offline by
+`kvorum card verify`, and refused once the key is revoked → logout → passkey login."""
 
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crypto.certificate import verify_certificate
 from registry.models import DeviceKey, Passkey
+from server.cli import main
 from server.demo import seed_with_logins
 from server.keys import KEYRING
 from tests.factories import LiveServer
@@ -32,8 +36,12 @@ async def invitation_path(db: AsyncSession, live: LiveServer, role: str) -> str:
     return next(urlsplit(url).path for label, _name, url in links if label == role)
 
 
-async def test_invitation_passkey_signing_key_and_passkey_login(
-    browser: Any, live_server: LiveServer, db: AsyncSession
+async def test_invitation_passkey_signing_key_card_and_passkey_login(
+    browser: Any,
+    live_server: LiveServer,
+    db: AsyncSession,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     path = await invitation_path(db, live_server, "член президиума")
     context = await browser.new_context(locale="ru-RU")
@@ -99,6 +107,35 @@ async def test_invitation_passkey_signing_key_and_passkey_login(
     )
     assert certificate.public_key.b64u == public_key
     assert certificate.member_id == device.member_id
+
+    # The union card, bound to this key, verifies offline with the published documents...
+    await page.goto(live_server.url("/card"))
+    card_text = (await page.input_value("#card-text")).strip()
+    assert card_text.startswith("KVC1.")
+    keys_file = tmp_path / "keys.json"
+    crl_file = tmp_path / "revocations.json"
+
+    async def download() -> None:
+        for url, target in (
+            ("/registry/keys.json", keys_file),
+            ("/registry/revocations.json", crl_file),
+        ):
+            body = await page.evaluate(f"async () => await (await fetch('{url}')).text()")
+            target.write_text(body, encoding="utf-8")
+
+    await download()
+    verify = ["card", "verify", card_text, "--keys", str(keys_file), "--crl", str(crl_file)]
+    assert main(verify) == 0
+    assert capsys.readouterr().out.startswith("VALID: Петров Алексей Николаевич")
+
+    # ... and fails once the key it is bound to is revoked.
+    await page.goto(live_server.url("/account/security"))
+    await page.get_by_role("button", name="Отозвать").click()
+    await page.wait_for_url("**/account/security?done=revoked")
+    assert "отозван" in await page.locator("#signing-keys tr[data-public-key]").inner_text()
+    await download()
+    assert main(verify) == 1
+    assert "INVALID (key_revoked)" in capsys.readouterr().out
 
     # Log out, then back in with the passkey alone.
     await page.get_by_role("button", name="Выйти").click()

@@ -225,6 +225,60 @@ async def _invite(
     )
 
 
+class AccountOut(BaseModel):
+    id: int
+    display_name: str
+    member_id: int | None
+    roles: list[Role]
+    disabled: bool
+
+
+def _account_out(account: Account) -> AccountOut:
+    return AccountOut(
+        id=account.id,
+        display_name=account.display_name,
+        member_id=account.member_id,
+        roles=sorted(account.roles),
+        disabled=account.disabled_at is not None,
+    )
+
+
+@routes.route(
+    "POST",
+    "/accounts/{account_id}/disable",
+    summary="Disable an account: no more logins, its sessions end now",
+    tag="auth",
+    response=AccountOut,
+)
+async def disable_account(request: web.Request, account_id: int) -> AccountOut:
+    async with unit(request) as (db, actor):
+        account = await AccountService(db, actor).disable(account_id)
+        await record_event(
+            db,
+            request,
+            "account_disabled",
+            account_id=account.id,
+            detail=f"by {actor.display_name}",
+        )
+        return _account_out(account)
+
+
+@routes.route(
+    "POST",
+    "/accounts/{account_id}/enable",
+    summary="Enable a disabled account",
+    tag="auth",
+    response=AccountOut,
+)
+async def enable_account(request: web.Request, account_id: int) -> AccountOut:
+    async with unit(request) as (db, actor):
+        account = await AccountService(db, actor).enable(account_id)
+        await record_event(
+            db, request, "account_enabled", account_id=account.id, detail=f"by {actor.display_name}"
+        )
+        return _account_out(account)
+
+
 async def invite_page(request: web.Request) -> web.StreamResponse:
     """The registrar's button on a member's page: the link is shown (and mailed if set up)."""
     member_id = parse_id(request.match_info["member_id"])

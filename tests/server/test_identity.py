@@ -210,14 +210,27 @@ async def test_logout_ends_the_session_on_the_server(
 
 
 async def test_disabling_an_account_ends_its_sessions(
-    web_client: Any, db: AsyncSession, settings: Settings
+    web_client: Any, aiohttp_client: Any, db: AsyncSession, settings: Settings
 ) -> None:
     acc, path = await invited(db, settings)
     await web_client.post(path, allow_redirects=False)
     assert (await web_client.get("/api/v1/me")).status == 200
-    await AccountService(db, f.SYSTEM).disable(acc.id)
+    registrar = await f.account(db, Role.REGISTRAR, name="Регистратор")
     await db.commit()
+    admin_client = await aiohttp_client(
+        web_client.server,
+        cookie_jar=CookieJar(
+            unsafe=True, treat_as_secure_origin=[str(web_client.server.make_url("/"))]
+        ),
+    )
+    admin = await f.login(admin_client, db, registrar)
+    resp = await admin.post(f"/api/v1/accounts/{acc.id}/disable")
+    assert resp.status == 200, await resp.text()
+    assert (await resp.json())["disabled"] is True
     assert (await web_client.get("/api/v1/me")).status == 401
+    assert "account_disabled" in await events(db)
+    await AccountService(db, f.SYSTEM).enable(acc.id)
+    await db.commit()
 
 
 async def test_registrar_invites_through_the_api(

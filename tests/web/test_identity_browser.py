@@ -69,6 +69,8 @@ async def test_invitation_passkey_signing_key_card_and_passkey_login(
     )
     assert "действует" in await row.inner_text()
     public_key = await row.get_attribute("data-public-key")
+    # One valid key per device: no second one is offered.
+    assert await page.locator('[data-action="create-key"]').is_hidden()
 
     stored = await page.evaluate(
         """async () => {
@@ -133,6 +135,7 @@ async def test_invitation_passkey_signing_key_card_and_passkey_login(
     await page.get_by_role("button", name="Отозвать").click()
     await page.wait_for_url("**/account/security?done=revoked")
     assert "отозван" in await page.locator("#signing-keys tr[data-public-key]").inner_text()
+    await page.locator('[data-action="create-key"]').wait_for(state="visible")
     await download()
     assert main(verify) == 1
     assert "INVALID (key_revoked)" in capsys.readouterr().out

@@ -8,15 +8,17 @@ const message = panel.querySelector('[data-role="message"]');
 const button = panel.querySelector('[data-action="create-key"]');
 const member = Number(panel.dataset.member || 0);
 
+/** Mark this device's row; true when this device holds a key that is still valid. */
 async function markThisDevice() {
   const stored = member ? await loadKey(member) : undefined;
-  if (!stored) return stored;
+  if (!stored) return false;
   for (const row of panel.querySelectorAll("tr[data-public-key]")) {
     if (row.dataset.publicKey === stored.publicKey) {
       row.querySelector('[data-role="device-mark"]').textContent = panel.dataset.onDevice;
+      return row.dataset.revoked !== "yes";
     }
   }
-  return stored;
+  return false;
 }
 
 /** Make a key pair, prove possession over the server's challenge, store the result. */
@@ -48,8 +50,9 @@ async function createKey() {
   return answer;
 }
 
-const stored = await markThisDevice().catch(() => undefined);
-if (button && member && window.crypto?.subtle && window.indexedDB) {
+const hasValidKey = await markThisDevice().catch(() => false);
+// One valid key per device: a new one is offered only when this device has none.
+if (button && member && !hasValidKey && window.crypto?.subtle && window.indexedDB) {
   button.hidden = false;
   button.addEventListener("click", async () => {
     button.disabled = true;
@@ -64,4 +67,4 @@ if (button && member && window.crypto?.subtle && window.indexedDB) {
     }
   });
 }
-panel.dataset.hasKey = stored ? "yes" : "no";
+panel.dataset.hasKey = hasValidKey ? "yes" : "no";

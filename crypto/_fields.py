@@ -104,3 +104,26 @@ def check_now(now: object) -> dt.datetime:
     if not isinstance(now, dt.datetime) or now.utcoffset() is None:
         raise ValueError(f"now must be a timezone-aware datetime, got {now!r}")
     return now
+
+
+def check_header(payload: Mapping[str, object], what: str, kind: str, version: int) -> None:
+    """The payload's ``type`` and ``v``: ``wrong_type`` / ``unsupported_version``."""
+    if payload.get("type") != kind:
+        raise CredentialError(
+            "wrong_type",
+            f"{what}: type is {payload.get('type')!r:.60}, expected {kind!r}",
+        )
+    if payload.get("v") != version:
+        raise CredentialError(
+            "unsupported_version",
+            f"{what}: version {payload.get('v')!r:.20} is not supported "
+            f"(this software reads version {version})",
+        )
+
+
+def check_signing_key(what: str, issuer: str, key_id: str) -> None:
+    """A document names its issuer; only that key may sign it (``issuer_mismatch``)."""
+    if key_id != issuer:
+        raise CredentialError(
+            "issuer_mismatch", f"{what} names issuer {issuer} but the signing key is {key_id}"
+        )

@@ -43,9 +43,11 @@ from typing import NamedTuple, Self
 
 from crypto._fields import (
     check_fields,
+    check_header,
     check_instant_field,
     check_int,
     check_now,
+    check_signing_key,
     check_text,
     malformed,
     read_date,
@@ -158,17 +160,7 @@ class UnionCard:
         ``unsupported_version``)."""
         if not isinstance(payload, Mapping):
             raise malformed(_WHAT, f"expected a JSON object, got {type(payload).__name__}")
-        if payload.get("type") != CARD_TYPE:
-            raise CredentialError(
-                "wrong_type",
-                f"{_WHAT}: type is {payload.get('type')!r:.60}, expected {CARD_TYPE!r}",
-            )
-        if payload.get("v") != CARD_VERSION:
-            raise CredentialError(
-                "unsupported_version",
-                f"{_WHAT}: version {payload.get('v')!r:.20} is not supported "
-                f"(this software reads version {CARD_VERSION})",
-            )
+        check_header(payload, _WHAT, CARD_TYPE, CARD_VERSION)
         check_fields(payload, _WHAT, required=_REQUIRED, optional=_OPTIONAL)
         issuer = payload["issuer"]
         if not isinstance(issuer, str):
@@ -206,11 +198,7 @@ def encode_card(card: UnionCard, key: SigningKey) -> str:
     ``key`` must be the key named by ``card.issuer``
     (``CredentialError("issuer_mismatch")`` otherwise).
     """
-    if key.public_key.key_id != card.issuer:
-        raise CredentialError(
-            "issuer_mismatch",
-            f"{_WHAT} names issuer {card.issuer} but the signing key is {key.public_key.key_id}",
-        )
+    check_signing_key(_WHAT, card.issuer, key.public_key.key_id)
     canonical = canonicalize_signed(card.to_payload())
     return f"{CARD_PREFIX}{b64u_encode(canonical)}.{b64u_encode(key.sign(canonical))}"
 

@@ -31,9 +31,11 @@ from typing import Self
 
 from crypto._fields import (
     check_fields,
+    check_header,
     check_instant_field,
     check_int,
     check_now,
+    check_signing_key,
     check_text,
     malformed,
     read,
@@ -131,17 +133,7 @@ class KeyCertificate:
         ``unsupported_version``)."""
         if not isinstance(payload, Mapping):
             raise malformed(_WHAT, f"expected a JSON object, got {type(payload).__name__}")
-        if payload.get("type") != CERTIFICATE_TYPE:
-            raise CredentialError(
-                "wrong_type",
-                f"{_WHAT}: type is {payload.get('type')!r:.60}, expected {CERTIFICATE_TYPE!r}",
-            )
-        if payload.get("v") != CERTIFICATE_VERSION:
-            raise CredentialError(
-                "unsupported_version",
-                f"{_WHAT}: version {payload.get('v')!r:.20} is not supported "
-                f"(this software reads version {CERTIFICATE_VERSION})",
-            )
+        check_header(payload, _WHAT, CERTIFICATE_TYPE, CERTIFICATE_VERSION)
         check_fields(payload, _WHAT, required=_FIELDS)
         issuer = payload["issuer"]
         if not isinstance(issuer, str):
@@ -166,12 +158,7 @@ def issue_certificate(certificate: KeyCertificate, registry_key: SigningKey) -> 
     ``registry_key`` must be the key named by ``certificate.issuer``
     (``CredentialError("issuer_mismatch")`` otherwise).
     """
-    if registry_key.public_key.key_id != certificate.issuer:
-        raise CredentialError(
-            "issuer_mismatch",
-            f"{_WHAT} names issuer {certificate.issuer} "
-            f"but the signing key is {registry_key.public_key.key_id}",
-        )
+    check_signing_key(_WHAT, certificate.issuer, registry_key.public_key.key_id)
     return sign_document(certificate.to_payload(), registry_key)
 
 

@@ -33,9 +33,11 @@ from typing import Self
 
 from crypto._fields import (
     check_fields,
+    check_header,
     check_instant_field,
     check_int,
     check_now,
+    check_signing_key,
     check_text,
     malformed,
     read_instant,
@@ -162,17 +164,7 @@ class RevocationList:
     def from_payload(cls, payload: Mapping[str, object]) -> Self:
         """Read a payload; raises ``CredentialError`` (``malformed``, ``wrong_type``,
         ``unsupported_version``)."""
-        if payload.get("type") != REVOCATION_LIST_TYPE:
-            raise CredentialError(
-                "wrong_type",
-                f"{_WHAT}: type is {payload.get('type')!r:.60}, expected {REVOCATION_LIST_TYPE!r}",
-            )
-        if payload.get("v") != REVOCATION_LIST_VERSION:
-            raise CredentialError(
-                "unsupported_version",
-                f"{_WHAT}: version {payload.get('v')!r:.20} is not supported "
-                f"(this software reads version {REVOCATION_LIST_VERSION})",
-            )
+        check_header(payload, _WHAT, REVOCATION_LIST_TYPE, REVOCATION_LIST_VERSION)
         check_fields(payload, _WHAT, required=_FIELDS)
         entries = payload["entries"]
         if not isinstance(entries, list | tuple):
@@ -192,12 +184,7 @@ def issue_revocation_list(revocations: RevocationList, registry_key: SigningKey)
     ``registry_key`` must be the key named by ``revocations.issuer``
     (``CredentialError("issuer_mismatch")`` otherwise).
     """
-    if registry_key.public_key.key_id != revocations.issuer:
-        raise CredentialError(
-            "issuer_mismatch",
-            f"{_WHAT} names issuer {revocations.issuer} "
-            f"but the signing key is {registry_key.public_key.key_id}",
-        )
+    check_signing_key(_WHAT, revocations.issuer, registry_key.public_key.key_id)
     return sign_document(revocations.to_payload(), registry_key)
 
 

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crypto.certificate import KeyCertificate, issue_certificate
 from crypto.ed25519 import PublicKey
-from crypto.envelope import SignedDocument, sign_document
-from crypto.revocation import Revocation, RevocationList
+from crypto.envelope import SignedDocument
+from crypto.revocation import Revocation, RevocationList, issue_revocation_list
 from registry.actor import Actor
 from registry.errors import Conflict, NotFound, PermissionDenied
 from registry.models import (
@@ -193,7 +193,7 @@ class CredentialService:
                 if r.revoked_at is not None
             ),
         )
-        document = sign_document(crl.to_payload(), self.keyring.current)
+        document = issue_revocation_list(crl, self.keyring.current)
         self.session.add(
             RevocationListRecord(
                 number=number,

@@ -24,6 +24,7 @@ from registry.actor import Actor
 from registry.errors import InvalidInput, NotAuthenticated, PermissionDenied
 from registry.models import Account, AuthChallenge, Invitation, OneTimeCode, Session
 from registry.orm import utcnow
+from server.authevents import client_address
 from server.keys import SESSIONMAKER, SETTINGS
 from server.logs import REQUEST_ID
 from server.settings import Settings
@@ -87,7 +88,7 @@ async def open_session(
         account_id=account.id,
         csrf_token=secrets.token_urlsafe(24),
         auth_method=method,
-        address=(request.remote or "")[:64] if request is not None else "",
+        address=client_address(request) if request is not None else "",
         user_agent=request.headers.get("User-Agent", "")[:300] if request is not None else "",
     )
     db.add(row)

@@ -27,8 +27,15 @@ LOGIN_FAILED = "login_failed"
 
 
 def client_address(request: web.Request) -> str:
-    """The peer address (a reverse proxy in front must be trusted explicitly, not here)."""
-    return (request.remote or "")[:64]
+    """The client's address: the peer, or, when the peer is a trusted reverse proxy,
+    the last address that proxy appended to X-Forwarded-For."""
+    peer = request.remote or ""
+    if peer in request.app[SETTINGS].proxies:
+        forwarded = request.headers.get("X-Forwarded-For", "")
+        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+        if hops:
+            return hops[-1][:64]
+    return peer[:64]
 
 
 async def record_event(

@@ -23,6 +23,7 @@ from registry.errors import (
 )
 from server.api import API_PREFIX, UPLOAD_ATTR, ErrorOut, validation_fields
 from server.auth import SAFE_METHODS
+from server.authevents import client_address
 from server.keys import SETTINGS
 from server.logs import REQUEST_ID
 
@@ -116,7 +117,7 @@ def request_id_middleware() -> Middleware:
                     "path": request.path,
                     "status": status,
                     "ms": round((time.perf_counter() - started) * 1000, 1),
-                    "remote": request.remote,
+                    "remote": client_address(request),
                 },
             )
             REQUEST_ID.reset(token)

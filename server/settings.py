@@ -59,6 +59,9 @@ class Settings:
     smtp_password: str = ""
     smtp_from: str = "kvorum@localhost"
     smtp_starttls: bool = True
+    # Addresses of reverse proxies whose X-Forwarded-For is believed (comma-separated);
+    # from anyone else the header is ignored, so a client cannot pick its own address.
+    trusted_proxies: str = ""
     migrate_on_start: bool = True
 
     def __post_init__(self) -> None:
@@ -83,6 +86,10 @@ class Settings:
             return self.public_url.rstrip("/")
         host = "localhost" if self.host in _LOOPBACK else self.host
         return f"http://{host}:{self.port}"
+
+    @property
+    def proxies(self) -> frozenset[str]:
+        return frozenset(p.strip() for p in self.trusted_proxies.split(",") if p.strip())
 
     @property
     def public_host(self) -> str:

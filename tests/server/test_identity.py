@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from typing import Any
@@ -272,3 +273,15 @@ async def test_registrar_issues_an_invitation_from_the_member_page(
     assert "Приглашение выдано" in html
     link = re.search(r'value="(http://localhost:\d+/invite/[^"]+)"', html)
     assert link is not None
+
+
+async def test_forwarded_address_is_believed_only_from_a_trusted_proxy(
+    aiohttp_client: Any, aiohttp_server: Any, settings: Settings, db: AsyncSession
+) -> None:
+    trusting = dataclasses.replace(settings, trusted_proxies="127.0.0.1")
+    client = await aiohttp_client(await aiohttp_server(create_app(trusting)))
+    await client.post("/invite/bogus", headers={"X-Forwarded-For": "203.0.113.9, 198.51.100.7"})
+    plain = await aiohttp_client(await aiohttp_server(create_app(settings)))
+    await plain.post("/invite/bogus", headers={"X-Forwarded-For": "203.0.113.9"})
+    addresses = (await db.scalars(select(AuthEvent.address).order_by(AuthEvent.id))).all()
+    assert addresses == ["198.51.100.7", "127.0.0.1"]

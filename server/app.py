@@ -16,8 +16,9 @@ from registry.registrykey import RegistryKeyring
 from server import database
 from server.api import API_PREFIX, openapi_document
 from server.auth import sweep
+from server.hub import LocalHub
 from server.i18n import Catalogues
-from server.keys import CATALOGUES, ENGINE, JINJA, KEYRING, MAILER, SESSIONMAKER, SETTINGS
+from server.keys import CATALOGUES, ENGINE, HUB, JINJA, KEYRING, MAILER, SESSIONMAKER, SETTINGS
 from server.mailer import Mailer, make_mailer
 from server.middlewares import (
     error_middleware,
@@ -114,6 +115,7 @@ def create_app(settings: Settings, *, mailer: Mailer | None = None) -> web.Appli
     app[JINJA] = make_jinja()
     app[CATALOGUES] = Catalogues()
     app[MAILER] = mailer or make_mailer(settings)
+    app[HUB] = LocalHub()
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_keyring)
     app.cleanup_ctx.append(_housekeeping)

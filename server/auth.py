@@ -20,12 +20,13 @@ from multidict import MultiDictProxy
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from meetings.events import event_json, take_pending
 from registry.actor import Actor
 from registry.errors import InvalidInput, NotAuthenticated, PermissionDenied
 from registry.models import Account, AuthChallenge, Invitation, OneTimeCode, Session
 from registry.orm import utcnow
 from server.authevents import client_address
-from server.keys import SESSIONMAKER, SETTINGS
+from server.keys import HUB, SESSIONMAKER, SETTINGS
 from server.logs import REQUEST_ID
 from server.settings import Settings
 
@@ -200,19 +201,27 @@ async def unit(
     Commits when the block ends normally; rolls back everything (including the
     access log entries written inside it) when it raises.
     """
-    async with request.app[SESSIONMAKER]() as db, db.begin():
-        session = await _session_of(request, db)
-        if session is None:
-            if not anonymous:
-                raise NotAuthenticated("log in to continue", code="not_authenticated")
-            actor = Actor(account_id=None, display_name="anonymous", request_id=REQUEST_ID.get())
-        else:
-            await _check_csrf(request, session)
-            actor = actor_of(session)
-            request[SESSION_KEY] = session
-            request[CSRF_KEY] = session.csrf_token
-            request[ACTOR_KEY] = actor
-        yield db, actor
+    async with request.app[SESSIONMAKER]() as db:
+        async with db.begin():
+            session = await _session_of(request, db)
+            if session is None:
+                if not anonymous:
+                    raise NotAuthenticated("log in to continue", code="not_authenticated")
+                actor = Actor(
+                    account_id=None, display_name="anonymous", request_id=REQUEST_ID.get()
+                )
+            else:
+                await _check_csrf(request, session)
+                actor = actor_of(session)
+                request[SESSION_KEY] = session
+                request[CSRF_KEY] = session.csrf_token
+                request[ACTOR_KEY] = actor
+            yield db, actor
+
+        # Meeting events appended in the transaction go out only once it committed.
+        events = take_pending(db)
+        if events:
+            await request.app[HUB].publish([event_json(e) for e in events])
 
 
 def current_session(request: web.Request) -> Session | None:

@@ -9,11 +9,12 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from registry.registrykey import RegistryKeyring
+from server.hub import Hub
 from server.i18n import Catalogues
 from server.mailer import Mailer
 from server.settings import Settings
 
-__all__ = ["CATALOGUES", "ENGINE", "JINJA", "KEYRING", "MAILER", "SESSIONMAKER", "SETTINGS"]
+__all__ = ["CATALOGUES", "ENGINE", "HUB", "JINJA", "KEYRING", "MAILER", "SESSIONMAKER", "SETTINGS"]
 
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)
@@ -22,3 +23,4 @@ JINJA = web.AppKey("jinja", jinja2.Environment)
 CATALOGUES = web.AppKey("catalogues", Catalogues)
 MAILER: web.AppKey[Mailer] = web.AppKey("mailer")
 KEYRING = web.AppKey("keyring", RegistryKeyring)
+HUB: web.AppKey[Hub] = web.AppKey("hub")

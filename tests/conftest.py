@@ -17,7 +17,8 @@ from aiohttp import CookieJar
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-import registry.models  # noqa: F401  (tables for the metadata)
+import meetings.models  # noqa: F401  (tables for the metadata)
+import registry.models  # noqa: F401
 from registry.orm import Base
 from server import database
 from server.app import create_app

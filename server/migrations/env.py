@@ -7,7 +7,8 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-import registry.models  # noqa: F401  (registers the tables)
+import meetings.models  # noqa: F401  (registers the tables)
+import registry.models  # noqa: F401
 from registry.orm import Base
 from server.database import create_engine
 

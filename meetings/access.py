@@ -1,0 +1,90 @@
+"""Who a caller is to a meeting: its chair, its secretary, a member of the body, an
+auditor or the registrar — and what that lets them do."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from meetings.models import Meeting
+from registry.actor import Actor
+from registry.errors import NotFound, PermissionDenied
+from registry.members import current_seat_clause
+from registry.models import Role, Seat
+
+__all__ = ["MeetingRoles", "composition_ids", "meeting_date", "roles_in"]
+
+
+def meeting_date(meeting: Meeting) -> dt.date:
+    return meeting.starts_at.date()
+
+
+async def composition_ids(session: AsyncSession, meeting: Meeting) -> set[int]:
+    """Members of the body on the meeting date: who counts for the quorum."""
+    rows = await session.scalars(
+        select(Seat.member_id).where(
+            Seat.body_id == meeting.body_id, current_seat_clause(meeting_date(meeting))
+        )
+    )
+    return set(rows.all())
+
+
+@dataclass(frozen=True)
+class MeetingRoles:
+    names: frozenset[str]  # chair, secretary, registrar, member, auditor
+
+    @property
+    def can_view(self) -> bool:
+        return bool(self.names)
+
+    @property
+    def can_prepare(self) -> bool:
+        return bool(self.names & {"chair", "secretary", "registrar"})
+
+    @property
+    def is_chair(self) -> bool:
+        return "chair" in self.names
+
+    @property
+    def is_secretary(self) -> bool:
+        return "secretary" in self.names
+
+    @property
+    def is_member(self) -> bool:
+        return "member" in self.names
+
+    def require_view(self) -> None:
+        if not self.can_view:
+            # "not found": outsiders cannot even learn that the meeting exists.
+            raise NotFound("no such meeting")
+
+    def require_prepare(self) -> None:
+        if not self.can_prepare:
+            raise PermissionDenied("only the meeting's chair, secretary or the registrar may")
+
+    def require_chair(self) -> None:
+        if not self.is_chair:
+            raise PermissionDenied("only the chair of the meeting may")
+
+    def require_secretary(self) -> None:
+        if not (self.is_secretary or self.is_chair):
+            raise PermissionDenied("only the secretary or the chair of the meeting may")
+
+
+async def roles_in(session: AsyncSession, meeting: Meeting, actor: Actor) -> MeetingRoles:
+    names: set[str] = set()
+    if actor.has(Role.REGISTRAR):
+        names.add("registrar")
+    if actor.has(Role.AUDITOR):
+        names.add("auditor")
+    if actor.member_id is not None:
+        if actor.member_id == meeting.chair_member_id:
+            names.add("chair")
+        if actor.member_id == meeting.secretary_member_id:
+            names.add("secretary")
+        if actor.member_id in await composition_ids(session, meeting):
+            names.add("member")
+    return MeetingRoles(frozenset(names))

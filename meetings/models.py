@@ -1,0 +1,247 @@
+"""Tables of meetings: the meeting, its agenda and materials, guests, presence, the floor
+queue, and the meeting's event log (the live feed and the record for the protocol)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import (
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from registry.orm import Base, utcnow
+
+__all__ = [
+    "AgendaItem",
+    "FloorRequest",
+    "FloorState",
+    "Guest",
+    "Material",
+    "Meeting",
+    "MeetingEvent",
+    "MeetingForm",
+    "MeetingState",
+    "Notice",
+    "Presence",
+]
+
+
+def _enum(cls: type[enum.Enum]) -> Enum:
+    return Enum(
+        cls,
+        native_enum=False,
+        length=32,
+        values_callable=lambda e: [m.value for m in e],
+        name=cls.__name__.lower(),
+        validate_strings=True,
+    )
+
+
+class MeetingForm(enum.StrEnum):
+    IN_PERSON = "in_person"
+    ONLINE = "online"
+    MIXED = "mixed"
+    ABSENTEE = "absentee"  # заочное: votes between meetings, no session
+
+
+class MeetingState(enum.StrEnum):
+    DRAFT = "draft"
+    ANNOUNCED = "announced"
+    REGISTRATION = "registration"
+    IN_SESSION = "in_session"
+    CLOSED = "closed"
+
+
+class FloorState(enum.StrEnum):
+    WAITING = "waiting"
+    SPEAKING = "speaking"
+    DONE = "done"
+
+
+class Meeting(Base):
+    """A session of an elected body: "№ 7" of the presidium in 2023."""
+
+    __tablename__ = "meeting"
+    __table_args__ = (UniqueConstraint("body_id", "year", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    body_id: Mapped[int] = mapped_column(ForeignKey("body.id", ondelete="RESTRICT"), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(500))
+    starts_at: Mapped[dt.datetime]
+    place: Mapped[str] = mapped_column(String(500), default="")
+    form: Mapped[MeetingForm] = mapped_column(_enum(MeetingForm), default=MeetingForm.ONLINE)
+    state: Mapped[MeetingState] = mapped_column(_enum(MeetingState), default=MeetingState.DRAFT)
+    chair_member_id: Mapped[int | None] = mapped_column(
+        ForeignKey("member.id", ondelete="RESTRICT")
+    )
+    secretary_member_id: Mapped[int | None] = mapped_column(
+        ForeignKey("member.id", ondelete="RESTRICT")
+    )
+    current_item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agenda_item.id", ondelete="SET NULL", use_alter=True)
+    )
+    speaking_seconds: Mapped[int] = mapped_column(Integer, default=300)
+    # The sequence number of the last event; appending an event takes this row's lock.
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    announced_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    registration_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    started_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+    items: Mapped[list[AgendaItem]] = relationship(
+        order_by="AgendaItem.position",
+        foreign_keys="AgendaItem.meeting_id",
+        back_populates="meeting",
+        lazy="selectin",
+    )
+
+    @property
+    def code(self) -> str:
+        """ "№ 7" — the number protocols and resolutions carry."""
+        return f"№ {self.number}"
+
+
+class AgendaItem(Base):
+    __tablename__ = "agenda_item"
+    __table_args__ = (
+        CheckConstraint(
+            "quorum_numerator IS NULL OR (quorum_numerator > 0 AND quorum_denominator > 0 "
+            "AND quorum_numerator <= quorum_denominator)",
+            name="quorum_fraction",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(
+        ForeignKey("meeting.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(1000))
+    rapporteur: Mapped[str] = mapped_column(String(300), default="")
+    draft_resolution: Mapped[str] = mapped_column(Text, default="")
+    # A stricter rule for this item when the charter asks for one (e.g. two thirds).
+    quorum_numerator: Mapped[int | None] = mapped_column(Integer, default=None)
+    quorum_denominator: Mapped[int | None] = mapped_column(Integer, default=None)
+    quorum_strict: Mapped[bool | None] = mapped_column(default=None)
+    speeches: Mapped[str] = mapped_column(Text, default="")  # «ВЫСТУПИЛИ»
+    decision: Mapped[str] = mapped_column(Text, default="")  # «ПОСТАНОВИЛИ»
+
+    meeting: Mapped[Meeting] = relationship(foreign_keys=[meeting_id], back_populates="items")
+    materials: Mapped[list[Material]] = relationship(
+        order_by="Material.id", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class Material(Base):
+    """A file attached to an agenda item, stored by content address (sha256)."""
+
+    __tablename__ = "material"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("agenda_item.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str] = mapped_column(String(300))
+    media_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    uploaded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Guest(Base):
+    """An invited non-member: may watch and speak when given the floor, never votes."""
+
+    __tablename__ = "guest"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(
+        ForeignKey("meeting.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(300))
+    affiliation: Mapped[str] = mapped_column(String(300), default="")
+    email: Mapped[str] = mapped_column(String(254), default="")
+
+
+class Presence(Base):
+    """Whether a member is at the meeting now: online (any open connection) or in person."""
+
+    __tablename__ = "presence"
+
+    meeting_id: Mapped[int] = mapped_column(
+        ForeignKey("meeting.id", ondelete="CASCADE"), primary_key=True
+    )
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("member.id", ondelete="RESTRICT"), primary_key=True
+    )
+    connections: Mapped[int] = mapped_column(Integer, default=0)
+    online: Mapped[bool] = mapped_column(default=False)
+    in_person: Mapped[bool] = mapped_column(default=False)
+    since: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+    @property
+    def present(self) -> bool:
+        return self.online or self.in_person
+
+
+class FloorRequest(Base):
+    """A raised hand, and what became of it."""
+
+    __tablename__ = "floor_request"
+    __table_args__ = (Index("ix_floor_request_meeting_state", "meeting_id", "state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id", ondelete="CASCADE"))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id", ondelete="RESTRICT"))
+    guest_id: Mapped[int | None] = mapped_column(ForeignKey("guest.id", ondelete="CASCADE"))
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("agenda_item.id", ondelete="SET NULL"))
+    state: Mapped[FloorState] = mapped_column(_enum(FloorState), default=FloorState.WAITING)
+    raised_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    granted_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    ends_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+
+class Notice(Base):
+    """An in-app notice to a member (a meeting announced, changed or cancelled)."""
+
+    __tablename__ = "notice"
+    __table_args__ = (Index("ix_notice_member_read", "member_id", "read_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"))
+    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meeting.id", ondelete="CASCADE"))
+    subject: Mapped[str] = mapped_column(String(500))
+    body: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    read_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+
+class MeetingEvent(Base):
+    """The meeting's append-only event log (triggers refuse UPDATE and DELETE).
+
+    It is both the live feed (clients resume after the last ``seq`` they saw) and the
+    record the protocol is built from: arrivals, departures, quorum changes, the floor.
+    """
+
+    __tablename__ = "meeting_event"
+
+    meeting_id: Mapped[int] = mapped_column(
+        ForeignKey("meeting.id", ondelete="RESTRICT"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    kind: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(300), default="")
+    data: Mapped[str] = mapped_column(Text, default="{}")

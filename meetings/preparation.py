@@ -65,9 +65,10 @@ class MeetingService:
     # --- reading --------------------------------------------------------------------------
 
     async def get(self, meeting_id: int) -> tuple[Meeting, MeetingRoles]:
-        meeting = await self.session.get(Meeting, meeting_id)
+        meeting = await self.session.get(Meeting, meeting_id, populate_existing=True)
         if meeting is None:
             raise NotFound("no such meeting")
+        await self.session.refresh(meeting, ["items"])
         roles = await roles_in(self.session, meeting, self.actor)
         roles.require_view()
         return meeting, roles
@@ -298,6 +299,7 @@ class MeetingService:
     ) -> tuple[Meeting, Announcement | None]:
         meeting, roles = await self.get(meeting_id)
         check_transition(meeting.form, meeting.state, target, roles.names)
+        await self.session.refresh(meeting, ["items"])
         if target is MeetingState.ANNOUNCED and not meeting.items:
             raise Conflict("add at least one agenda item before announcing the meeting")
         if target is MeetingState.ANNOUNCED and (

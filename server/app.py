@@ -32,6 +32,7 @@ from server.views import (
     auth_pages,
     card,
     identity,
+    meeting_room,
     registry_api,
     registry_pages,
     signing_keys,
@@ -131,6 +132,7 @@ def create_app(settings: Settings, *, mailer: Mailer | None = None) -> web.Appli
     identity.install(app)
     signing_keys.install(app)
     card.install(app)
+    meeting_room.install(app)
     registry_pages.install(app)
     app.router.add_static("/static", STATIC, append_version=True)
     return app

@@ -10,6 +10,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from meetings.models import MeetingState
+from meetings.preparation import MeetingService
+from meetings.schemas import AgendaItemIn, MeetingIn
 from registry.actor import Actor
 from registry.bodies import BodyService
 from registry.members import MemberService
@@ -156,3 +159,53 @@ class LiveServer:
 
     def url(self, path: str = "/") -> str:
         return f"{self.settings.effective_public_url}{path}"
+
+
+@dataclass
+class MeetingSetup:
+    """A presidium of ``size`` with a chair and a secretary, and a meeting of it."""
+
+    meeting_id: int
+    body: Body
+    chair: Member
+    secretary: Member
+    members: list[Member]
+    item_ids: list[int]
+
+    def actor(self, member: Member, *roles: Role) -> Actor:
+        return Actor(
+            account_id=None,
+            display_name=member.full_name,
+            roles=frozenset(roles or (Role.MEMBER,)),
+            member_id=member.id,
+        )
+
+
+async def meeting(
+    db: AsyncSession, *, size: int = 5, items: int = 2, state: str = "in_session"
+) -> MeetingSetup:
+    root = await org(db, "Союз для заседаний")
+    presidium = await body(db, root)
+    people = [await member(db, root) for _ in range(size)]
+    await seat(db, presidium, people[0], SeatRole.CHAIR)
+    await seat(db, presidium, people[1], SeatRole.SECRETARY)
+    for m in people[2:]:
+        await seat(db, presidium, m)
+    chair_actor = Actor(None, people[0].full_name, frozenset({Role.CHAIR}), people[0].id)
+    service = MeetingService(db, chair_actor)
+    created = await service.create(
+        MeetingIn(
+            body_id=presidium.id,
+            title="О цифровизации профсоюзной деятельности",
+            starts_at=dt.datetime.now(dt.UTC),
+        )
+    )
+    item_ids = [
+        (await service.add_item(created.id, AgendaItemIn(title=f"Вопрос {n}"))).id
+        for n in range(1, items + 1)
+    ]
+    path = [MeetingState.ANNOUNCED, MeetingState.REGISTRATION, MeetingState.IN_SESSION]
+    for target in path[: path.index(MeetingState(state)) + 1] if state != "draft" else []:
+        await service.transition(created.id, target)
+    await db.commit()
+    return MeetingSetup(created.id, presidium, people[0], people[1], people, item_ids)

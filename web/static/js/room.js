@@ -1,0 +1,223 @@
+// The live meeting room: one WebSocket to the server, which sends a snapshot and then
+// numbered events; on a dropped connection it reconnects and resumes after the last
+// event it saw, so nothing is lost or applied twice.
+
+const root = document.getElementById("room");
+const meetingId = Number(root.dataset.meeting);
+const me = Number(root.dataset.member || 0);
+const roles = new Set((root.dataset.roles || "").split(" ").filter(Boolean));
+const text = JSON.parse(root.dataset.texts);
+const $ = (role) => root.querySelector(`[data-role="${role}"]`);
+
+let socket = null;
+let lastSeq = 0;
+let state = null; // the snapshot, kept current by events
+let nextId = 1;
+let retry = 0;
+let countdown = null;
+
+function format(template, values) {
+  return template.replace(/\{(\w+)\}/g, (_, key) => String(values[key] ?? ""));
+}
+
+function send(action, fields = {}) {
+  if (!socket || socket.readyState !== WebSocket.OPEN) return;
+  socket.send(JSON.stringify({ id: nextId++, action, ...fields }));
+}
+
+function person(memberId) {
+  return state.people.find((p) => p.member === memberId);
+}
+
+// --- applying events -------------------------------------------------------------------
+
+function apply(event) {
+  const data = event.data || {};
+  switch (event.kind) {
+    case "presence.arrived":
+    case "presence.left": {
+      const here = event.kind === "presence.arrived";
+      let p = person(data.member);
+      if (!p) {
+        p = { member: data.member, name: data.name, in_body: false, online: false, in_person: false };
+        state.people.push(p);
+      }
+      if (data.mode === "in_person") p.in_person = here;
+      else p.online = here;
+      break;
+    }
+    case "quorum":
+      state.quorum = data;
+      break;
+    case "floor.raised":
+      if (!state.floor.some((r) => r.request === data.request)) {
+        state.floor.push({ request: data.request, member: data.member, name: data.name, state: "waiting" });
+      }
+      break;
+    case "floor.lowered":
+    case "floor.ended":
+      state.floor = state.floor.filter((r) => r.request !== data.request);
+      break;
+    case "floor.granted":
+      for (const r of state.floor) if (r.state === "speaking") r.state = "done";
+      state.floor = state.floor.filter((r) => r.state !== "done");
+      for (const r of state.floor) {
+        if (r.request === data.request) Object.assign(r, { state: "speaking", ends_at: data.ends_at });
+      }
+      break;
+    case "agenda.current":
+      state.current_item = data.item;
+      break;
+    case "meeting.state":
+      state.state = data.to;
+      if (data.current_item) state.current_item = data.current_item;
+      break;
+    case "agenda.changed":
+      window.location.reload();
+      break;
+    default:
+      break;
+  }
+}
+
+// --- drawing ---------------------------------------------------------------------------------
+
+function render() {
+  if (!state) return;
+  const q = state.quorum;
+  const panel = $("quorum");
+  $("quorum-line").textContent = format(text.present, q);
+  $("quorum-verdict").textContent = q.met ? text.met : text.lost;
+  panel.classList.toggle("quorum-ok", q.met);
+  panel.classList.toggle("quorum-lost", !q.met);
+  panel.dataset.met = q.met ? "yes" : "no";
+  $("state").textContent = text[`state_${state.state}`] || state.state;
+
+  for (const li of root.querySelectorAll("[data-role=agenda] li")) {
+    const current = Number(li.dataset.item) === state.current_item;
+    li.classList.toggle("current", current);
+    if (current) li.setAttribute("aria-current", "step");
+    else li.removeAttribute("aria-current");
+  }
+
+  const people = $("people");
+  people.replaceChildren(
+    ...state.people
+      .filter((p) => p.in_body)
+      .map((p) => {
+        const li = document.createElement("li");
+        const present = p.online || p.in_person;
+        li.className = present ? "present" : "absent";
+        li.dataset.member = p.member;
+        const where = [p.online ? text.online : "", p.in_person ? text.in_person : ""].filter(Boolean);
+        li.textContent = `${p.name} — ${where.length ? where.join(", ") : text.absent}`;
+        if (roles.has("secretary") || roles.has("chair")) {
+          const mark = document.createElement("button");
+          mark.type = "button";
+          mark.className = "btn btn-secondary btn-small";
+          mark.textContent = p.in_person ? text.mark_out : text.mark_in;
+          mark.addEventListener("click", () => send("register", { member: p.member, present: !p.in_person }));
+          li.append(" ", mark);
+        }
+        return li;
+      }),
+  );
+
+  const queue = $("queue");
+  queue.replaceChildren(
+    ...state.floor
+      .filter((r) => r.state === "waiting")
+      .map((r) => {
+        const li = document.createElement("li");
+        li.textContent = `${r.name} — ${text.waiting}`;
+        if (roles.has("chair")) {
+          const give = document.createElement("button");
+          give.type = "button";
+          give.className = "btn btn-primary btn-small";
+          give.textContent = text.give;
+          give.addEventListener("click", () => send("give_floor", { request: r.request }));
+          li.append(" ", give);
+        }
+        return li;
+      }),
+  );
+
+  const mine = state.floor.find((r) => r.member === me && r.state === "waiting");
+  const hand = root.querySelector("[data-action=hand]");
+  hand.hidden = !me || state.state !== "in_session";
+  hand.textContent = mine ? text.lower : text.raise;
+  hand.dataset.raised = mine ? "yes" : "no";
+  drawSpeaker();
+}
+
+function drawSpeaker() {
+  const speaker = state && state.floor.find((r) => r.state === "speaking");
+  const line = $("speaker");
+  clearInterval(countdown);
+  if (!speaker) {
+    line.textContent = "";
+    return;
+  }
+  const tick = () => {
+    const left = Math.max(0, Math.round((Date.parse(speaker.ends_at) - Date.now()) / 1000));
+    const time = `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
+    line.textContent = format(left > 0 ? text.speaking : text.time_up, { name: speaker.name, time });
+    if (left === 0) clearInterval(countdown);
+  };
+  tick();
+  countdown = setInterval(tick, 1000);
+}
+
+// --- the connection ----------------------------------------------------------------------------
+
+function connect() {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const query = lastSeq ? `?after=${lastSeq}` : "";
+  socket = new WebSocket(`${scheme}://${location.host}/meetings/${meetingId}/ws${query}`);
+  $("connection").textContent = retry ? text.reconnecting : text.connecting;
+  socket.addEventListener("open", () => {
+    retry = 0;
+    $("connection").textContent = text.connected;
+    root.dataset.connected = "yes";
+  });
+  socket.addEventListener("message", (message) => {
+    const frame = JSON.parse(message.data);
+    if (frame.type === "hello") {
+      state = frame.snapshot;
+      lastSeq = state.seq;
+      render();
+    } else if (frame.type === "event") {
+      if (frame.seq <= lastSeq || !state) return; // already applied
+      apply(frame);
+      lastSeq = frame.seq;
+      render();
+    } else if (frame.type === "error") {
+      $("error").textContent = frame.detail || frame.code;
+    }
+  });
+  socket.addEventListener("close", () => {
+    root.dataset.connected = "no";
+    $("connection").textContent = text.reconnecting;
+    // Back off on a weak connection: 0.5 s, 1 s, 2 s … up to 15 s.
+    const delay = Math.min(15000, 500 * 2 ** retry++);
+    setTimeout(connect, delay);
+  });
+}
+
+root.querySelector("[data-action=hand]").addEventListener("click", (e) => {
+  send(e.currentTarget.dataset.raised === "yes" ? "lower_hand" : "raise_hand");
+});
+for (const button of root.querySelectorAll("[data-action=set-item]")) {
+  button.addEventListener("click", () => send("set_item", { item: Number(button.dataset.item) }));
+}
+root.querySelector("[data-action=take-floor]")?.addEventListener("click", () => send("take_floor"));
+for (const button of root.querySelectorAll("[data-action=transition]")) {
+  button.addEventListener("click", () => send("transition", { target: button.dataset.target }));
+}
+$("notes")?.addEventListener("submit", (e) => {
+  e.preventDefault();
+  const form = new FormData(e.currentTarget);
+  send("notes", { item: state.current_item, speeches: form.get("speeches"), decision: form.get("decision") });
+});
+
+connect();

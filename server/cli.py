@@ -25,6 +25,7 @@ from server import database
 from server.app import create_app
 from server.authevents import record_event
 from server.cardcli import add_card_commands, run_card_command
+from server.demo import seed_with_logins
 from server.invitations import issue_invitation, send_invitation
 from server.logs import configure_logging
 from server.mailer import make_mailer
@@ -151,20 +152,21 @@ def serve(settings: Settings) -> None:
 
 
 async def _demo(settings: Settings) -> None:
-    from server.demo import seed_with_logins
-
     await asyncio.to_thread(database.upgrade, settings.effective_database_url)
     engine = database.create_engine(settings.effective_database_url)
     try:
         async with database.make_sessionmaker(engine)() as db, db.begin():
-            created, links = await seed_with_logins(db, settings)
+            demo = await seed_with_logins(db, settings)
     finally:
         await engine.dispose()
-    print("Демо-организация «Пермский крайсовпроф» " + ("создана." if created else "уже есть."))
-    print("Ссылки для входа (одноразовые, действуют 72 часа):")
-    width = max(len(role) for role, _name, _url in links)
-    for role, name, url in links:
+    print(
+        "Демо-организация «Пермский крайсовпроф» " + ("создана." if demo.created else "уже есть.")
+    )
+    print("Ссылки-приглашения (одноразовые, действуют 72 часа; откройте как localhost):")
+    width = max(len(role) for role, _name, _url in demo.links)
+    for role, name, url in demo.links:
         print(f"  {role:<{width}}  {name}\n  {'':<{width}}  {url}")
+    print(f"Заседание президиума № 7 (объявлено): {demo.meeting_url}")
 
 
 async def _import(settings: Settings, path: Path, org_ref: str, create_orgs: bool) -> int:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from meetings.demo import seed_demo_meeting
 from registry.demo import seed_demo
 from registry.models import Account, AccountRole, Member, Role
 from registry.orm import utcnow
 from server.invitations import issue_invitation
 from server.settings import Settings
 
-__all__ = ["seed_with_logins"]
+__all__ = ["Demo", "seed_with_logins"]
 
 # Russian role label, the person (a DemoPeople field) and the application roles.
 _DEMO_ROLES = (
@@ -23,11 +26,19 @@ _DEMO_ROLES = (
 )
 
 
-async def seed_with_logins(
-    db: AsyncSession, settings: Settings
-) -> tuple[bool, list[tuple[str, str, str]]]:
+@dataclass(frozen=True)
+class Demo:
+    created: bool
+    links: list[tuple[str, str, str]]  # (Russian role label, full name, invitation URL)
+    meeting_url: str
+
+
+async def seed_with_logins(db: AsyncSession, settings: Settings) -> Demo:
     """Seed the demo union (idempotently) and return a fresh invitation for each role."""
     people, created = await seed_demo(db, today=utcnow().date())
+    meeting_id = await seed_demo_meeting(
+        db, people.presidium_id, people.chair_member_id, now=utcnow()
+    )
     links = []
     for label, field, roles in _DEMO_ROLES:
         member = await db.get(Member, getattr(people, field))
@@ -44,4 +55,4 @@ async def seed_with_logins(
             await db.flush()
         url = await issue_invitation(db, account, settings, issued_by="kvorum demo")
         links.append((label, member.full_name, url))
-    return created, links
+    return Demo(created, links, f"{settings.effective_public_url}/meetings/{meeting_id}")

@@ -59,6 +59,9 @@ class Settings:
     smtp_password: str = ""
     smtp_from: str = "kvorum@localhost"
     smtp_starttls: bool = True
+    # A member whose last connection to a meeting dropped still counts as present for
+    # this long (a weak connection reconnecting is not a departure).
+    presence_grace_seconds: float = 10.0
     # Addresses of reverse proxies whose X-Forwarded-For is believed (comma-separated);
     # from anyone else the header is ignored, so a client cannot pick its own address.
     trusted_proxies: str = ""
@@ -126,6 +129,8 @@ class Settings:
 def _convert(annotation: object, raw: str) -> object:
     if annotation in ("int", int):
         return int(raw)
+    if annotation in ("float", float):
+        return float(raw)
     if annotation in ("bool", bool):
         return _bool(raw)
     if annotation in ("Path", Path):

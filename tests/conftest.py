@@ -161,10 +161,20 @@ async def browser(chromium_path: str) -> AsyncIterator[Any]:
 
 
 @pytest.fixture
-async def live_server(aiohttp_server: Any, settings: Settings) -> LiveServer:
+def live_overrides() -> dict[str, Any]:
+    """Settings a test module wants different on its live server (override the fixture)."""
+    return {}
+
+
+@pytest.fixture
+async def live_server(
+    aiohttp_server: Any, settings: Settings, live_overrides: dict[str, Any]
+) -> LiveServer:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    live = dataclasses.replace(settings, port=port, public_url=f"http://localhost:{port}")
+    live = dataclasses.replace(
+        settings, port=port, public_url=f"http://localhost:{port}", **live_overrides
+    )
     server = await aiohttp_server(create_app(live), host="127.0.0.1", port=port)
     return LiveServer(live, server)

@@ -32,7 +32,7 @@ AUTHENTICATOR = {
 
 async def invitation_path(db: AsyncSession, live: LiveServer, role: str) -> str:
     async with db.begin():
-        _created, links = await seed_with_logins(db, live.settings)
+        links = (await seed_with_logins(db, live.settings)).links
     return next(urlsplit(url).path for label, _name, url in links if label == role)
 
 

@@ -14,7 +14,7 @@ from tests.factories import LiveServer
 
 async def demo_links(db: AsyncSession, settings: Settings) -> dict[str, str]:
     async with db.begin():
-        _created, links = await seed_with_logins(db, settings)
+        links = (await seed_with_logins(db, settings)).links
     return {role: urlsplit(url).path for role, _name, url in links}
 
 

@@ -33,6 +33,7 @@ from server.views import (
     card,
     identity,
     meeting_room,
+    meeting_ws,
     registry_api,
     registry_pages,
     signing_keys,
@@ -133,6 +134,7 @@ def create_app(settings: Settings, *, mailer: Mailer | None = None) -> web.Appli
     signing_keys.install(app)
     card.install(app)
     meeting_room.install(app)
+    meeting_ws.install(app)
     registry_pages.install(app)
     app.router.add_static("/static", STATIC, append_version=True)
     return app

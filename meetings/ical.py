@@ -45,12 +45,7 @@ _FORM_RU = {
 def escape_text(value: str) -> str:
     """A TEXT value escaped per RFC 5545 §3.3.11: backslash, semicolon, comma, newline."""
     value = value.replace("\r\n", "\n").replace("\r", "\n")
-    return (
-        value.replace("\\", "\\\\")
-        .replace(";", "\\;")
-        .replace(",", "\\,")
-        .replace("\n", "\\n")
-    )
+    return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
 
 
 def fold_line(line: str) -> str:
@@ -120,7 +115,7 @@ class CalendarEvent:
         if self.duration <= dt.timedelta(0):
             raise ValueError("the duration must be positive")
         for name, address in self.attendees:
-            if not address or any(c in address for c in "\r\n:;,\"") or "@" not in address:
+            if not address or any(c in address for c in '\r\n:;,"') or "@" not in address:
                 raise ValueError(f"not an e-mail address: {address!r}")
             if any(c in name for c in "\r\n"):
                 raise ValueError("an attendee's name must be one line")

@@ -32,8 +32,10 @@ from server.views import (
     auth_pages,
     card,
     identity,
+    meeting_pages,
     meeting_room,
     meeting_ws,
+    meetings_api,
     registry_api,
     registry_pages,
     signing_keys,
@@ -125,7 +127,7 @@ def create_app(settings: Settings, *, mailer: Mailer | None = None) -> web.Appli
 
     app.router.add_get("/healthz", healthz)
     app.router.add_get(API_PREFIX + "/openapi.json", openapi)
-    api = (registry_api.routes, identity.routes, signing_keys.routes)
+    api = (registry_api.routes, identity.routes, signing_keys.routes, meetings_api.routes)
     for table in api:
         table.install(app)
     app[OPENAPI] = openapi_document(api, title="Kvorum API", version=VERSION)
@@ -133,6 +135,7 @@ def create_app(settings: Settings, *, mailer: Mailer | None = None) -> web.Appli
     identity.install(app)
     signing_keys.install(app)
     card.install(app)
+    meeting_pages.install(app)
     meeting_room.install(app)
     meeting_ws.install(app)
     registry_pages.install(app)

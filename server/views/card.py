@@ -94,7 +94,7 @@ async def _primary_name(db: AsyncSession, member: Member, card: UnionCard) -> st
     return (org.short_name or org.name) if org is not None else ""
 
 
-def _path_id(request: web.Request, name: str) -> int:
+def path_id(request: web.Request, name: str) -> int:
     found = parse_id(request.match_info[name])
     if found is None:
         raise NotFound(f"{request.match_info[name]} is not a valid id")
@@ -205,7 +205,7 @@ async def verify_submit(request: web.Request) -> web.StreamResponse:
 
 async def member_cards(request: web.Request) -> web.StreamResponse:
     """GET /registry/members/{id}/card: the registrar's view; never issues by itself."""
-    member_id = _path_id(request, "member_id")
+    member_id = path_id(request, "member_id")
     async with unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         service = _service(request, db, actor)
@@ -234,7 +234,7 @@ async def member_cards(request: web.Request) -> web.StreamResponse:
 
 async def member_card_issue(request: web.Request) -> web.StreamResponse:
     """POST /registry/members/{id}/card/issue: make sure the member has a valid card."""
-    member_id = _path_id(request, "member_id")
+    member_id = path_id(request, "member_id")
     async with unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         text = await _current_text(request, db, actor, member_id)
@@ -248,7 +248,7 @@ async def member_card_issue(request: web.Request) -> web.StreamResponse:
 
 async def member_card_revoke(request: web.Request) -> web.StreamResponse:
     """POST /registry/members/{id}/card/revoke: revoke the member's valid card."""
-    member_id = _path_id(request, "member_id")
+    member_id = path_id(request, "member_id")
     form = await read_form(request)
     reason = str(form.get("reason", "")).strip()[:200] or "revoked by the registrar"
     async with unit(request) as (db, actor):

@@ -52,6 +52,16 @@ from registry.members import current_seat_clause
 from registry.models import Body, Member, Role, Seat, SeatRole
 from registry.orm import utcnow
 from server.auth import unit
+from server.forms import (
+    domain_errors,
+    id_errors,
+    path_id,
+    place_errors,
+    read_fields,
+    refusal_status,
+    see_other,
+    validate_form,
+)
 from server.i18n import Translator
 from server.keys import SETTINGS
 from server.middlewares import upload
@@ -66,14 +76,6 @@ from server.views.meetings_api import (
 )
 from server.views.registry_api import read_upload
 from server.views.registry_pages import (
-    _domain_errors,
-    _form,
-    _id_errors,
-    _path_id,
-    _place,
-    _see_other,
-    _status,
-    _validate,
     quorum_text,
 )
 
@@ -239,7 +241,7 @@ def _errors(exc: DomainError, t: Translator) -> FieldErrors:
                 break
         if key:
             return {"form": t(key), "form_detail": exc.detail}
-    return _domain_errors(exc, t) | errors
+    return domain_errors(exc, t) | errors
 
 
 def _check(
@@ -250,7 +252,7 @@ def _check(
     blank = {
         name: t("field.error.missing") for name in required if not str(data.get(name, "")).strip()
     }
-    found, errors = _validate(model, {k: v for k, v in data.items() if k not in blank}, t)
+    found, errors = validate_form(model, {k: v for k, v in data.items() if k not in blank}, t)
     errors = {k: v for k, v in errors.items() if k not in blank} | blank
     return (None if blank else found), errors
 
@@ -442,7 +444,7 @@ async def _meeting_form(
         body=body,
         meeting=meeting,
         form=values,
-        errors=_place(errors, fields, t),
+        errors=place_errors(errors, fields, t),
         zones=_zone_options(t),
         forms_of_meeting=_form_options(t),
         people=_people_options(t, people),
@@ -458,7 +460,7 @@ def _meeting_data(
     values: FormValues, t: Translator, *, people: set[int] | None
 ) -> tuple[dict[str, Any], FieldErrors]:
     """The form's values as the model's input, and what is wrong that the model cannot see."""
-    errors: FieldErrors = _id_errors(values, ["chair_member_id", "secretary_member_id"], t)
+    errors: FieldErrors = id_errors(values, ["chair_member_id", "secretary_member_id"], t)
     data: dict[str, Any] = {
         "title": values["title"],
         "place": values["place"],
@@ -497,7 +499,7 @@ def _meeting_data(
 async def meeting_create(request: web.Request) -> web.StreamResponse:
     async with unit(request) as (db, actor):
         t = translator(request)
-        values = await _form(request, _MEETING_FIELDS)
+        values = await read_fields(request, _MEETING_FIELDS)
         bodies = await _convenable_bodies(db, actor)
         body = next((b for b in bodies if str(b.id) == values["body_id"].strip()), None)
         if body is None:
@@ -521,9 +523,9 @@ async def meeting_create(request: web.Request) -> web.StreamResponse:
                 meeting = await MeetingService(db, actor).create(model)
         except (InvalidInput, Conflict) as exc:
             return await _meeting_form(
-                request, db, actor, values, _errors(exc, t), body=body, status=_status(exc)
+                request, db, actor, values, _errors(exc, t), body=body, status=refusal_status(exc)
             )
-        return _with_zone(_see_other(f"/meetings/{meeting.id}?done=created"), zone)
+        return _with_zone(see_other(f"/meetings/{meeting.id}?done=created"), zone)
 
 
 def _renamed(errors: FieldErrors) -> FieldErrors:
@@ -536,7 +538,7 @@ def _renamed(errors: FieldErrors) -> FieldErrors:
 
 async def meeting_edit(request: web.Request) -> web.StreamResponse:
     async with unit(request) as (db, actor):
-        meeting, roles = await MeetingService(db, actor).get(_path_id(request, "meeting_id"))
+        meeting, roles = await MeetingService(db, actor).get(path_id(request, "meeting_id"))
         _require_editable(meeting, roles)
         body = await db.get(Body, meeting.body_id)
         assert body is not None
@@ -566,11 +568,11 @@ async def meeting_update(request: web.Request) -> web.StreamResponse:
     async with unit(request) as (db, actor):
         t = translator(request)
         service = MeetingService(db, actor)
-        meeting, roles = await service.get(_path_id(request, "meeting_id"))
+        meeting, roles = await service.get(path_id(request, "meeting_id"))
         _require_editable(meeting, roles)
         body = await db.get(Body, meeting.body_id)
         assert body is not None
-        values = await _form(request, _MEETING_FIELDS)
+        values = await read_fields(request, _MEETING_FIELDS)
         values["body_id"] = str(body.id)
         values["number"] = str(meeting.number)
         if meeting.state is not MeetingState.DRAFT:
@@ -602,9 +604,9 @@ async def meeting_update(request: web.Request) -> web.StreamResponse:
                 _errors(exc, t),
                 body=body,
                 meeting=meeting,
-                status=_status(exc),
+                status=refusal_status(exc),
             )
-        return _with_zone(_see_other(f"/meetings/{meeting.id}?done=updated"), zone)
+        return _with_zone(see_other(f"/meetings/{meeting.id}?done=updated"), zone)
 
 
 # --- the meeting card --------------------------------------------------------------------------
@@ -646,7 +648,7 @@ def _transition_buttons(meeting: Meeting, roles: MeetingRoles) -> list[tuple[str
 
 async def meeting_detail(request: web.Request) -> web.StreamResponse:
     async with unit(request) as (db, actor):
-        meeting, roles = await MeetingService(db, actor).get(_path_id(request, "meeting_id"))
+        meeting, roles = await MeetingService(db, actor).get(path_id(request, "meeting_id"))
         return await _meeting_page(request, db, actor, meeting, roles)
 
 
@@ -701,7 +703,7 @@ async def _meeting_page(
         type_names=MATERIAL_TYPES,
         size=_size,
         guest_form=forms.guest or dict.fromkeys(_GUEST_FIELDS, ""),
-        guest_errors=_place(forms.guest_errors, _GUEST_FIELDS, t),
+        guest_errors=place_errors(forms.guest_errors, _GUEST_FIELDS, t),
         material_errors=forms.material_errors,
         transition_error=forms.transition_error,
         transition_detail=forms.transition_detail,
@@ -713,8 +715,8 @@ async def meeting_transition(request: web.Request) -> web.StreamResponse:
     async with unit(request) as (db, actor):
         t = translator(request)
         service = MeetingService(db, actor)
-        meeting, roles = await service.get(_path_id(request, "meeting_id"))
-        values = await _form(request, ("target",))
+        meeting, roles = await service.get(path_id(request, "meeting_id"))
+        values = await read_fields(request, ("target",))
         try:
             target = MeetingState(values["target"])
         except ValueError:
@@ -735,12 +737,12 @@ async def meeting_transition(request: web.Request) -> web.StreamResponse:
     # Mail only once the announcement (and its notices) are committed.
     if announcement is not None:
         await send_announcement(request.app, announcement)
-    return _see_other(f"/meetings/{meeting_id}?done={target.value}")
+    return see_other(f"/meetings/{meeting_id}?done={target.value}")
 
 
 async def meeting_calendar(request: web.Request) -> web.StreamResponse:
     async with unit(request) as (db, actor):
-        meeting, _roles = await MeetingService(db, actor).get(_path_id(request, "meeting_id"))
+        meeting, _roles = await MeetingService(db, actor).get(path_id(request, "meeting_id"))
         body = await db.get(Body, meeting.body_id)
         settings = request.app[SETTINGS]
         text = calendar_text(
@@ -823,13 +825,13 @@ def _item_form(
         meeting=meeting,
         item=item,
         form=values,
-        errors=_place(errors, [*_ITEM_FIELDS, "quorum"], t),
+        errors=place_errors(errors, [*_ITEM_FIELDS, "quorum"], t),
     )
 
 
 async def item_new(request: web.Request) -> web.StreamResponse:
     async with unit(request) as (db, actor):
-        meeting, roles = await MeetingService(db, actor).get(_path_id(request, "meeting_id"))
+        meeting, roles = await MeetingService(db, actor).get(path_id(request, "meeting_id"))
         _require_editable(meeting, roles)
         values = _item_values() | {
             k: v for k, v in request.query.items() if k in ("title", "rapporteur")
@@ -841,9 +843,9 @@ async def item_create(request: web.Request) -> web.StreamResponse:
     async with unit(request) as (db, actor):
         t = translator(request)
         service = MeetingService(db, actor)
-        meeting, roles = await service.get(_path_id(request, "meeting_id"))
+        meeting, roles = await service.get(path_id(request, "meeting_id"))
         _require_editable(meeting, roles)
-        values = _item_values() | await _form(request, _ITEM_FIELDS)
+        values = _item_values() | await read_fields(request, _ITEM_FIELDS)
         values["quorum_mode"] = values["quorum_mode"] or "body"
         model, errors = _check(
             AgendaItemIn, _item_data(values, editing=False), t, required=["title"]
@@ -855,15 +857,17 @@ async def item_create(request: web.Request) -> web.StreamResponse:
                 await service.add_item(meeting.id, model)
         except (InvalidInput, Conflict) as exc:
             await db.refresh(meeting)
-            return _item_form(request, actor, meeting, values, _errors(exc, t), status=_status(exc))
-        return _see_other(f"/meetings/{meeting.id}?done=item_added#agenda")
+            return _item_form(
+                request, actor, meeting, values, _errors(exc, t), status=refusal_status(exc)
+            )
+        return see_other(f"/meetings/{meeting.id}?done=item_added#agenda")
 
 
 async def item_edit(request: web.Request) -> web.StreamResponse:
     async with unit(request) as (db, actor):
-        meeting, roles = await MeetingService(db, actor).get(_path_id(request, "meeting_id"))
+        meeting, roles = await MeetingService(db, actor).get(path_id(request, "meeting_id"))
         _require_editable(meeting, roles)
-        item = await _item_of(db, meeting, _path_id(request, "item_id"))
+        item = await _item_of(db, meeting, path_id(request, "item_id"))
         return _item_form(request, actor, meeting, _item_values(item), {}, item=item)
 
 
@@ -871,10 +875,10 @@ async def item_update(request: web.Request) -> web.StreamResponse:
     async with unit(request) as (db, actor):
         t = translator(request)
         service = MeetingService(db, actor)
-        meeting, roles = await service.get(_path_id(request, "meeting_id"))
+        meeting, roles = await service.get(path_id(request, "meeting_id"))
         _require_editable(meeting, roles)
-        item = await _item_of(db, meeting, _path_id(request, "item_id"))
-        values = _item_values(item) | await _form(request, _ITEM_FIELDS)
+        item = await _item_of(db, meeting, path_id(request, "item_id"))
+        values = _item_values(item) | await read_fields(request, _ITEM_FIELDS)
         values["quorum_mode"] = values["quorum_mode"] or "body"
         model, errors = _check(
             AgendaItemPatch, _item_data(values, editing=True), t, required=["title"]
@@ -887,35 +891,41 @@ async def item_update(request: web.Request) -> web.StreamResponse:
         except (InvalidInput, Conflict) as exc:
             await db.refresh(item)
             return _item_form(
-                request, actor, meeting, values, _errors(exc, t), item=item, status=_status(exc)
+                request,
+                actor,
+                meeting,
+                values,
+                _errors(exc, t),
+                item=item,
+                status=refusal_status(exc),
             )
-        return _see_other(f"/meetings/{meeting.id}?done=item_updated#item-{item.id}")
+        return see_other(f"/meetings/{meeting.id}?done=item_updated#item-{item.id}")
 
 
 async def item_move(request: web.Request) -> web.StreamResponse:
     async with unit(request) as (db, actor):
         service = MeetingService(db, actor)
-        meeting, roles = await service.get(_path_id(request, "meeting_id"))
+        meeting, roles = await service.get(path_id(request, "meeting_id"))
         _require_editable(meeting, roles)
-        item = await _item_of(db, meeting, _path_id(request, "item_id"))
-        values = await _form(request, ("direction",))
+        item = await _item_of(db, meeting, path_id(request, "item_id"))
+        values = await read_fields(request, ("direction",))
         step = {"up": -1, "down": 1}.get(values["direction"])
         if step is None:
             raise InvalidInput("move an item 'up' or 'down'", fields={"direction": "unknown"})
         position = item.position + step
         if 1 <= position <= len(meeting.items):
             await service.update_item(item.id, AgendaItemPatch(position=position))
-        return _see_other(f"/meetings/{meeting.id}?done=item_moved#item-{item.id}")
+        return see_other(f"/meetings/{meeting.id}?done=item_moved#item-{item.id}")
 
 
 async def item_remove(request: web.Request) -> web.StreamResponse:
     async with unit(request) as (db, actor):
         service = MeetingService(db, actor)
-        meeting, roles = await service.get(_path_id(request, "meeting_id"))
+        meeting, roles = await service.get(path_id(request, "meeting_id"))
         roles.require_prepare()
-        item = await _item_of(db, meeting, _path_id(request, "item_id"))
+        item = await _item_of(db, meeting, path_id(request, "item_id"))
         await service.remove_item(item.id)
-        return _see_other(f"/meetings/{meeting.id}?done=item_removed#agenda")
+        return see_other(f"/meetings/{meeting.id}?done=item_removed#agenda")
 
 
 @upload
@@ -923,9 +933,9 @@ async def material_upload(request: web.Request) -> web.StreamResponse:
     async with unit(request) as (db, actor):
         t = translator(request)
         service = MeetingService(db, actor)
-        meeting, roles = await service.get(_path_id(request, "meeting_id"))
+        meeting, roles = await service.get(path_id(request, "meeting_id"))
         _require_editable(meeting, roles)
-        item = await _item_of(db, meeting, _path_id(request, "item_id"))
+        item = await _item_of(db, meeting, path_id(request, "item_id"))
         try:
             filename, data = await read_upload(request)
             async with db.begin_nested():
@@ -935,14 +945,14 @@ async def material_upload(request: web.Request) -> web.StreamResponse:
             await db.refresh(meeting)
             forms = _CardForms(material_errors={item.id: _first(_errors(exc, t))})
             return await _meeting_page(
-                request, db, actor, meeting, roles, forms, status=_status(exc)
+                request, db, actor, meeting, roles, forms, status=refusal_status(exc)
             )
-        return _see_other(f"/meetings/{meeting.id}?done=material_added#item-{item.id}")
+        return see_other(f"/meetings/{meeting.id}?done=material_added#item-{item.id}")
 
 
 async def material_download(request: web.Request) -> web.StreamResponse:
     async with unit(request) as (db, actor):
-        material = await MeetingService(db, actor).material(_path_id(request, "material_id"))
+        material = await MeetingService(db, actor).material(path_id(request, "material_id"))
     return await material_response(request.app[SETTINGS], material)
 
 
@@ -953,9 +963,9 @@ async def guest_add(request: web.Request) -> web.StreamResponse:
     async with unit(request) as (db, actor):
         t = translator(request)
         service = MeetingService(db, actor)
-        meeting, roles = await service.get(_path_id(request, "meeting_id"))
+        meeting, roles = await service.get(path_id(request, "meeting_id"))
         _require_editable(meeting, roles)
-        values = await _form(request, _GUEST_FIELDS)
+        values = await read_fields(request, _GUEST_FIELDS)
         model, errors = _check(GuestIn, values, t, required=["name"])
         if model is not None and not errors:
             try:
@@ -967,14 +977,14 @@ async def guest_add(request: web.Request) -> web.StreamResponse:
         if errors:
             forms = _CardForms(guest=values, guest_errors=errors)
             return await _meeting_page(request, db, actor, meeting, roles, forms)
-        return _see_other(f"/meetings/{meeting.id}?done=guest_added#guests")
+        return see_other(f"/meetings/{meeting.id}?done=guest_added#guests")
 
 
 async def guest_remove(request: web.Request) -> web.StreamResponse:
     async with unit(request) as (db, actor):
-        meeting_id = _path_id(request, "meeting_id")
-        await MeetingService(db, actor).remove_guest(meeting_id, _path_id(request, "guest_id"))
-        return _see_other(f"/meetings/{meeting_id}?done=guest_removed#guests")
+        meeting_id = path_id(request, "meeting_id")
+        await MeetingService(db, actor).remove_guest(meeting_id, path_id(request, "guest_id"))
+        return see_other(f"/meetings/{meeting_id}?done=guest_removed#guests")
 
 
 # --- the record --------------------------------------------------------------------------------
@@ -1117,7 +1127,7 @@ async def meeting_record(request: web.Request) -> web.StreamResponse:
     async with unit(request) as (db, actor):
         t = translator(request)
         service = MeetingService(db, actor)
-        meeting, _roles = await service.get(_path_id(request, "meeting_id"))
+        meeting, _roles = await service.get(path_id(request, "meeting_id"))
         events = await _all_events(db, meeting.id)
         ids = {m for m in (_data(e).get("member") for e in events) if isinstance(m, int)}
         names: dict[int, str] = {}
@@ -1161,8 +1171,8 @@ async def notice_list(request: web.Request) -> web.StreamResponse:
 
 async def notice_read(request: web.Request) -> web.StreamResponse:
     async with unit(request) as (db, actor):
-        await mark_notice_read(db, actor, _path_id(request, "notice_id"))
-        return _see_other("/notices?done=notice_read")
+        await mark_notice_read(db, actor, path_id(request, "notice_id"))
+        return see_other("/notices?done=notice_read")
 
 
 async def notice_read_all(request: web.Request) -> web.StreamResponse:
@@ -1170,7 +1180,7 @@ async def notice_read_all(request: web.Request) -> web.StreamResponse:
         for notice in await member_notices(db, actor):
             if notice.read_at is None:
                 await mark_notice_read(db, actor, notice.id)
-        return _see_other("/notices?done=notices_read")
+        return see_other("/notices?done=notices_read")
 
 
 # --- routes ------------------------------------------------------------------------------------

@@ -14,21 +14,19 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
-from pydantic import BaseModel, ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.accesslog import AccessAction, list_access, record_access
 from registry.actor import Actor
 from registry.bodies import BodyService
-from registry.contact import FieldRuleError
-from registry.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
+from registry.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from registry.importer import import_members
 from registry.memberfile import MemberFileRejected, RowError, parse_member_file
 from registry.members import MemberService, current_seat_clause
@@ -60,6 +58,18 @@ from registry.schemas import (
 )
 from server.api import parse_id
 from server.auth import read_form, unit
+from server.forms import (
+    FieldErrors,
+    FormValues,
+    domain_errors,
+    id_errors,
+    path_id,
+    place_errors,
+    read_fields,
+    refusal_status,
+    see_other,
+    validate_form,
+)
 from server.i18n import Translator
 from server.middlewares import upload
 from server.pages import render, translator
@@ -67,9 +77,6 @@ from server.views.registry_api import read_upload, require_body_roster
 
 __all__ = ["install"]
 
-FormValues = dict[str, str]
-FieldErrors = dict[str, str]
-M = TypeVar("M", bound=BaseModel)
 
 MEMBERS_PER_PAGE = 50
 LOG_PER_PAGE = 50
@@ -78,49 +85,7 @@ MAX_SHOWN_FILE_ERRORS = 1000
 
 _RU_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
 
-# Reasons the services give in DomainError.fields, as catalogue keys. A "field:reason"
-# entry wins over the bare reason where the same words mean different things.
-_REASONS: dict[str, str] = {
-    "required": "field.reason.required",
-    "choose the organisation this one belongs to": "field.reason.choose_parent",
-    "must be in the same tree": "field.reason.same_tree",
-    "would make a cycle": "field.reason.cycle",
-    "no such organisation": "field.reason.no_such_organisation",
-    "no such active organisation": "field.reason.no_such_organisation",
-    "retired": "field.reason.retired",
-    "not allowed under this parent": "field.reason.kind_not_allowed",
-    "already taken": "field.reason.name_taken",
-    "role:already taken": "field.reason.role_taken",
-    "already in use": "field.reason.card_in_use",
-    "before joined_on": "field.reason.before_joined",
-    "another union's organisation": "field.reason.another_union_org",
-    "no such member": "field.reason.no_such_member",
-    "another union": "field.reason.another_union",
-    "has left": "field.reason.has_left",
-    "already seated": "field.reason.already_seated",
-    "before term_start": "field.reason.before_term_start",
-    "after current end": "field.reason.after_current_end",
-    "empty": "field.reason.empty_file",
-    "not an id": "field.reason.not_an_id",
-}
-
-# The form field a rule of the whole model belongs to (pydantic reports those on the model).
-_RULE_FIELDS = {"term_order": "term_end"}
-
-
 # --- small helpers -------------------------------------------------------------------------
-
-
-def _see_other(location: str) -> web.Response:
-    """303 to the result page, *returned* so that the request's transaction commits."""
-    return web.Response(status=303, headers={"Location": location})
-
-
-def _path_id(request: web.Request, name: str) -> int:
-    found = parse_id(request.match_info[name])
-    if found is None:
-        raise NotFound(f"{request.match_info[name]} is not a valid id")
-    return found
 
 
 def _page_number(value: str | None) -> int:
@@ -153,94 +118,8 @@ def _url(path: str, params: Mapping[str, object]) -> str:
     return f"{path}?{urlencode(clean)}" if clean else path
 
 
-async def _form(request: web.Request, names: Iterable[str]) -> FormValues:
-    """The named text fields of the posted form (a missing one is empty)."""
-    posted = await read_form(request)
-    values: FormValues = {}
-    for name in names:
-        value = posted.get(name)
-        values[name] = value if isinstance(value, str) else ""
-    return values
-
-
 def _checked(values: Mapping[str, str], name: str) -> bool:
     return values.get(name, "") not in ("", "0", "false", "off")
-
-
-# --- errors in the user's language ------------------------------------------------------------
-
-
-def _pydantic_message(error: Mapping[str, Any], t: Translator) -> tuple[str, str | None]:
-    """The translated message of one pydantic error and, rarely, the field it belongs to."""
-    kind = str(error.get("type", ""))
-    raw_ctx = error.get("ctx") or {}
-    ctx = {k: v for k, v in raw_ctx.items() if isinstance(v, int | str)}
-    if kind == "value_error":
-        # The shared field rules say which rule broke; the message is the catalogue's.
-        cause = raw_ctx.get("error")
-        if isinstance(cause, FieldRuleError) and t.has(f"field.error.{cause.rule}"):
-            return t(f"field.error.{cause.rule}"), _RULE_FIELDS.get(cause.rule)
-        return t("field.error.value_error"), None
-    if kind == "string_too_short" and ctx.get("min_length") == 1:
-        kind = "missing"
-    key = f"field.error.{kind}"
-    if not t.has(key):
-        return t("field.error.generic"), None
-    return t(key, **ctx), None
-
-
-def _validation_errors(exc: ValidationError, t: Translator) -> FieldErrors:
-    errors: FieldErrors = {}
-    for err in exc.errors():
-        message, target = _pydantic_message(err, t)
-        name = target or "_".join(str(p) for p in err["loc"]) or "form"
-        errors.setdefault(name, message)
-    return errors
-
-
-def _domain_errors(exc: DomainError, t: Translator) -> FieldErrors:
-    errors: FieldErrors = {}
-    for name, reason in exc.fields.items():
-        key = _REASONS.get(f"{name}:{reason}") or _REASONS.get(reason)
-        errors[name] = t(key) if key else reason
-    if not errors:
-        key = f"form.refused.{exc.code}"
-        errors["form"] = t(key) if t.has(key) else t("form.refused")
-        errors["form_detail"] = exc.detail
-    return errors
-
-
-def _place(errors: FieldErrors, fields: Iterable[str], t: Translator) -> FieldErrors:
-    """Errors of fields the form does not show go to the top of the form: none is lost."""
-    shown = set(fields) | {"form", "form_detail"}
-    placed = {k: v for k, v in errors.items() if k in shown}
-    stray = [v for k, v in errors.items() if k not in shown]
-    if stray:
-        placed["form"] = " ".join([placed.get("form", t("form.invalid")), *stray])
-    return placed
-
-
-def _validate(
-    model: type[M], data: Mapping[str, Any], t: Translator
-) -> tuple[M | None, FieldErrors]:
-    try:
-        return model.model_validate(dict(data)), {}
-    except ValidationError as exc:
-        return None, _validation_errors(exc, t)
-
-
-def _status(exc: DomainError) -> int:
-    return 409 if isinstance(exc, Conflict) else 422
-
-
-def _id_errors(values: Mapping[str, str], names: Iterable[str], t: Translator) -> FieldErrors:
-    """Ids typed or chosen in a form that cannot exist (not a number, or too big)."""
-    errors: FieldErrors = {}
-    for name in names:
-        value = values.get(name, "").strip()
-        if value and parse_id(value) is None:
-            errors[name] = t("field.error.bad_id")
-    return errors
 
 
 # --- labels -------------------------------------------------------------------------------
@@ -365,10 +244,10 @@ async def organisation_create(request: web.Request) -> web.StreamResponse:
     async with unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         t = translator(request)
-        values = await _form(request, _ORG_FIELDS)
-        errors = _id_errors(values, ["parent_id"], t)
+        values = await read_fields(request, _ORG_FIELDS)
+        errors = id_errors(values, ["parent_id"], t)
         data = {k: v for k, v in values.items() if v.strip()}
-        model, invalid = _validate(OrganisationIn, data, t)
+        model, invalid = validate_form(OrganisationIn, data, t)
         errors = invalid | errors
         if model is None or errors:
             return await _organisation_form(request, db, actor, values, errors)
@@ -377,9 +256,9 @@ async def organisation_create(request: web.Request) -> web.StreamResponse:
                 org = await OrganisationService(db, actor).create(model)
         except (InvalidInput, Conflict) as exc:
             return await _organisation_form(
-                request, db, actor, values, _domain_errors(exc, t), status=_status(exc)
+                request, db, actor, values, domain_errors(exc, t), status=refusal_status(exc)
             )
-        return _see_other(f"/registry/organisations/{org.id}?done=created")
+        return see_other(f"/registry/organisations/{org.id}?done=created")
 
 
 async def _organisation_form(
@@ -410,7 +289,7 @@ async def _organisation_form(
         status=status or (422 if errors else 200),
         org=org,
         form=values,
-        errors=_place(errors, fields, t),
+        errors=place_errors(errors, fields, t),
         parents=_options(orgs),
         kinds=[k.value for k in OrgKind],
     )
@@ -418,7 +297,7 @@ async def _organisation_form(
 
 async def organisation_detail(request: web.Request) -> web.StreamResponse:
     async with unit(request) as (db, actor):
-        org = await OrganisationService(db, actor).get(_path_id(request, "org_id"))
+        org = await OrganisationService(db, actor).get(path_id(request, "org_id"))
         return await _organisation_page(request, db, actor, org)
 
 
@@ -470,7 +349,7 @@ async def _organisation_page(
 async def organisation_edit(request: web.Request) -> web.StreamResponse:
     async with unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
-        org = await OrganisationService(db, actor).get(_path_id(request, "org_id"))
+        org = await OrganisationService(db, actor).get(path_id(request, "org_id"))
         values = {
             "name": org.name,
             "short_name": org.short_name,
@@ -485,16 +364,16 @@ async def organisation_update(request: web.Request) -> web.StreamResponse:
     async with unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         t = translator(request)
-        org = await OrganisationService(db, actor).get(_path_id(request, "org_id"))
-        values = await _form(request, ("name", "short_name", "city", "parent_id"))
+        org = await OrganisationService(db, actor).get(path_id(request, "org_id"))
+        values = await read_fields(request, ("name", "short_name", "city", "parent_id"))
         values["kind"] = org.kind.value
-        errors = _id_errors(values, ["parent_id"], t)
+        errors = id_errors(values, ["parent_id"], t)
         # Text fields are sent as typed ("" clears an optional one); an empty parent
         # choice means "leave where it is".
         data: dict[str, Any] = {k: values[k] for k in ("name", "short_name", "city")}
         if values["parent_id"].strip():
             data["parent_id"] = values["parent_id"]
-        model, invalid = _validate(OrganisationPatch, data, t)
+        model, invalid = validate_form(OrganisationPatch, data, t)
         errors = invalid | errors
         if model is None or errors:
             return await _organisation_form(request, db, actor, values, errors, org=org)
@@ -504,9 +383,15 @@ async def organisation_update(request: web.Request) -> web.StreamResponse:
         except (InvalidInput, Conflict) as exc:
             await db.refresh(org)
             return await _organisation_form(
-                request, db, actor, values, _domain_errors(exc, t), org=org, status=_status(exc)
+                request,
+                db,
+                actor,
+                values,
+                domain_errors(exc, t),
+                org=org,
+                status=refusal_status(exc),
             )
-        return _see_other(f"/registry/organisations/{org.id}?done=updated")
+        return see_other(f"/registry/organisations/{org.id}?done=updated")
 
 
 async def organisation_retire(request: web.Request) -> web.StreamResponse:
@@ -514,8 +399,8 @@ async def organisation_retire(request: web.Request) -> web.StreamResponse:
         actor.require(Role.REGISTRAR)
         t = translator(request)
         service = OrganisationService(db, actor)
-        org = await service.get(_path_id(request, "org_id"))
-        values = await _form(request, ("confirm",))
+        org = await service.get(path_id(request, "org_id"))
+        values = await read_fields(request, ("confirm",))
         if not _checked(values, "confirm"):
             return await _organisation_page(
                 request, db, actor, org, refused=t("org.retire.confirm_missing"), status=422
@@ -534,7 +419,7 @@ async def organisation_retire(request: web.Request) -> web.StreamResponse:
                 refused_detail=exc.detail,
                 status=409,
             )
-        return _see_other(f"/registry/organisations/{org.id}?done=retired")
+        return see_other(f"/registry/organisations/{org.id}?done=retired")
 
 
 # --- members ---------------------------------------------------------------------------------
@@ -610,12 +495,12 @@ async def member_create(request: web.Request) -> web.StreamResponse:
     async with unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         t = translator(request)
-        values = await _form(request, _MEMBER_FIELDS)
-        errors = _id_errors(values, ["organisation_id"], t)
+        values = await read_fields(request, _MEMBER_FIELDS)
+        errors = id_errors(values, ["organisation_id"], t)
         data = {k: v for k, v in values.items() if v.strip()}
         if "joined_on" in data:
             data["joined_on"] = _iso_date(data["joined_on"])
-        model, invalid = _validate(MemberIn, data, t)
+        model, invalid = validate_form(MemberIn, data, t)
         errors = invalid | errors
         if model is None or errors:
             return await _member_form(request, db, actor, values, errors)
@@ -624,9 +509,9 @@ async def member_create(request: web.Request) -> web.StreamResponse:
                 created = await MemberService(db, actor).create(model)
         except (InvalidInput, Conflict) as exc:
             return await _member_form(
-                request, db, actor, values, _domain_errors(exc, t), status=_status(exc)
+                request, db, actor, values, domain_errors(exc, t), status=refusal_status(exc)
             )
-        return _see_other(f"/registry/members/{created.id}?done=created")
+        return see_other(f"/registry/members/{created.id}?done=created")
 
 
 async def _member_form(
@@ -649,14 +534,14 @@ async def _member_form(
         member_id=member_id,
         full_name=full_name,
         form=values,
-        errors=_place(errors, _MEMBER_FIELDS, t),
+        errors=place_errors(errors, _MEMBER_FIELDS, t),
         organisations=_options(await OrganisationService(db, actor).all()),
     )
 
 
 async def member_detail(request: web.Request) -> web.StreamResponse:
     async with unit(request) as (db, actor):
-        member = await MemberService(db, actor).get(_path_id(request, "member_id"))
+        member = await MemberService(db, actor).get(path_id(request, "member_id"))
         return _member_page(request, actor, member, {"left_on": _today().isoformat()}, {})
 
 
@@ -677,7 +562,7 @@ def _member_page(
         status=status or (422 if errors else 200),
         member=member,
         form=values,
-        errors=_place(errors, ("left_on",), t),
+        errors=place_errors(errors, ("left_on",), t),
         today=_today(),
     )
 
@@ -685,7 +570,7 @@ def _member_page(
 async def member_edit(request: web.Request) -> web.StreamResponse:
     async with unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
-        member = await MemberService(db, actor).get(_path_id(request, "member_id"))
+        member = await MemberService(db, actor).get(path_id(request, "member_id"))
         values = {
             "organisation_id": str(member.organisation_id),
             "surname": member.surname,
@@ -706,19 +591,19 @@ async def member_update(request: web.Request) -> web.StreamResponse:
     async with unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         t = translator(request)
-        member_id = _path_id(request, "member_id")
+        member_id = path_id(request, "member_id")
         current = await db.get(Member, member_id)
         if current is None:
             raise NotFound(f"member {member_id} does not exist")
         full_name = current.full_name
-        values = await _form(request, _MEMBER_FIELDS)
-        errors = _id_errors(values, ["organisation_id"], t)
+        values = await read_fields(request, _MEMBER_FIELDS)
+        errors = id_errors(values, ["organisation_id"], t)
         # Text as typed ("" clears an optional field); an empty date clears it too.
         data: dict[str, Any] = {k: values[k] for k in _MEMBER_TEXT}
         data["joined_on"] = _iso_date(values["joined_on"]) or None
         if values["organisation_id"].strip():
             data["organisation_id"] = values["organisation_id"]
-        model, invalid = _validate(MemberPatch, data, t)
+        model, invalid = validate_form(MemberPatch, data, t)
         errors = invalid | errors
         if model is None or errors:
             return await _member_form(
@@ -733,21 +618,21 @@ async def member_update(request: web.Request) -> web.StreamResponse:
                 db,
                 actor,
                 values,
-                _domain_errors(exc, t),
+                domain_errors(exc, t),
                 member_id=member_id,
                 full_name=full_name,
-                status=_status(exc),
+                status=refusal_status(exc),
             )
-        return _see_other(f"/registry/members/{member_id}?done=updated")
+        return see_other(f"/registry/members/{member_id}?done=updated")
 
 
 async def member_retire(request: web.Request) -> web.StreamResponse:
     async with unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         t = translator(request)
-        member_id = _path_id(request, "member_id")
+        member_id = path_id(request, "member_id")
         service = MemberService(db, actor)
-        values = await _form(request, ("left_on",))
+        values = await read_fields(request, ("left_on",))
         left_on = _parse_date(values["left_on"]) if values["left_on"].strip() else _today()
         errors: FieldErrors = {}
         if left_on is None:
@@ -757,13 +642,13 @@ async def member_retire(request: web.Request) -> web.StreamResponse:
                 async with db.begin_nested():
                     await service.retire(member_id, left_on)
             except (InvalidInput, Conflict) as exc:
-                errors = _domain_errors(exc, t)
+                errors = domain_errors(exc, t)
                 if "form" in errors:  # e.g. "has already left": say it at the date field
                     errors = {"left_on": errors["form"], "form_detail": errors["form_detail"]}
         if errors:
             member = await service.get(member_id)
             return _member_page(request, actor, member, values, errors)
-        return _see_other(f"/registry/members/{member_id}?done=retired")
+        return see_other(f"/registry/members/{member_id}?done=retired")
 
 
 # --- bodies and seats ----------------------------------------------------------------------------
@@ -817,13 +702,13 @@ async def body_create(request: web.Request) -> web.StreamResponse:
     async with unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         t = translator(request)
-        values = await _form(request, _BODY_FIELDS)
-        errors = _id_errors(values, ["organisation_id"], t)
+        values = await read_fields(request, _BODY_FIELDS)
+        errors = id_errors(values, ["organisation_id"], t)
         data: dict[str, Any] = {
             k: values[k] for k in ("organisation_id", "kind", "name") if values[k].strip()
         }
         data["quorum"] = _quorum_data(values)
-        model, invalid = _validate(BodyIn, data, t)
+        model, invalid = validate_form(BodyIn, data, t)
         errors = invalid | errors
         if model is None or errors:
             return await _body_form(request, db, actor, values, errors)
@@ -832,9 +717,9 @@ async def body_create(request: web.Request) -> web.StreamResponse:
                 created = await BodyService(db, actor).create(model)
         except (InvalidInput, Conflict) as exc:
             return await _body_form(
-                request, db, actor, values, _domain_errors(exc, t), status=_status(exc)
+                request, db, actor, values, domain_errors(exc, t), status=refusal_status(exc)
             )
-        return _see_other(f"/registry/bodies/{created.id}?done=created")
+        return see_other(f"/registry/bodies/{created.id}?done=created")
 
 
 async def _body_form(
@@ -858,7 +743,7 @@ async def _body_form(
         status=status or (422 if errors else 200),
         body=body,
         form=values,
-        errors=_place(errors, fields, t),
+        errors=place_errors(errors, fields, t),
         organisations=_options(await OrganisationService(db, actor).all()),
         kinds=[k.value for k in BodyKind],
     )
@@ -866,7 +751,7 @@ async def _body_form(
 
 async def body_detail(request: web.Request) -> web.StreamResponse:
     async with unit(request) as (db, actor):
-        body = await BodyService(db, actor).get(_path_id(request, "body_id"))
+        body = await BodyService(db, actor).get(path_id(request, "body_id"))
         return await _body_page(request, db, actor, body)
 
 
@@ -934,7 +819,7 @@ async def _body_page(
         on_error=on_error,
         today=today,
         seat_form=forms.add,
-        seat_errors=_place(forms.add_errors, _SEAT_FIELDS, t),
+        seat_errors=place_errors(forms.add_errors, _SEAT_FIELDS, t),
         end_values=forms.end_values,
         end_errors=forms.end_errors,
         retire_error=forms.retire_error,
@@ -945,7 +830,7 @@ async def _body_page(
 async def body_edit(request: web.Request) -> web.StreamResponse:
     async with unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
-        body = await BodyService(db, actor).get(_path_id(request, "body_id"))
+        body = await BodyService(db, actor).get(path_id(request, "body_id"))
         values = {
             "name": body.name,
             "quorum_numerator": str(body.quorum_numerator),
@@ -959,12 +844,12 @@ async def body_update(request: web.Request) -> web.StreamResponse:
     async with unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         t = translator(request)
-        body = await BodyService(db, actor).get(_path_id(request, "body_id"))
-        values = await _form(
+        body = await BodyService(db, actor).get(path_id(request, "body_id"))
+        values = await read_fields(
             request, ("name", "quorum_numerator", "quorum_denominator", "quorum_strict")
         )
         data = {"name": values["name"], "quorum": _quorum_data(values)}
-        model, errors = _validate(BodyPatch, data, t)
+        model, errors = validate_form(BodyPatch, data, t)
         if model is None or errors:
             return await _body_form(request, db, actor, values, errors, body=body)
         try:
@@ -973,9 +858,15 @@ async def body_update(request: web.Request) -> web.StreamResponse:
         except (InvalidInput, Conflict) as exc:
             await db.refresh(body)
             return await _body_form(
-                request, db, actor, values, _domain_errors(exc, t), body=body, status=_status(exc)
+                request,
+                db,
+                actor,
+                values,
+                domain_errors(exc, t),
+                body=body,
+                status=refusal_status(exc),
             )
-        return _see_other(f"/registry/bodies/{body.id}?done=updated")
+        return see_other(f"/registry/bodies/{body.id}?done=updated")
 
 
 def _card_variants(text: str) -> set[str]:
@@ -988,10 +879,10 @@ async def seat_add(request: web.Request) -> web.StreamResponse:
     async with unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         t = translator(request)
-        body = await BodyService(db, actor).get(_path_id(request, "body_id"))
-        values = await _form(request, _SEAT_FIELDS)
+        body = await BodyService(db, actor).get(path_id(request, "body_id"))
+        values = await read_fields(request, _SEAT_FIELDS)
         forms = _SeatForms(add=values)
-        errors = _id_errors(values, ["member_id"], t)
+        errors = id_errors(values, ["member_id"], t)
         data: dict[str, Any] = {"role": values["role"] or SeatRole.MEMBER.value}
         if values["term_start"].strip():
             data["term_start"] = _iso_date(values["term_start"])
@@ -1017,7 +908,7 @@ async def seat_add(request: web.Request) -> web.StreamResponse:
             data["member_id"] = values["member_id"]
         else:
             errors["card_number"] = t("seat.error.who")
-        model, invalid = _validate(SeatIn, data, t)
+        model, invalid = validate_form(SeatIn, data, t)
         if "member_id" in invalid and "member_id" not in data:
             del invalid["member_id"]  # already said at the card number
         forms.add_errors = invalid | errors
@@ -1030,23 +921,23 @@ async def seat_add(request: web.Request) -> web.StreamResponse:
                     db, actor, AccessAction.UPDATE, [seat.member_id], f"seat {seat.id}"
                 )
         except (InvalidInput, Conflict) as exc:
-            forms.add_errors = _domain_errors(exc, t)
+            forms.add_errors = domain_errors(exc, t)
             if by_card and "member_id" in forms.add_errors:
                 forms.add_errors["card_number"] = forms.add_errors.pop("member_id")
-            return await _body_page(request, db, actor, body, forms, status=_status(exc))
-        return _see_other(f"/registry/bodies/{body.id}?done=seat_added")
+            return await _body_page(request, db, actor, body, forms, status=refusal_status(exc))
+        return see_other(f"/registry/bodies/{body.id}?done=seat_added")
 
 
 async def seat_end(request: web.Request) -> web.StreamResponse:
     async with unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         t = translator(request)
-        body = await BodyService(db, actor).get(_path_id(request, "body_id"))
-        seat_id = _path_id(request, "seat_id")
-        values = await _form(request, ("term_end",))
+        body = await BodyService(db, actor).get(path_id(request, "body_id"))
+        seat_id = path_id(request, "seat_id")
+        values = await read_fields(request, ("term_end",))
         forms = _SeatForms(end_values={seat_id: values["term_end"]})
         typed = values["term_end"].strip()
-        model, errors = _validate(SeatEnd, {"term_end": _iso_date(typed)} if typed else {}, t)
+        model, errors = validate_form(SeatEnd, {"term_end": _iso_date(typed)} if typed else {}, t)
         if model is not None:
             try:
                 async with db.begin_nested():
@@ -1055,24 +946,24 @@ async def seat_end(request: web.Request) -> web.StreamResponse:
                         db, actor, AccessAction.UPDATE, [seat.member_id], f"seat {seat.id}"
                     )
             except (InvalidInput, Conflict) as exc:
-                errors = _domain_errors(exc, t)
+                errors = domain_errors(exc, t)
         if errors:
             forms.end_errors = {seat_id: errors.get("term_end") or next(iter(errors.values()))}
             return await _body_page(request, db, actor, body, forms)
-        return _see_other(f"/registry/bodies/{body.id}?done=seat_ended")
+        return see_other(f"/registry/bodies/{body.id}?done=seat_ended")
 
 
 async def body_retire(request: web.Request) -> web.StreamResponse:
     async with unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         t = translator(request)
-        body = await BodyService(db, actor).get(_path_id(request, "body_id"))
-        values = await _form(request, ("confirm",))
+        body = await BodyService(db, actor).get(path_id(request, "body_id"))
+        values = await read_fields(request, ("confirm",))
         if not _checked(values, "confirm"):
             forms = _SeatForms(retire_error=t("body.retire.confirm_missing"))
             return await _body_page(request, db, actor, body, forms)
         await BodyService(db, actor).retire(body.id)
-        return _see_other(f"/registry/bodies/{body.id}?done=retired")
+        return see_other(f"/registry/bodies/{body.id}?done=retired")
 
 
 # --- import ------------------------------------------------------------------------------------
@@ -1130,7 +1021,7 @@ async def _import_form(
         actor=actor,
         status=422 if errors or file_errors else 200,
         form=values,
-        errors=_place(errors, ("organisation_id", "file"), t),
+        errors=place_errors(errors, ("organisation_id", "file"), t),
         organisations=_options(await OrganisationService(db, actor).all()),
         file_errors=_file_errors(file_errors, t),
         file_error_count=len(file_errors),
@@ -1142,7 +1033,7 @@ async def import_upload(request: web.Request) -> web.StreamResponse:
     async with unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         t = translator(request)
-        values = await _form(request, ("organisation_id", "create_orgs"))
+        values = await read_fields(request, ("organisation_id", "create_orgs"))
         errors: FieldErrors = {}
         target = None
         org_id = parse_id(values["organisation_id"])
@@ -1159,7 +1050,7 @@ async def import_upload(request: web.Request) -> web.StreamResponse:
         try:
             filename, data = await read_upload(request)
         except InvalidInput as exc:
-            return await _import_form(request, db, actor, values, _domain_errors(exc, t))
+            return await _import_form(request, db, actor, values, domain_errors(exc, t))
         try:
             records = parse_member_file(data, filename, today=_today())
             async with db.begin_nested():
@@ -1173,7 +1064,7 @@ async def import_upload(request: web.Request) -> web.StreamResponse:
                 )
         except MemberFileRejected as exc:
             return await _import_form(request, db, actor, values, {}, file_errors=exc.errors)
-        return _see_other(
+        return see_other(
             _url(
                 "/registry/import/done",
                 {

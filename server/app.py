@@ -16,7 +16,6 @@ from registry.registrykey import RegistryKeyring
 from server import database
 from server.api import API_PREFIX, openapi_document
 from server.auth import sweep
-from server.hub import LocalHub
 from server.i18n import Catalogues
 from server.keys import CATALOGUES, ENGINE, HUB, JINJA, KEYRING, MAILER, SESSIONMAKER, SETTINGS
 from server.mailer import Mailer, make_mailer
@@ -27,6 +26,7 @@ from server.middlewares import (
     security_headers,
 )
 from server.pages import make_jinja, render_error
+from server.pghub import hub_context, make_hub
 from server.settings import Settings
 from server.views import (
     auth_pages,
@@ -119,8 +119,9 @@ def create_app(settings: Settings, *, mailer: Mailer | None = None) -> web.Appli
     app[JINJA] = make_jinja()
     app[CATALOGUES] = Catalogues()
     app[MAILER] = mailer or make_mailer(settings)
-    app[HUB] = LocalHub()
+    app[HUB] = make_hub(settings)
     app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(hub_context)
     app.cleanup_ctx.append(_keyring)
     app.cleanup_ctx.append(_housekeeping)
     app.on_response_prepare.append(security_headers)

@@ -10,7 +10,9 @@ Delivery, exactly once per process from the hub:
   trip through the database for its own clients), then queues them for NOTIFY;
 * its listener ignores notifications whose sending backend is its own publishing
   connection (the pid PostgreSQL reports with each notification), so they are not
-  delivered twice; every other process delivers them from its listener.
+  delivered twice; every other process delivers them from its listener. (Just after
+  the publishing connection was replaced, a notification of the old one may still
+  come in and be delivered again; consumers drop it by its seq.)
 
 A payload is the event's wire form (:func:`meetings.events.event_json`) when it
 fits in :data:`MAX_PAYLOAD` bytes — PostgreSQL refuses payloads of 8000 bytes or
@@ -128,7 +130,12 @@ class PgHub:
     async def start(self) -> None:
         """Connect and LISTEN; raises if PostgreSQL cannot be reached at startup."""
         self._listener = await self._listen()
-        await self._connect_publisher()
+        try:
+            await self._connect_publisher()
+        except BaseException:
+            await self._close_quietly(self._listener)
+            self._listener = None
+            raise
         self._sender = asyncio.create_task(self._send_loop(), name="kvorum-hub-notify")
         self._tasks = [
             asyncio.create_task(self._listen_loop(), name="kvorum-hub-listen"),

@@ -72,6 +72,10 @@ class Settings:
             raise ValueError(f"port must be within 1..65535, got {self.port}")
         if self.log_format not in {"json", "text"}:
             raise ValueError(f"log_format must be 'json' or 'text', got {self.log_format!r}")
+        if not 0 <= self.presence_grace_seconds <= 3600:
+            raise ValueError(
+                f"presence_grace_seconds must be within 0..3600, got {self.presence_grace_seconds}"
+            )
         if self.max_json_body <= 0 or self.max_upload_body < self.max_json_body:
             raise ValueError("max_upload_body must be at least max_json_body, both positive")
 

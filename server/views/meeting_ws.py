@@ -329,8 +329,13 @@ class Realtime:
             log.exception("presence expiry failed", extra={"meeting": meeting_id})
 
     async def close_sockets(self) -> None:
-        for ws in tuple(self.sockets):
-            await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+        await asyncio.gather(
+            *(
+                ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+                for ws in self.sockets
+            ),
+            return_exceptions=True,
+        )
 
     async def close(self) -> None:
         """At shutdown: let counts be given back, then drop the pending expiries (a
@@ -390,11 +395,15 @@ class _Channel:
         except ConnectionError:
             pass  # the client went away; the receiving side notices too
         except DomainError as exc:  # lost access to the meeting while catching up
-            await self.ws.close(code=WSCloseCode.POLICY_VIOLATION, message=exc.code.encode())
+            await self._close(WSCloseCode.POLICY_VIOLATION, exc.code)
         except Exception:
             log.exception("meeting event feed failed", extra={"meeting": self.meeting_id})
             # Without its feed the client would silently fall behind: make it reconnect.
-            await self.ws.close(code=WSCloseCode.INTERNAL_ERROR, message=b"internal_error")
+            await self._close(WSCloseCode.INTERNAL_ERROR, "internal_error")
+
+    async def _close(self, code: int, reason: str) -> None:
+        with contextlib.suppress(ConnectionError):
+            await self.ws.close(code=code, message=reason.encode())
 
     async def _pump(self) -> None:
         loop = asyncio.get_running_loop()
@@ -469,7 +478,10 @@ class _Channel:
                 reply = _error(None, "bad_message", "send JSON in text frames")
             else:  # ERROR: aiohttp closes the connection
                 break
-            await self.ws.send_str(_dumps(reply))
+            try:
+                await self.ws.send_str(_dumps(reply))
+            except ConnectionError:
+                break  # gone while we were answering
 
     async def _answer(self, text: str) -> dict[str, Any]:
         if len(text) > MAX_MESSAGE // 4 and len(text.encode()) > MAX_MESSAGE:

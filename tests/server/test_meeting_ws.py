@@ -571,8 +571,8 @@ async def test_bad_frames_do_not_harm_anyone(room: Room) -> None:
     await recv(chair)
 
     await m1.send_bytes(b'{"id": 1, "action": "ping"}')
-    answer = await until(m1, lambda fr: fr["type"] == "error")
-    assert answer[-1]["code"] == "bad_message"
+    frames = await until(m1, lambda fr: fr["type"] == "error")
+    assert (frames[-1]["code"], frames[-1]["id"]) == ("bad_message", None)
     huge = json.dumps({"id": 2, "action": "notes", "item": 1, "speeches": "я" * MAX_MESSAGE})
     answer = await ask(m1, huge)
     assert (answer["code"], answer["id"]) == ("bad_message", None)

@@ -142,6 +142,12 @@ function render() {
       }),
   );
 
+  // Only the next step of the meeting's life is offered to the chair.
+  const next = { registration: "in_session", in_session: "closed" }[state.state];
+  for (const button of root.querySelectorAll("[data-action=transition]")) {
+    button.hidden = button.dataset.target !== next;
+  }
+
   const mine = state.floor.find((r) => r.member === me && r.state === "waiting");
   const hand = root.querySelector("[data-action=hand]");
   hand.hidden = !me || state.state !== "in_session";

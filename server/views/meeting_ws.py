@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import json
 import logging
 import time
@@ -69,9 +70,11 @@ from meetings.room import RoomService
 from meetings.schemas import NotesIn
 from registry.actor import Actor
 from registry.errors import Conflict, DomainError, NotFound
+from registry.models import Session
+from registry.orm import utcnow
 from registry.schemas import Id, StrictIn
 from server.api import ErrorOut, parse_id
-from server.auth import unit
+from server.auth import current_session, unit
 from server.hub import WAKE, Event, Subscription
 from server.keys import HUB, SESSIONMAKER, SETTINGS
 from server.middlewares import STATUS_OF
@@ -86,6 +89,9 @@ __all__ = [
     "install",
     "run_unit",
 ]
+
+# How often an open socket re-checks that its login still holds.
+SESSION_CHECK_SECONDS = 30.0
 
 log = logging.getLogger("kvorum.ws")
 
@@ -366,8 +372,10 @@ class _Channel:
         actor: Actor,
         meeting_id: int,
         last: int,
+        session_id: int | None = None,
     ) -> None:
         self.app = app
+        self.session_id = session_id
         self.realtime = app[REALTIME]
         self.ws = ws
         self.subscription = subscription
@@ -380,12 +388,38 @@ class _Channel:
         for text in opening:
             await self.ws.send_str(text)
         pump = asyncio.create_task(self._pump_safely(), name="kvorum-ws-pump")
+        watch = asyncio.create_task(self._watch_session(), name="kvorum-ws-session")
         try:
             await self._receive()
         finally:
-            pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pump
+            for task in (pump, watch):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    async def _watch_session(self) -> None:
+        """The socket lives only as long as its login: a logout, a disabled account, a
+        retired member or the absolute session limit closes it. While it is open the
+        session counts as in use (sitting in a meeting is not being idle)."""
+        if self.session_id is None:
+            return
+        absolute = dt.timedelta(hours=self.app[SETTINGS].session_absolute_hours)
+        while True:
+            await asyncio.sleep(SESSION_CHECK_SECONDS)
+            async with self.app[SESSIONMAKER]() as db, db.begin():
+                row = await db.get(Session, self.session_id)
+                now = utcnow()
+                alive = (
+                    row is not None
+                    and row.ended_at is None
+                    and row.account.disabled_at is None
+                    and now - row.created_at <= absolute
+                )
+                if alive and row is not None:
+                    row.last_seen_at = now
+            if not alive:
+                await self._close(WSCloseCode.POLICY_VIOLATION, "session_ended")
+                return
 
     # --- events out -----------------------------------------------------------------------
 
@@ -617,6 +651,8 @@ async def meeting_socket(request: web.Request) -> web.StreamResponse:
         try:
             async with unit(request) as (db, actor):
                 opening, last = await _opening(db, actor, meeting_id, after)
+                session = current_session(request)
+                session_id = session.id if session is not None else None
         except DomainError as exc:
             status = next(s for cls, s in STATUS_OF.items() if isinstance(exc, cls))
             return _refusal(status, exc.code, exc.detail)
@@ -626,7 +662,8 @@ async def meeting_socket(request: web.Request) -> web.StreamResponse:
         try:
             await ws.prepare(request)
             realtime.sockets.add(ws)
-            await _Channel(request.app, ws, subscription, actor, meeting_id, last).run(opening)
+            channel = _Channel(request.app, ws, subscription, actor, meeting_id, last, session_id)
+            await channel.run(opening)
         finally:
             realtime.sockets.discard(ws)
             if member_id is not None:

@@ -15,8 +15,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from aiohttp import CookieJar, WSMsgType, WSServerHandshakeError
-from sqlalchemy import select
+from aiohttp import CookieJar, WSCloseCode, WSMsgType, WSServerHandshakeError
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from meetings.events import append_event, event_json
@@ -25,6 +25,7 @@ from meetings.preparation import MeetingService
 from meetings.schemas import AgendaItemIn, MeetingIn
 from registry.actor import Actor
 from registry.models import Account, Role, SeatRole
+from registry.models import Session as SessionRow
 from registry.orm import utcnow
 from server.app import create_app
 from server.hub import LocalHub
@@ -601,3 +602,21 @@ async def test_messages_over_the_rate_are_refused(room: Room) -> None:
     other = await room.ws("m2")
     await recv(other)
     assert (await ask(other, {"id": 1, "action": "ping"}))["type"] == "ack"
+
+
+async def test_a_socket_closes_when_its_login_ends(
+    room: Room, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Logging out, or the registrar disabling the account, also ends open sockets."""
+    monkeypatch.setattr(meeting_ws, "SESSION_CHECK_SECONDS", 0.05)
+    m1 = await room.ws("m1")
+    await recv(m1)
+    await room.db.execute(
+        update(SessionRow)
+        .where(SessionRow.account_id == room.account_ids["m1"])
+        .values(ended_at=utcnow())
+    )
+    await room.db.commit()
+    closing = await m1.receive(timeout=WAIT)
+    assert closing.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED)
+    assert m1.close_code == WSCloseCode.POLICY_VIOLATION

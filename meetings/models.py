@@ -8,7 +8,6 @@ import enum
 
 from sqlalchemy import (
     CheckConstraint,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -18,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from registry.orm import Base, utcnow
+from registry.orm import Base, enum_column, utcnow
 
 __all__ = [
     "AgendaItem",
@@ -33,17 +32,6 @@ __all__ = [
     "Notice",
     "Presence",
 ]
-
-
-def _enum(cls: type[enum.Enum]) -> Enum:
-    return Enum(
-        cls,
-        native_enum=False,
-        length=32,
-        values_callable=lambda e: [m.value for m in e],
-        name=cls.__name__.lower(),
-        validate_strings=True,
-    )
 
 
 class MeetingForm(enum.StrEnum):
@@ -80,8 +68,10 @@ class Meeting(Base):
     title: Mapped[str] = mapped_column(String(500))
     starts_at: Mapped[dt.datetime]
     place: Mapped[str] = mapped_column(String(500), default="")
-    form: Mapped[MeetingForm] = mapped_column(_enum(MeetingForm), default=MeetingForm.ONLINE)
-    state: Mapped[MeetingState] = mapped_column(_enum(MeetingState), default=MeetingState.DRAFT)
+    form: Mapped[MeetingForm] = mapped_column(enum_column(MeetingForm), default=MeetingForm.ONLINE)
+    state: Mapped[MeetingState] = mapped_column(
+        enum_column(MeetingState), default=MeetingState.DRAFT
+    )
     chair_member_id: Mapped[int | None] = mapped_column(
         ForeignKey("member.id", ondelete="RESTRICT")
     )
@@ -206,7 +196,7 @@ class FloorRequest(Base):
     member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id", ondelete="RESTRICT"))
     guest_id: Mapped[int | None] = mapped_column(ForeignKey("guest.id", ondelete="CASCADE"))
     item_id: Mapped[int | None] = mapped_column(ForeignKey("agenda_item.id", ondelete="SET NULL"))
-    state: Mapped[FloorState] = mapped_column(_enum(FloorState), default=FloorState.WAITING)
+    state: Mapped[FloorState] = mapped_column(enum_column(FloorState), default=FloorState.WAITING)
     raised_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     granted_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     ends_at: Mapped[dt.datetime | None] = mapped_column(default=None)

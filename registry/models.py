@@ -8,7 +8,6 @@ import enum
 
 from sqlalchemy import (
     CheckConstraint,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -19,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from registry.orm import Base, utcnow
+from registry.orm import Base, enum_column, utcnow
 
 __all__ = [
     "AccessLogEntry",
@@ -44,18 +43,6 @@ __all__ = [
     "SeatRole",
     "Session",
 ]
-
-
-def _enum(cls: type[enum.Enum]) -> Enum:
-    # Stored as plain strings with a CHECK, portable across SQLite and PostgreSQL.
-    return Enum(
-        cls,
-        native_enum=False,
-        length=32,
-        values_callable=lambda e: [m.value for m in e],
-        name=cls.__name__.lower(),
-        validate_strings=True,
-    )
 
 
 class OrgKind(enum.StrEnum):
@@ -109,7 +96,7 @@ class Organisation(Base):
     root_id: Mapped[int | None] = mapped_column(
         ForeignKey("organisation.id", ondelete="RESTRICT"), index=True
     )
-    kind: Mapped[OrgKind] = mapped_column(_enum(OrgKind))
+    kind: Mapped[OrgKind] = mapped_column(enum_column(OrgKind))
     name: Mapped[str] = mapped_column(String(500))
     short_name: Mapped[str] = mapped_column(String(200), default="")
     city: Mapped[str] = mapped_column(String(200), default="")
@@ -144,7 +131,9 @@ class Member(Base):
     position: Mapped[str] = mapped_column(String(300), default="")
     email: Mapped[str] = mapped_column(String(254), default="")
     phone: Mapped[str] = mapped_column(String(40), default="")
-    status: Mapped[MemberStatus] = mapped_column(_enum(MemberStatus), default=MemberStatus.ACTIVE)
+    status: Mapped[MemberStatus] = mapped_column(
+        enum_column(MemberStatus), default=MemberStatus.ACTIVE
+    )
     joined_on: Mapped[dt.date | None] = mapped_column(default=None)
     left_on: Mapped[dt.date | None] = mapped_column(default=None)
     # Lower-cased "surname name patronymic card" for case-insensitive search that
@@ -182,7 +171,7 @@ class Body(Base):
     organisation_id: Mapped[int] = mapped_column(
         ForeignKey("organisation.id", ondelete="RESTRICT"), index=True
     )
-    kind: Mapped[BodyKind] = mapped_column(_enum(BodyKind))
+    kind: Mapped[BodyKind] = mapped_column(enum_column(BodyKind))
     name: Mapped[str] = mapped_column(String(300))
     # Quorum: present must be more than (strict) or at least (not strict)
     # numerator/denominator of the current composition. Default: more than half.
@@ -207,7 +196,7 @@ class Seat(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     body_id: Mapped[int] = mapped_column(ForeignKey("body.id", ondelete="RESTRICT"))
     member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="RESTRICT"), index=True)
-    role: Mapped[SeatRole] = mapped_column(_enum(SeatRole), default=SeatRole.MEMBER)
+    role: Mapped[SeatRole] = mapped_column(enum_column(SeatRole), default=SeatRole.MEMBER)
     term_start: Mapped[dt.date]
     term_end: Mapped[dt.date | None] = mapped_column(default=None)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -248,7 +237,7 @@ class AccountRole(Base):
     account_id: Mapped[int] = mapped_column(
         ForeignKey("account.id", ondelete="CASCADE"), primary_key=True
     )
-    role: Mapped[Role] = mapped_column(_enum(Role), primary_key=True)
+    role: Mapped[Role] = mapped_column(enum_column(Role), primary_key=True)
 
 
 class Session(Base):

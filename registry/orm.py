@@ -7,12 +7,13 @@ It lives in ``registry`` because that is the lowest domain layer with tables;
 from __future__ import annotations
 
 import datetime as dt
+import enum
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator
+from sqlalchemy import DateTime, Enum, MetaData, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 
-__all__ = ["Base", "UTCDateTime", "utcnow"]
+__all__ = ["Base", "UTCDateTime", "enum_column", "utcnow"]
 
 # Stable constraint names, so Alembic migrations are identical on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -54,6 +55,19 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=dt.UTC)
         return value.astimezone(dt.UTC)
+
+
+def enum_column(cls: type[enum.Enum]) -> Enum:
+    """An enumeration stored as its values in a short string column, the same on SQLite
+    and PostgreSQL (no native enum type to migrate)."""
+    return Enum(
+        cls,
+        native_enum=False,
+        length=32,
+        values_callable=lambda e: [m.value for m in e],
+        name=cls.__name__.lower(),
+        validate_strings=True,
+    )
 
 
 class Base(DeclarativeBase):

@@ -17,7 +17,7 @@ from typing import TypeVar
 
 from crypto.canonical import MAX_SAFE_INTEGER
 from crypto.errors import CredentialError
-from crypto.instant import check_instant, parse_date, parse_instant
+from crypto.instant import check_instant, format_instant, parse_date, parse_instant
 
 T = TypeVar("T")
 
@@ -126,4 +126,16 @@ def check_signing_key(what: str, issuer: str, key_id: str) -> None:
     if key_id != issuer:
         raise CredentialError(
             "issuer_mismatch", f"{what} names issuer {issuer} but the signing key is {key_id}"
+        )
+
+
+def check_validity(issued_at: object, expires_at: object, what: str) -> None:
+    """Both instants well formed, and the validity period not empty."""
+    issued = check_instant_field(issued_at, "issued_at", what)
+    expires = check_instant_field(expires_at, "expires_at", what)
+    if expires <= issued:
+        raise malformed(
+            what,
+            f"expires_at ({format_instant(expires)}) must be after "
+            f"issued_at ({format_instant(issued)})",
         )

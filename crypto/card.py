@@ -44,11 +44,11 @@ from typing import NamedTuple, Self
 from crypto._fields import (
     check_fields,
     check_header,
-    check_instant_field,
     check_int,
     check_now,
     check_signing_key,
     check_text,
+    check_validity,
     malformed,
     read_date,
     read_instant,
@@ -119,14 +119,7 @@ class UnionCard:
             raise malformed(
                 _WHAT, f"joined_on must be a date or None, got {type(self.joined_on).__name__}"
             )
-        check_instant_field(self.issued_at, "issued_at", _WHAT)
-        check_instant_field(self.expires_at, "expires_at", _WHAT)
-        if self.expires_at <= self.issued_at:
-            raise malformed(
-                _WHAT,
-                f"expires_at ({format_instant(self.expires_at)}) must be after "
-                f"issued_at ({format_instant(self.issued_at)})",
-            )
+        check_validity(self.issued_at, self.expires_at, _WHAT)
         if self.key_serial is not None:
             check_int(self.key_serial, "key_serial", _WHAT)
         try:

@@ -32,11 +32,11 @@ from typing import Self
 from crypto._fields import (
     check_fields,
     check_header,
-    check_instant_field,
     check_int,
     check_now,
     check_signing_key,
     check_text,
+    check_validity,
     malformed,
     read,
     read_instant,
@@ -99,14 +99,7 @@ class KeyCertificate:
             raise malformed(
                 _WHAT, f"public_key must be a PublicKey, got {type(self.public_key).__name__}"
             )
-        check_instant_field(self.issued_at, "issued_at", _WHAT)
-        check_instant_field(self.expires_at, "expires_at", _WHAT)
-        if self.expires_at <= self.issued_at:
-            raise malformed(
-                _WHAT,
-                f"expires_at ({format_instant(self.expires_at)}) must be after "
-                f"issued_at ({format_instant(self.issued_at)})",
-            )
+        check_validity(self.issued_at, self.expires_at, _WHAT)
         try:
             check_key_id(self.issuer, "issuer")
         except CredentialError as exc:

@@ -19,7 +19,8 @@ __all__ = ["MeetingRoles", "composition_ids", "meeting_date", "roles_in"]
 
 
 def meeting_date(meeting: Meeting) -> dt.date:
-    return meeting.starts_at.date()
+    """The day of the meeting where it is held (its composition is that day's)."""
+    return meeting.local_start.date()
 
 
 async def composition_ids(session: AsyncSession, meeting: Meeting) -> set[int]:

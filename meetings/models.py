@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     CheckConstraint,
@@ -67,6 +68,9 @@ class Meeting(Base):
     number: Mapped[int] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(String(500))
     starts_at: Mapped[dt.datetime]
+    # The IANA zone the meeting is held in: its date (for the composition) and its
+    # year (for the number) are those of the place, not of UTC.
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Yekaterinburg")
     place: Mapped[str] = mapped_column(String(500), default="")
     form: Mapped[MeetingForm] = mapped_column(enum_column(MeetingForm), default=MeetingForm.ONLINE)
     state: Mapped[MeetingState] = mapped_column(
@@ -96,6 +100,10 @@ class Meeting(Base):
         back_populates="meeting",
         lazy="selectin",
     )
+
+    @property
+    def local_start(self) -> dt.datetime:
+        return self.starts_at.astimezone(ZoneInfo(self.timezone))
 
     @property
     def code(self) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -99,6 +100,7 @@ class MeetingService:
             code=meeting.code,
             title=meeting.title,
             starts_at=meeting.starts_at,
+            timezone=meeting.timezone,
             place=meeting.place,
             form=meeting.form,
             state=meeting.state,
@@ -119,9 +121,10 @@ class MeetingService:
         body = await self.session.get(Body, data.body_id)
         if body is None or body.retired_at is not None:
             raise InvalidInput("no such active body", fields={"body_id": "no such body"})
-        on = data.starts_at.date()
+        local = data.starts_at.astimezone(ZoneInfo(data.timezone))
+        on = local.date()
         await self._require_body_officer(body.id, on)
-        year = data.starts_at.year
+        year = local.year
         number = data.number
         if number is None:
             last = await self.session.scalar(
@@ -149,6 +152,7 @@ class MeetingService:
             number=number,
             title=data.title,
             starts_at=data.starts_at,
+            timezone=data.timezone,
             place=data.place,
             form=data.form,
             chair_member_id=chair,

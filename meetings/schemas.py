@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -36,11 +37,25 @@ def _aware(value: dt.datetime) -> dt.datetime:
 
 Instant = Annotated[dt.datetime, AfterValidator(_aware)]
 
+DEFAULT_TIMEZONE = "Asia/Yekaterinburg"  # Perm
+
+
+def _zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"'{value}' is not a time zone (e.g. Asia/Yekaterinburg)") from None
+    return value
+
+
+TimeZone = Annotated[str, Field(max_length=64), AfterValidator(_zone)]
+
 
 class MeetingIn(StrictIn):
     body_id: Id
     title: Annotated[Text, Field(min_length=1, max_length=500)]
     starts_at: Instant
+    timezone: TimeZone = DEFAULT_TIMEZONE
     place: Annotated[Text, Field(max_length=500)] = ""
     form: MeetingForm = MeetingForm.ONLINE
     number: Annotated[int, Field(ge=1, le=100_000)] | None = Field(
@@ -56,6 +71,7 @@ class MeetingIn(StrictIn):
 class MeetingPatch(StrictIn):
     title: Annotated[Text, Field(min_length=1, max_length=500)] | None = None
     starts_at: Instant | None = None
+    timezone: TimeZone | None = None
     place: Annotated[Text, Field(max_length=500)] | None = None
     form: MeetingForm | None = None
     chair_member_id: Id | None = None
@@ -143,6 +159,7 @@ class MeetingOut(_Out):
     code: str
     title: str
     starts_at: dt.datetime
+    timezone: str
     place: str
     form: MeetingForm
     state: MeetingState

@@ -202,9 +202,10 @@ def _parse_local(text: str, zone: str) -> dt.datetime | None:
     return None
 
 
-def _day(moment: dt.datetime) -> dt.date:
-    """The meeting's date as the services count it (composition, numbering): in UTC."""
-    return moment.astimezone(dt.UTC).date()
+def _day(moment: dt.datetime, zone: str) -> dt.date:
+    """The meeting's date as the services count it (composition, numbering): where it
+    is held."""
+    return moment.astimezone(ZoneInfo(zone)).date()
 
 
 def _with_zone(response: web.Response, zone: str) -> web.Response:
@@ -429,11 +430,16 @@ async def _meeting_form(
     status: int | None = None,
 ) -> web.Response:
     t = translator(request)
-    zone = values.get("tz") if values.get("tz") in _ZONE_KEYS else DEFAULT_ZONE
-    starts = _parse_local(values.get("starts_at", ""), zone or DEFAULT_ZONE)
-    on = _day(starts) if starts else (_day(meeting.starts_at) if meeting else utcnow().date())
+    zone = str(values.get("tz")) if values.get("tz") in _ZONE_KEYS else DEFAULT_ZONE
+    starts = _parse_local(values.get("starts_at", ""), zone)
+    if starts:
+        on = _day(starts, zone)
+    elif meeting:
+        on = meeting.local_start.date()
+    else:
+        on = utcnow().date()
     people = await _composition(db, body.id, on)
-    year = _day(starts).year if starts else utcnow().year
+    year = on.year
     fields = [f for f in _MEETING_FIELDS if f != "body_id"]
     return render(
         request,
@@ -478,6 +484,7 @@ def _meeting_data(
             errors["starts_at"] = t("meeting.error.starts_at")
         else:
             data["starts_at"] = starts
+            data["timezone"] = zone
     if values["form"].strip():
         data["form"] = values["form"]
     minutes = values["speaking_minutes"].strip()
@@ -507,7 +514,9 @@ async def meeting_create(request: web.Request) -> web.StreamResponse:
         zone = values["tz"] if values["tz"] in _ZONE_KEYS else DEFAULT_ZONE
         starts = _parse_local(values["starts_at"], zone)
         people = (
-            {p.member_id for p in await _composition(db, body.id, _day(starts))} if starts else None
+            {p.member_id for p in await _composition(db, body.id, _day(starts, zone))}
+            if starts
+            else None
         )
         data, errors = _meeting_data(values, t, people=people)
         data["body_id"] = body.id
@@ -580,7 +589,9 @@ async def meeting_update(request: web.Request) -> web.StreamResponse:
         zone = values["tz"] if values["tz"] in _ZONE_KEYS else DEFAULT_ZONE
         starts = _parse_local(values["starts_at"], zone)
         people = (
-            {p.member_id for p in await _composition(db, body.id, _day(starts))} if starts else None
+            {p.member_id for p in await _composition(db, body.id, _day(starts, zone))}
+            if starts
+            else None
         )
         data, errors = _meeting_data(values, t, people=people)
         if meeting.state is not MeetingState.DRAFT:

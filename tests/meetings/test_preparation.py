@@ -95,6 +95,26 @@ async def test_numbering_is_per_body_and_year(db: AsyncSession) -> None:
     assert caught.value.fields == {"number": "already taken"}
 
 
+async def test_the_year_and_the_day_are_those_of_the_place(db: AsyncSession) -> None:
+    """00:30 on 1 January in Perm is still 31 December in UTC: the meeting is the first
+    of the new year, and its composition is that of 1 January."""
+    w = await world(db)
+    service = MeetingService(db, REGISTRAR)
+    new_year = dt.datetime(2026, 12, 31, 19, 30, tzinfo=dt.UTC)
+    perm = await service.create(
+        MeetingIn(body_id=w.body.id, title="Новогоднее", starts_at=new_year)
+    )
+    assert (perm.year, perm.number, perm.timezone) == (2027, 1, "Asia/Yekaterinburg")
+    moscow = await service.create(
+        MeetingIn(
+            body_id=w.body.id, title="Старый год", starts_at=new_year, timezone="Europe/Moscow"
+        )
+    )
+    assert moscow.year == 2026
+    with pytest.raises(ValueError, match="not a time zone"):
+        MeetingIn(body_id=w.body.id, title="x", starts_at=new_year, timezone="Mars/Olympus")
+
+
 async def test_chair_and_secretary_default_from_the_body(db: AsyncSession) -> None:
     w = await world(db)
     meeting = await MeetingService(db, REGISTRAR).create(meeting_in(w.body))

@@ -61,7 +61,9 @@ async function start(detector) {
   scanner.hidden = false;
   scanButton.hidden = true;
   stopButton.hidden = false;
-  await video.play();
+  // A refused or interrupted play() (autoplay policy, a slow camera) must not stop the
+  // scan: the detector reads whatever frame the element holds.
+  video.play().catch(() => {});
 
   const tick = async () => {
     if (stream === null) {

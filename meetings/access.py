@@ -13,9 +13,19 @@ from meetings.models import Meeting
 from registry.actor import Actor
 from registry.errors import NotFound, PermissionDenied
 from registry.members import current_seat_clause
-from registry.models import Role, Seat
+from registry.models import Role, Seat, SeatRole
 
-__all__ = ["MeetingRoles", "composition_ids", "meeting_date", "roles_in"]
+__all__ = [
+    "OFFICER_SEATS",
+    "MeetingRoles",
+    "composition_ids",
+    "is_body_officer",
+    "meeting_date",
+    "roles_in",
+]
+
+#: The seats that convene a body's meetings and call its votes.
+OFFICER_SEATS = (SeatRole.CHAIR, SeatRole.DEPUTY_CHAIR, SeatRole.SECRETARY)
 
 
 def meeting_date(meeting: Meeting) -> dt.date:
@@ -31,6 +41,23 @@ async def composition_ids(session: AsyncSession, meeting: Meeting) -> set[int]:
         )
     )
     return set(rows.all())
+
+
+async def is_body_officer(
+    session: AsyncSession, member_id: int | None, body_id: int, on: dt.date
+) -> bool:
+    """Whether the member holds an officer's seat (chair, deputy, secretary) that day."""
+    if member_id is None:
+        return False
+    seat = await session.scalar(
+        select(Seat.id).where(
+            Seat.body_id == body_id,
+            Seat.member_id == member_id,
+            Seat.role.in_(OFFICER_SEATS),
+            current_seat_clause(on),
+        )
+    )
+    return seat is not None
 
 
 @dataclass(frozen=True)

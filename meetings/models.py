@@ -212,7 +212,7 @@ class FloorRequest(Base):
 
 
 class Notice(Base):
-    """An in-app notice to a member (a meeting announced, changed or cancelled)."""
+    """An in-app notice to a member (a meeting announced, a vote to take part in)."""
 
     __tablename__ = "notice"
     __table_args__ = (Index("ix_notice_member_read", "member_id", "read_at"),)
@@ -220,6 +220,7 @@ class Notice(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"))
     meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meeting.id", ondelete="CASCADE"))
+    vote_id: Mapped[int | None] = mapped_column(ForeignKey("vote.id", ondelete="CASCADE"))
     subject: Mapped[str] = mapped_column(String(500))
     body: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

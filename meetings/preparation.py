@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from meetings.access import MeetingRoles, composition_ids, roles_in
+from meetings.access import MeetingRoles, composition_ids, is_body_officer, roles_in
 from meetings.blobs import BlobStore
 from meetings.events import append_event
 from meetings.lifecycle import check_transition
@@ -377,19 +377,10 @@ class MeetingService:
         )
 
     async def _require_body_officer(self, body_id: int, on: dt.date) -> None:
-        if self.actor.has(Role.REGISTRAR):
+        if self.actor.has(Role.REGISTRAR) or await is_body_officer(
+            self.session, self.actor.member_id, body_id, on
+        ):
             return
-        if self.actor.member_id is not None:
-            seat = await self.session.scalar(
-                select(Seat.id).where(
-                    Seat.body_id == body_id,
-                    Seat.member_id == self.actor.member_id,
-                    Seat.role.in_([SeatRole.CHAIR, SeatRole.DEPUTY_CHAIR, SeatRole.SECRETARY]),
-                    current_seat_clause(on),
-                )
-            )
-            if seat is not None:
-                return
         raise PermissionDenied(
             "only the body's chair, deputy chair, secretary or the registrar "
             "may convene its meetings"

@@ -162,6 +162,10 @@ class CredentialService:
                 return document
         return await self._publish(organisation_id)
 
+    async def publish_revocation_list(self, organisation_id: int) -> SignedDocument:
+        """Sign a fresh list now (a vote's close needs one dated after it)."""
+        return await self._publish(organisation_id)
+
     async def _publish(self, organisation_id: int) -> SignedDocument:
         number = (
             await self.session.scalar(

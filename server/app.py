@@ -39,6 +39,8 @@ from server.views import (
     registry_api,
     registry_pages,
     signing_keys,
+    vote_pages,
+    votes_api,
 )
 
 __all__ = ["create_app"]
@@ -124,11 +126,19 @@ def create_app(settings: Settings, *, mailer: Mailer | None = None) -> web.Appli
     app.cleanup_ctx.append(hub_context)
     app.cleanup_ctx.append(_keyring)
     app.cleanup_ctx.append(_housekeeping)
+    app.cleanup_ctx.append(votes_api.board_context)
+    app.cleanup_ctx.append(votes_api.vote_sweeper)
     app.on_response_prepare.append(security_headers)
 
     app.router.add_get("/healthz", healthz)
     app.router.add_get(API_PREFIX + "/openapi.json", openapi)
-    api = (registry_api.routes, identity.routes, signing_keys.routes, meetings_api.routes)
+    api = (
+        registry_api.routes,
+        identity.routes,
+        signing_keys.routes,
+        meetings_api.routes,
+        votes_api.routes,
+    )
     for table in api:
         table.install(app)
     app[OPENAPI] = openapi_document(api, title="Kvorum API", version=VERSION)
@@ -140,5 +150,6 @@ def create_app(settings: Settings, *, mailer: Mailer | None = None) -> web.Appli
     meeting_room.install(app)
     meeting_ws.install(app)
     registry_pages.install(app)
+    vote_pages.install(app)
     app.router.add_static("/static", STATIC, append_version=True)
     return app

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from ballots.auditcli import main as audit_main
 from registry.accounts import AccountService
 from registry.actor import Actor
 from registry.errors import DomainError
@@ -65,6 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="run the web server")
     _settings_args(serve, serving=True)
+
+    audit = commands.add_parser(
+        "audit", help="check audit bundles and receipts offline (kvorum audit verify BUNDLE)"
+    )
+    audit.add_argument("audit_args", nargs=argparse.REMAINDER, help="verify BUNDLE | receipt …")
 
     demo = commands.add_parser("demo", help="seed the demo union, print logins, and serve")
     _settings_args(demo, serving=True)
@@ -123,6 +129,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_demo(settings))
             if not args.no_serve:
                 serve(settings)
+        elif args.command == "audit":
+            return audit_main(args.audit_args)
         elif args.command == "card":
             return run_card_command(args, settings)
         elif args.command == "db":

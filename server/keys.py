@@ -8,13 +8,24 @@ import jinja2
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from ballots.board import Board
 from registry.registrykey import RegistryKeyring
 from server.hub import Hub
 from server.i18n import Catalogues
 from server.mailer import Mailer
 from server.settings import Settings
 
-__all__ = ["CATALOGUES", "ENGINE", "HUB", "JINJA", "KEYRING", "MAILER", "SESSIONMAKER", "SETTINGS"]
+__all__ = [
+    "BOARD",
+    "CATALOGUES",
+    "ENGINE",
+    "HUB",
+    "JINJA",
+    "KEYRING",
+    "MAILER",
+    "SESSIONMAKER",
+    "SETTINGS",
+]
 
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)
@@ -24,3 +35,4 @@ CATALOGUES = web.AppKey("catalogues", Catalogues)
 MAILER: web.AppKey[Mailer] = web.AppKey("mailer")
 KEYRING = web.AppKey("keyring", RegistryKeyring)
 HUB: web.AppKey[Hub] = web.AppKey("hub")
+BOARD = web.AppKey("board", Board)

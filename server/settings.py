@@ -62,6 +62,8 @@ class Settings:
     # A member whose last connection to a meeting dropped still counts as present for
     # this long (a weak connection reconnecting is not a departure).
     presence_grace_seconds: float = 10.0
+    # How often votes past their deadline are looked for and closed.
+    vote_sweep_seconds: float = 5.0
     # Addresses of reverse proxies whose X-Forwarded-For is believed (comma-separated);
     # from anyone else the header is ignored, so a client cannot pick its own address.
     trusted_proxies: str = ""
@@ -75,6 +77,10 @@ class Settings:
         if not 0 <= self.presence_grace_seconds <= 3600:
             raise ValueError(
                 f"presence_grace_seconds must be within 0..3600, got {self.presence_grace_seconds}"
+            )
+        if not 0.05 <= self.vote_sweep_seconds <= 3600:
+            raise ValueError(
+                f"vote_sweep_seconds must be within 0.05..3600, got {self.vote_sweep_seconds}"
             )
         if self.max_json_body <= 0 or self.max_upload_body < self.max_json_body:
             raise ValueError("max_upload_body must be at least max_json_body, both positive")

@@ -17,7 +17,9 @@ from aiohttp import CookieJar
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-import meetings.models  # noqa: F401  (tables for the metadata)
+import ballots.models  # noqa: F401  (tables for the metadata)
+import meetings.models
+import meetings.votes  # noqa: F401
 import registry.models  # noqa: F401
 from registry.orm import Base
 from server import database

@@ -50,6 +50,25 @@ def test_crypto_uses_only_stdlib_and_pynacl() -> None:
     assert not offenders, sorted(offenders)
 
 
+# The auditor's verifier and what it reads: no server, no database, no web framework.
+OFFLINE = ["formats", "verify", "bundle", "auditcli", "__main__"]
+
+
+def test_the_offline_verifier_uses_only_stdlib_pynacl_and_crypto() -> None:
+    allowed = set(sys.stdlib_module_names) | {"nacl", "crypto", "ballots", "__future__"}
+    offenders = set()
+    for name in OFFLINE:
+        path = ROOT / "ballots" / f"{name}.py"
+        assert path.exists(), path
+        offenders |= {f"ballots/{name}.py imports {m}" for m in imported_modules(path) - allowed}
+        tree = ast.parse(path.read_text("utf-8"))
+        for node in ast.walk(tree):
+            module = node.module if isinstance(node, ast.ImportFrom) else None
+            if module and module.startswith("ballots.") and module.split(".")[1] not in OFFLINE:
+                offenders.add(f"ballots/{name}.py imports {module}")
+    assert not offenders, sorted(offenders)
+
+
 def test_the_checker_sees_a_violation(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
     bad.write_text("import aiohttp\nfrom server.app import create_app\nfrom . import x\n")

@@ -7,7 +7,9 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-import meetings.models  # noqa: F401  (registers the tables)
+import ballots.models  # noqa: F401  (registers the tables)
+import meetings.models
+import meetings.votes  # noqa: F401
 import registry.models  # noqa: F401
 from registry.orm import Base
 from server.database import create_engine

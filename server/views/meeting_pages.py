@@ -25,7 +25,7 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from meetings.access import MeetingRoles
+from meetings.access import OFFICER_SEATS, MeetingRoles
 from meetings.blobs import MATERIAL_TYPES
 from meetings.events import MAX_BACKLOG, events_after
 from meetings.ical import calendar_text, meeting_event
@@ -79,7 +79,7 @@ from server.views.registry_pages import (
     quorum_text,
 )
 
-__all__ = ["ZONES", "install"]
+__all__ = ["ZONES", "convenable_bodies", "install", "parse_local"]
 
 FormValues = dict[str, str]
 FieldErrors = dict[str, str]
@@ -87,7 +87,6 @@ M = TypeVar("M", bound=BaseModel)
 
 TZ_COOKIE = "kvorum-tz"
 LIVE = (MeetingState.REGISTRATION, MeetingState.IN_SESSION)
-OFFICER_SEATS = (SeatRole.CHAIR, SeatRole.DEPUTY_CHAIR, SeatRole.SECRETARY)
 
 # Russia's zones, west to east (no daylight saving since 2014), and UTC.
 ZONES: tuple[tuple[str, str], ...] = (
@@ -190,7 +189,7 @@ class _Clock:
         return moment.astimezone(ZoneInfo(self.zone)).strftime(pattern)
 
 
-def _parse_local(text: str, zone: str) -> dt.datetime | None:
+def parse_local(text: str, zone: str) -> dt.datetime | None:
     """A wall-clock time typed in ``zone`` as an aware instant (None if unreadable)."""
     text = " ".join(text.split())
     for pattern in _LOCAL_FORMATS:
@@ -265,7 +264,7 @@ def _first(errors: FieldErrors) -> str:
 # --- lookups ---------------------------------------------------------------------------------
 
 
-async def _convenable_bodies(db: AsyncSession, actor: Actor) -> list[Body]:
+async def convenable_bodies(db: AsyncSession, actor: Actor) -> list[Body]:
     """Bodies the caller may convene: all for the registrar, else where they are an officer."""
     stmt = select(Body).where(Body.retired_at.is_(None)).order_by(Body.name)
     if not actor.has(Role.REGISTRAR):
@@ -374,7 +373,7 @@ async def meeting_list(request: web.Request) -> web.StreamResponse:
             actor=actor,
             upcoming=grouped(upcoming),
             past=grouped(past),
-            can_convene=bool(await _convenable_bodies(db, actor)),
+            can_convene=bool(await convenable_bodies(db, actor)),
             local=clock,
             zone_label=_zone_label(t, clock.zone),
         )
@@ -385,7 +384,7 @@ async def meeting_list(request: web.Request) -> web.StreamResponse:
 
 async def meeting_new(request: web.Request) -> web.StreamResponse:
     async with unit(request) as (db, actor):
-        bodies = await _convenable_bodies(db, actor)
+        bodies = await convenable_bodies(db, actor)
         if not bodies:
             raise PermissionDenied(
                 "only a body's chair, deputy chair, secretary or the registrar may convene it"
@@ -431,7 +430,7 @@ async def _meeting_form(
 ) -> web.Response:
     t = translator(request)
     zone = str(values.get("tz")) if values.get("tz") in _ZONE_KEYS else DEFAULT_ZONE
-    starts = _parse_local(values.get("starts_at", ""), zone)
+    starts = parse_local(values.get("starts_at", ""), zone)
     if starts:
         on = _day(starts, zone)
     elif meeting:
@@ -458,7 +457,7 @@ async def _meeting_form(
         next_number=await _next_number(db, body.id, year),
         year=year,
         form_editable=meeting is None or meeting.state is MeetingState.DRAFT,
-        other_bodies=meeting is None and len(await _convenable_bodies(db, actor)) > 1,
+        other_bodies=meeting is None and len(await convenable_bodies(db, actor)) > 1,
     )
 
 
@@ -479,7 +478,7 @@ def _meeting_data(
     if not typed:
         errors["starts_at"] = t("field.error.missing")
     else:
-        starts = _parse_local(typed, zone)
+        starts = parse_local(typed, zone)
         if starts is None:
             errors["starts_at"] = t("meeting.error.starts_at")
         else:
@@ -507,12 +506,12 @@ async def meeting_create(request: web.Request) -> web.StreamResponse:
     async with unit(request) as (db, actor):
         t = translator(request)
         values = await read_fields(request, _MEETING_FIELDS)
-        bodies = await _convenable_bodies(db, actor)
+        bodies = await convenable_bodies(db, actor)
         body = next((b for b in bodies if str(b.id) == values["body_id"].strip()), None)
         if body is None:
             raise PermissionDenied("only a body's officers or the registrar may convene it")
         zone = values["tz"] if values["tz"] in _ZONE_KEYS else DEFAULT_ZONE
-        starts = _parse_local(values["starts_at"], zone)
+        starts = parse_local(values["starts_at"], zone)
         people = (
             {p.member_id for p in await _composition(db, body.id, _day(starts, zone))}
             if starts
@@ -587,7 +586,7 @@ async def meeting_update(request: web.Request) -> web.StreamResponse:
         if meeting.state is not MeetingState.DRAFT:
             values["form"] = meeting.form.value
         zone = values["tz"] if values["tz"] in _ZONE_KEYS else DEFAULT_ZONE
-        starts = _parse_local(values["starts_at"], zone)
+        starts = parse_local(values["starts_at"], zone)
         people = (
             {p.member_id for p in await _composition(db, body.id, _day(starts, zone))}
             if starts

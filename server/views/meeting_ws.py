@@ -68,6 +68,7 @@ from meetings.models import Meeting, MeetingEvent, MeetingState
 from meetings.preparation import MeetingService
 from meetings.room import RoomService
 from meetings.schemas import NotesIn
+from meetings.votes import room_snapshot
 from registry.actor import Actor
 from registry.errors import Conflict, DomainError, NotFound
 from registry.models import Session
@@ -490,7 +491,7 @@ class _Channel:
             if meeting is None:
                 raise NotFound("no such meeting")
             if meeting.last_seq - after > BACKLOG_LIMIT:
-                return await RoomService(db, self.actor).snapshot(self.meeting_id), []
+                return await room_snapshot(db, self.actor, self.meeting_id), []
             return None, list(await events_after(db, self.meeting_id, after, BACKLOG_LIMIT))
 
         snapshot, events = await run_unit(self.app, read)
@@ -620,7 +621,7 @@ async def _opening(
     meeting = await db.get(Meeting, meeting_id)
     assert meeting is not None
     if after is None or after > meeting.last_seq or meeting.last_seq - after > BACKLOG_LIMIT:
-        snapshot = await room.snapshot(meeting_id)
+        snapshot = await room_snapshot(db, actor, meeting_id)
         return [_dumps(_hello(snapshot))], int(snapshot["seq"])
     events = await events_after(db, meeting_id, after, BACKLOG_LIMIT)
     frames = [_dumps({"type": "event", **event_json(e)}) for e in events]

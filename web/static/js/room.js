@@ -1,6 +1,8 @@
 // The live meeting room: one WebSocket to the server, which sends a snapshot and then
 // numbered events; on a dropped connection it reconnects and resumes after the last
 // event it saw, so nothing is lost or applied twice.
+import { NoKeyError, castBallot, drawChoice, drawResult, usableKey } from "./ballot.js";
+import { getJSON, postJSON } from "./http.js";
 
 const root = document.getElementById("room");
 const meetingId = Number(root.dataset.meeting);
@@ -74,6 +76,15 @@ function apply(event) {
       break;
     case "agenda.changed":
       window.location.reload();
+      break;
+    case "vote.opened":
+    case "vote.closed": {
+      state.votes = (state.votes || []).filter((v) => v.vote !== data.vote);
+      state.votes.push(data);
+      break;
+    }
+    case "vote.progress":
+      for (const v of state.votes || []) if (v.vote === data.vote) v.cast = data.cast;
       break;
     default:
       break;
@@ -154,6 +165,86 @@ function render() {
   hand.textContent = mine ? text.lower : text.raise;
   hand.dataset.raised = mine ? "yes" : "no";
   drawSpeaker();
+  drawVote();
+}
+
+// --- the vote on the floor -------------------------------------------------------------------
+
+let drawnVote = null; // "id:state" of the vote whose ballot form is on the page
+const mine = new Map(); // vote id -> this member's current choice
+
+function drawVote() {
+  const vote = (state.votes || []).at(-1);
+  const panel = $("vote-panel");
+  panel.hidden = !vote;
+  const opener = $("vote-open-panel");
+  if (opener) opener.hidden = state.state !== "in_session" || (vote && vote.state === "open");
+  if (!vote) return;
+  panel.dataset.vote = String(vote.vote);
+  panel.dataset.state = vote.state;
+  $("vote-question").textContent = vote.question;
+  $("vote-count").textContent = format(text.vote_cast_count, { cast: vote.cast, roll: vote.roll.length });
+  $("vote-link").href = `/votes/${vote.vote}`;
+  root.querySelector("[data-action=close-vote]").hidden = !(roles.has("chair") && vote.state === "open");
+  const choice = mine.get(vote.vote);
+  // While the vote is open: what this member chose (they may still change it). Once it
+  // is closed the result says it; this page may never have learnt the choice (a reload).
+  $("vote-mine").textContent =
+    vote.state === "open" && vote.roll.includes(me)
+      ? choice
+        ? format(text.vote_your_choice, { choice: choice.map((n) => vote.options[n - 1]).join(", "), seq: "" })
+        : text.vote_not_voted
+      : "";
+  const key = `${vote.vote}:${vote.state}`;
+  if (drawnVote === key) return;
+  drawnVote = key;
+  $("vote-choices").replaceChildren();
+  $("vote-result").replaceChildren();
+  $("vote-no-key").hidden = true;
+  if (vote.state === "closed") {
+    if (vote.result) drawResult($("vote-result"), vote, text);
+    return;
+  }
+  if (!vote.roll.includes(me)) {
+    $("vote-message").textContent = me ? text.vote_not_on_roll : "";
+    return;
+  }
+  $("vote-message").textContent = "";
+  offerBallot(vote);
+}
+
+async function offerBallot(vote) {
+  const drawing = drawnVote;
+  try {
+    await usableKey(vote, me);
+  } catch (error) {
+    if (!(error instanceof NoKeyError)) throw error;
+    if (drawnVote !== drawing) return; // closed (or replaced) while the key was looked up
+    $("vote-no-key").hidden = false;
+    $("vote-no-key-text").textContent = error.reason === "no_key" ? text.vote_no_key : text.vote_key_not_listed;
+    return;
+  }
+  // The key lookup is asynchronous: if the vote closed meanwhile, its result is on the
+  // page and no ballot form may be drawn over it.
+  if (drawnVote !== drawing) return;
+  getJSON(`/api/v1/votes/${vote.vote}`)
+    .then((fresh) => {
+      if (fresh.mine) mine.set(vote.vote, fresh.mine.choice);
+      render();
+    })
+    .catch(() => {});
+  drawChoice($("vote-choices"), vote, text, async (choice) => {
+    $("vote-message").textContent = text.vote_sending;
+    try {
+      const answer = await castBallot(vote, me, choice);
+      mine.set(vote.vote, answer.choice);
+      $("vote-message").textContent = format(text.vote_accepted, { seq: answer.seq });
+      root.dataset.voted = String(vote.vote);
+      render();
+    } catch (error) {
+      $("vote-message").textContent = format(text.vote_refused, { reason: error.message });
+    }
+  });
 }
 
 function drawSpeaker() {
@@ -220,6 +311,35 @@ root.querySelector("[data-action=take-floor]")?.addEventListener("click", () => 
 for (const button of root.querySelectorAll("[data-action=transition]")) {
   button.addEventListener("click", () => send("transition", { target: button.dataset.target }));
 }
+$("vote-open")?.addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const element = e.currentTarget; // null once the handler has awaited
+  const form = new FormData(element);
+  const [numerator, denominator] = String(form.get("fraction")).split("/").map(Number);
+  try {
+    await postJSON(`/api/v1/meetings/${meetingId}/votes`, {
+      question: form.get("question") || "",
+      base: form.get("base"),
+      numerator,
+      denominator,
+      strict: denominator === 2,
+    });
+    $("error").textContent = "";
+    // Emptied for the next vote, which else would be put with this one's question.
+    element.reset();
+  } catch (error) {
+    $("error").textContent = error.message;
+  }
+});
+root.querySelector("[data-action=close-vote]").addEventListener("click", async () => {
+  const vote = (state.votes || []).at(-1);
+  if (!vote) return;
+  try {
+    await postJSON(`/api/v1/meetings/${meetingId}/votes/${vote.vote}/close`);
+  } catch (error) {
+    $("error").textContent = error.message;
+  }
+});
 $("notes")?.addEventListener("submit", (e) => {
   e.preventDefault();
   const form = new FormData(e.currentTarget);

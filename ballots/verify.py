@@ -13,13 +13,14 @@ the counts and the verdict are then checked in order in the main process.
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import gc
 import hashlib
 import multiprocessing
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,8 +43,9 @@ from ballots.formats import (
     decide,
     result_payload,
 )
+from crypto._fields import check_text
 from crypto.canonical import CanonicalJSONError, canonicalize, canonicalize_signed, parse_json
-from crypto.certificate import KeyCertificate
+from crypto.certificate import CERTIFICATE_TYPE, MAX_ORGANISATION_NAME_LENGTH, KeyCertificate
 from crypto.ed25519 import PublicKey
 from crypto.encoding import b64u_encode
 from crypto.envelope import SignedDocument
@@ -62,6 +64,23 @@ _INSTANT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 # re-spelled signature would look like a new one (see the repeat check).
 _SIGNATURE = re.compile(r"[A-Za-z0-9_-]{85}[AQgw]")
 _KEY_ID = re.compile(r"[0-9a-f]{32}")
+# 32 bytes: 43 characters, the last one's 2 low bits unused and zero.
+_PUBLIC_KEY = re.compile(r"[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]")
+_ENVELOPE_KEYS = frozenset({"payload", "signature", "signer"})
+_CERTIFICATE_KEYS = frozenset(
+    {
+        "expires_at",
+        "issued_at",
+        "issuer",
+        "member",
+        "org",
+        "org_name",
+        "public_key",
+        "serial",
+        "type",
+        "v",
+    }
+)
 _MAX_INT = 2**53 - 1
 _BALLOT_FIELDS = frozenset({"choice", "definition", "nonce", "serial", "type", "v", "vote"})
 _END_OF_TIME = dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=dt.UTC)
@@ -187,24 +206,55 @@ def _payload_canonical(canonical_entry: bytes) -> bytes:
     return canonical_entry[start:end]
 
 
-def _check_entries(bounds: tuple[int, int]) -> list[tuple[Any, ...]]:
+# A certificate as a ballot check needs it: (member, public key, key id, issued_at,
+# expires_at), the instants as their canonical text.
+_Cert = tuple[int, bytes, str, str, str]
+
+
+def _work(task: tuple[str, int, int]) -> list[Any]:
+    """One chunk of a vote's certificates ("c") or board entries ("e")."""
+    kind, start, end = task
+    if kind == "c":
+        return _check_certificates(start, end)
+    return _check_entries(start, end)
+
+
+def _check_entries(start: int, end: int) -> list[tuple[Any, ...]]:
     """Per entry: (hash, canonical bytes, seq, prev, received_at, member, serial, choice,
-    signature, problem or None)."""
+    signature, problem or None).
+
+    The ballot is checked against the certificate of its serial as the bundle claims
+    it (the first one with that serial), while other workers check the certificates
+    themselves; the main process redoes an entry whose certificate turns out not to
+    be the one it was checked against (see _verify_vote)."""
     definition: Definition = _STATE["definition"]
     entries: Sequence[Any] = _STATE["entries"]
-    certs: Mapping[int, tuple[int, bytes, str, str, str]] = _STATE["certs"]
     revoked: Mapping[int, str] = _STATE["revoked"]
-    out: list[tuple[Any, ...]] = []
-    for index in range(*bounds):
-        entry = entries[index]
-        out.append(_check_entry(entry, definition, certs, revoked))
-    return out
+    return [
+        _check_entry(entries[index], definition, _claimed_certificate, revoked)
+        for index in range(start, end)
+    ]
+
+
+def _claimed_certificate(serial: int) -> _Cert | None:
+    index = _STATE["claimed"].get(serial)
+    if index is None:
+        return None
+    try:
+        payload = _STATE["certificates"][index]["payload"]
+        member, issued, expires = payload["member"], payload["issued_at"], payload["expires_at"]
+        public = _b64u(payload["public_key"])
+    except (TypeError, KeyError, ValueError, AttributeError):  # binascii.Error is one
+        return None
+    if type(member) is not int or type(issued) is not str or type(expires) is not str:
+        return None
+    return member, public, hashlib.sha256(public).digest()[:16].hex(), issued, expires
 
 
 def _check_entry(
     entry: Any,
     definition: Definition,
-    certs: Mapping[int, tuple[int, bytes, str, str, str]],
+    certificate: Callable[[int], _Cert | None],
     revoked: Mapping[int, str],
 ) -> tuple[Any, ...]:
     canonical = _entry_canonical(entry) if isinstance(entry, dict) else None
@@ -224,12 +274,10 @@ def _check_entry(
     try:
         if entry["vote"] != definition.vote or entry["v"] != VERSION:
             raise BallotRefused("malformed", f"the entry is for vote {entry['vote']}")
-        try:
-            parse_instant(received)
-        except CredentialError:
-            raise BallotRefused("malformed", f"received_at {received} does not exist") from None
+        if not _real(received):
+            raise BallotRefused("malformed", f"received_at {received} does not exist")
         serial, choice = ballot_fields(payload, definition)
-        cert = certs.get(serial)
+        cert = certificate(serial)
         if cert is None:
             raise BallotRefused("unknown_key", f"certificate {serial} is not in the bundle")
         member, public, signer, issued, expires = cert
@@ -297,12 +345,19 @@ def _shape_problem(entry: Any) -> str:
 _Checked = tuple[str | None, bytes | None, str | None]
 
 
-def _check_certificates(bounds: tuple[int, int]) -> list[_Checked]:
+def _check_certificates(start: int, end: int) -> list[_Checked]:
     """Per certificate: (problem or None, canonical bytes of the envelope, key id)."""
     documents: Sequence[Any] = _STATE["certificates"]
     keys: Mapping[str, PublicKey] = _STATE["keys"]
+    raw_keys = {key_id: key.raw for key_id, key in keys.items()}
+    names: dict[str, bool] = {}
     out: list[_Checked] = []
-    for index in range(*bounds):
+    for index in range(start, end):
+        fast = _certificate_fast(documents[index], raw_keys, names)
+        if fast is not None:
+            out.append((None, *fast))
+            continue
+        # The general path: the same checks, and a message saying which one failed.
         try:
             signed = SignedDocument.parse(documents[index])
             signed.verify(keys, expect_type="kvorum.key-certificate", expect_version=1)
@@ -315,23 +370,101 @@ def _check_certificates(bounds: tuple[int, int]) -> list[_Checked]:
     return out
 
 
-def _parallel(func: Any, count: int, jobs: int) -> list[Any]:
-    if count == 0:
-        return []
-    if jobs <= 1 or count < 2000 or "fork" not in multiprocessing.get_all_start_methods():
-        return list(func((0, count)))
-    step = -(-count // (jobs * 4))
-    chunks = [(start, min(count, start + step)) for start in range(0, count, step)]
-    # Freeze the parsed bundle out of the cyclic collector's reach: a collection in a
-    # forked worker would otherwise write to every object's header, copying the whole
-    # heap page by page into each worker, which made two workers no faster than one.
-    gc.freeze()
+def _certificate_fast(
+    document: Any, raw_keys: Mapping[str, bytes], names: dict[str, bool]
+) -> tuple[bytes, str] | None:
+    """(envelope bytes, the member key's id) of a certificate in the exact form an
+    honest registry writes, checked without the general encoder and parsers: every
+    field's type and spelling, the registry's signature over the composed canonical
+    payload, the public key, the validity period. None if anything differs from that
+    form, for the general path to check and describe."""
     try:
-        with multiprocessing.get_context("fork").Pool(jobs) as pool:
-            results = pool.map(func, chunks)
-    finally:
-        gc.unfreeze()
-    return [item for chunk in results for item in chunk]
+        if type(document) is not dict or document.keys() != _ENVELOPE_KEYS:
+            return None
+        p = document["payload"]
+        if type(p) is not dict or p.keys() != _CERTIFICATE_KEYS:
+            return None
+        if p["type"] != CERTIFICATE_TYPE or type(p["v"]) is not int or p["v"] != 1:
+            return None
+        for n in (p["serial"], p["member"], p["org"]):
+            if type(n) is not int or not 1 <= n <= _MAX_INT:
+                return None
+        texts = (
+            (p["public_key"], _PUBLIC_KEY),
+            (p["issued_at"], _INSTANT),
+            (p["expires_at"], _INSTANT),
+            (p["issuer"], _KEY_ID),
+            (document["signer"], _KEY_ID),
+            (document["signature"], _SIGNATURE),
+        )
+        for text, pattern in texts:
+            if type(text) is not str or not pattern.fullmatch(text):
+                return None
+        name = p["org_name"]
+        if type(name) is not str:
+            return None
+    except (TypeError, KeyError, AttributeError):
+        return None
+    registry = raw_keys.get(document["signer"])
+    if registry is None or p["issuer"] != document["signer"]:
+        return None
+    plain = names.get(name)
+    if plain is None:
+        plain = names[name] = _plain_name(name)
+    if not plain:
+        return None
+    issued, expires = p["issued_at"], p["expires_at"]
+    if not issued < expires:  # fixed-width instants compare as text
+        return None
+    if not (_real(issued) and _real(expires)):
+        return None
+    canonical = (
+        f'{{"expires_at":"{expires}","issued_at":"{issued}","issuer":"{p["issuer"]}",'
+        f'"member":{p["member"]},"org":{p["org"]},"org_name":"{name}",'
+        f'"public_key":"{p["public_key"]}","serial":{p["serial"]},'
+        f'"type":"{CERTIFICATE_TYPE}","v":1}}'
+    ).encode()
+    try:
+        nacl.bindings.crypto_sign_open(_b64u(document["signature"]) + canonical, registry)
+        public = PublicKey(_b64u(p["public_key"]))  # a point of the prime-order subgroup
+    except (nacl.exceptions.BadSignatureError, ValueError):  # CredentialError is one
+        return None
+    envelope = b'{"payload":%s,"signature":"%s","signer":"%s"}' % (
+        canonical,
+        document["signature"].encode(),
+        document["signer"].encode(),
+    )
+    return envelope, public.key_id
+
+
+def _plain_name(name: str) -> bool:
+    """An organisation name a certificate may hold that canonical JSON writes as is."""
+    try:
+        check_text(name, "org_name", "key certificate", max_length=MAX_ORGANISATION_NAME_LENGTH)
+    except CredentialError:
+        return False
+    return '"' not in name and "\\" not in name
+
+
+def _tasks(kind: str, count: int, jobs: int) -> list[tuple[str, int, int]]:
+    step = max(1, -(-count // (jobs * 4)))
+    return [(kind, start, min(count, start + step)) for start in range(0, count, step)]
+
+
+@contextlib.contextmanager
+def _started(tasks: list[tuple[str, int, int]], jobs: int) -> Iterator[Callable[[], list[Any]]]:
+    """Run the tasks (on the state in _STATE) in forked workers where it pays, while the
+    caller goes on; yields the function that waits for their rows, in task order."""
+    size = sum(end - start for _kind, start, end in tasks)
+    if jobs <= 1 or size < 2000 or "fork" not in multiprocessing.get_all_start_methods():
+        yield lambda: [row for task in tasks for row in _work(task)]
+        return
+    # The cyclic collector is off (see verify_bundle): a collection in a forked worker
+    # would write to every object's header, copying the whole heap page by page into
+    # each worker, which made two workers no faster than one.
+    with multiprocessing.get_context("fork").Pool(jobs) as pool:
+        pending = pool.map_async(_work, tasks, chunksize=1)
+        yield lambda: [row for chunk in pending.get() for row in chunk]
 
 
 # --- the bundle ---------------------------------------------------------------------------
@@ -350,8 +483,19 @@ def verify_bundle(
     """Check an audit bundle (its exact bytes). ``trusted``: registry keys obtained
     independently of the bundle; without it the bundle's own keys are the anchor and
     the report says so."""
+    # A bundle is millions of small acyclic objects: the cyclic collector, run again
+    # and again as they are made, only costs time (a third of the parse).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _verify_bundle(data, trusted, jobs or os.cpu_count() or 1)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _verify_bundle(data: bytes, trusted: Mapping[str, PublicKey] | None, jobs: int) -> Report:
     report = Report()
-    jobs = jobs or os.cpu_count() or 1
     try:
         bundle = parse_json(data)
     except CanonicalJSONError as exc:
@@ -441,6 +585,10 @@ def _signed(
 ) -> tuple[Any, bytes]:
     """A registry-signed document's payload (plain JSON objects) and its envelope's
     canonical bytes."""
+    fast = _signed_fast(value, keys, kind)
+    if fast is not None:
+        report.signers.add(fast[2])
+        return fast[0], fast[1]
     try:
         document = SignedDocument.parse(value if isinstance(value, dict) else b"")
         document.verify(keys, expect_type=kind, expect_version=VERSION)
@@ -453,6 +601,40 @@ def _signed(
         )
     report.signers.add(document.signer)
     return json_copy(payload), _envelope_bytes(document)
+
+
+def _signed_fast(
+    value: object, keys: Mapping[str, PublicKey], kind: str
+) -> tuple[dict[str, Any], bytes, str] | None:
+    """The payload, envelope bytes and signer of a document in the form the registry
+    writes, checked without copying its payload (a definition holds the whole roll);
+    None where anything differs, for SignedDocument to check and describe."""
+    if type(value) is not dict or value.keys() != _ENVELOPE_KEYS:
+        return None
+    payload, signer, signature = value["payload"], value["signer"], value["signature"]
+    if (
+        type(payload) is not dict
+        or type(signer) is not str
+        or type(signature) is not str
+        or not _SIGNATURE.fullmatch(signature)
+        or signer not in keys
+        or payload.get("type") != kind
+        or type(payload.get("v")) is not int
+        or payload.get("v") != VERSION
+        or payload.get("issuer") != signer
+    ):
+        return None
+    try:
+        canonical = canonicalize_signed(payload)
+        nacl.bindings.crypto_sign_open(_b64u(signature) + canonical, keys[signer].raw)
+    except (CanonicalJSONError, nacl.exceptions.BadSignatureError, ValueError):
+        return None
+    envelope = b'{"payload":%s,"signature":"%s","signer":"%s"}' % (
+        canonical,
+        signature.encode(),
+        signer.encode(),
+    )
+    return payload, envelope, signer
 
 
 def _envelope_bytes(document: SignedDocument) -> bytes:
@@ -484,36 +666,47 @@ def _verify_vote(
 ) -> list[tuple[str, bytes]]:
     if not isinstance(vote, dict) or set(vote) != set(_VOTE_FIELDS):
         raise _Stop(f"must be an object with exactly the fields {', '.join(_VOTE_FIELDS)}")
-    signed_definition, definition_bytes = _signed(vote["definition"], keys, DEFINITION_TYPE, report)
-    try:
-        definition = Definition.from_payload(signed_definition)
-    except CredentialError as exc:
-        raise _Stop(f"definition: {exc.reason}: {exc}") from exc
-    where = f"vote {definition.vote}"
-    if definition.vote in seen:
-        raise _Stop("the bundle holds this vote twice")
-    seen.add(definition.vote)
-    summary = VoteSummary(
-        definition.vote, definition.title, definition.question, definition.options
-    )
-    report.votes.append(summary)
-
-    checkpoint, checkpoint_bytes = _signed(vote["checkpoint"], keys, CHECKPOINT_TYPE, report)
-    result, result_bytes = _signed(vote["result"], keys, RESULT_TYPE, report)
-    crl = _revocations(vote["revocations"], keys, definition, checkpoint, where, report)
-    certs, certificate_bytes = _certificates(
-        vote["certificates"], definition, keys, where, report, jobs
-    )
-    revoked = {e.serial: format_instant(e.revoked_at) for e in crl.entries}
-
-    entries = vote["entries"]
+    certificates, entries = vote["certificates"], vote["entries"]
+    if not isinstance(certificates, list):
+        raise _Stop("certificates must be an array")
     if not isinstance(entries, list):
         raise _Stop("entries must be an array")
-    _STATE.update(definition=definition, entries=entries, certs=certs, revoked=revoked)
+    # Certificates are checked in worker processes from here on, and ballots in others
+    # once the definition and revocations are read, each against the certificate its
+    # serial claims (rechecked below where that is not the one that counts); the
+    # signed parts are checked here meanwhile.
+    claimed = _claims(certificates)
+    _STATE.update(certificates=certificates, keys=keys, claimed=claimed)
     try:
-        checked = _parallel(_check_entries, len(entries), jobs)
+        with _started(_tasks("c", len(certificates), jobs), jobs) as certificate_rows:
+            definition, definition_bytes = _definition(vote["definition"], keys, seen, report)
+            where = f"vote {definition.vote}"
+            summary = VoteSummary(
+                definition.vote, definition.title, definition.question, definition.options
+            )
+            report.votes.append(summary)
+            checkpoint, checkpoint_bytes = _signed(
+                vote["checkpoint"], keys, CHECKPOINT_TYPE, report
+            )
+            crl = _revocations(vote["revocations"], keys, definition, checkpoint, where, report)
+            revoked = {e.serial: format_instant(e.revoked_at) for e in crl.entries}
+            _STATE.update(definition=definition, entries=entries, revoked=revoked)
+            with _started(_tasks("e", len(entries), jobs), jobs) as entry_rows:
+                result, result_bytes = _signed(vote["result"], keys, RESULT_TYPE, report)
+                checked = entry_rows()
+            certificate_checks = certificate_rows()
     finally:
         _STATE.clear()
+    accepted, certificate_bytes = _certificates(
+        certificates, certificate_checks, definition, where, report
+    )
+    certs = {serial: cert for serial, (_index, cert) in accepted.items()}
+    for index, row in enumerate(checked):
+        serial = row[6]
+        taken = accepted.get(serial) if serial is not None else None
+        if serial is not None and claimed.get(serial) != (taken[0] if taken else None):
+            # Checked against a certificate other than the one that counts.
+            checked[index] = _check_entry(entries[index], definition, certs.get, revoked)
 
     prev = definition.fingerprint
     last_time = format_instant(definition.opens_at)
@@ -604,7 +797,7 @@ def _verify_vote(
         revocations=crl.number,
         issuer=str(result.get("issuer")),
     )
-    _compare(result, expected_result, f"{where}, result", report)
+    _compare(result, expected_result, f"{where}, result", report, signed=result_bytes)
 
     pieces: list[tuple[str, bytes]] = [(where, b'{"certificates":[')]
     for number, document in enumerate(vote["certificates"]):
@@ -625,19 +818,62 @@ def _verify_vote(
     return pieces
 
 
-def _is_instant(value: object) -> bool:
-    if not isinstance(value, str) or not _INSTANT.fullmatch(value):
-        return False
+def _definition(
+    value: object, keys: Mapping[str, PublicKey], seen: set[int], report: Report
+) -> tuple[Definition, bytes]:
+    signed, envelope = _signed(value, keys, DEFINITION_TYPE, report)
     try:
-        parse_instant(value)
-    except CredentialError:
-        return False
-    return True
+        definition = Definition.from_payload(signed)
+    except CredentialError as exc:
+        raise _Stop(f"definition: {exc.reason}: {exc}") from exc
+    if definition.vote in seen:
+        raise _Stop(f"vote {definition.vote}: the bundle holds this vote twice")
+    seen.add(definition.vote)
+    return definition, envelope
+
+
+def _is_instant(value: object) -> bool:
+    return isinstance(value, str) and bool(_INSTANT.fullmatch(value)) and _real(value)
+
+
+_DAYS: dict[str, bool] = {}
+
+
+def _real(instant: str) -> bool:
+    """Whether an instant of the _INSTANT pattern names a real time (no 2025-02-30, no
+    24:00:00, no leap second, as parse_instant), with each day looked up once."""
+    day = _DAYS.get(instant[:10])
+    if day is None:
+        try:
+            parse_instant(instant[:10] + "T00:00:00Z")
+            day = True
+        except CredentialError:
+            day = False
+        _DAYS[instant[:10]] = day
+    # The pattern allows digits only, which compare as text.
+    return day and instant[11:13] <= "23" and instant[14:16] <= "59" and instant[17:19] <= "59"
 
 
 def _compare(
-    actual: Mapping[str, Any], expected: Mapping[str, Any], where: str, report: Report
+    actual: Mapping[str, Any],
+    expected: Mapping[str, Any],
+    where: str,
+    report: Report,
+    *,
+    signed: bytes | None = None,
 ) -> None:
+    """Report each field where ``actual`` differs from ``expected`` as JSON. ``signed``:
+    the envelope ``actual`` is the payload of, whose canonical bytes are known."""
+    try:
+        # Equal canonical bytes are equal JSON (true is "true", 1 is "1"): the usual case,
+        # decided without walking a roll call of every voter in Python.
+        wanted = b'{"payload":' + canonicalize(expected) + b',"signature":"'
+        if signed is not None and signed.startswith(wanted):
+            return
+        if canonicalize(actual) == wanted[11:-14]:
+            return
+    except CanonicalJSONError:
+        pass
     for name in sorted(set(actual) | set(expected)):
         # Compared as JSON, not as Python values: in Python true == 1 and 1 == 1.0, so
         # a result claiming "counts": [true, 0] or "adopted": 1 would pass.
@@ -693,24 +929,30 @@ def _revocations(
     return crl
 
 
+def _claims(certificates: list[Any]) -> dict[int, int]:
+    """Serial → index of the first certificate in the list claiming that serial."""
+    claimed: dict[int, int] = {}
+    for index, document in enumerate(certificates):
+        try:
+            serial = document["payload"]["serial"]
+        except (TypeError, KeyError):
+            continue
+        if type(serial) is int:
+            claimed.setdefault(serial, index)
+    return claimed
+
+
 def _certificates(
-    value: object,
+    value: list[Any],
+    checked: list[_Checked],
     definition: Definition,
-    keys: Mapping[str, PublicKey],
     where: str,
     report: Report,
-    jobs: int,
-) -> tuple[dict[int, tuple[int, bytes, str, str, str]], list[bytes | None]]:
-    """The valid certificates by serial: (member, public key, key id, issued_at,
-    expires_at); and each certificate's canonical bytes where it could be read."""
-    if not isinstance(value, list):
-        raise _Stop("certificates must be an array")
-    _STATE.update(certificates=value, keys=keys)
-    try:
-        checked: list[_Checked] = _parallel(_check_certificates, len(value), jobs)
-    finally:
-        _STATE.clear()
-    certs: dict[int, tuple[int, bytes, str, str, str]] = {}
+) -> tuple[dict[int, tuple[int, _Cert]], list[bytes | None]]:
+    """The valid certificates by serial: (index in the list, (member, public key, key
+    id, issued_at, expires_at)); and each certificate's canonical bytes where it could
+    be read."""
+    certs: dict[int, tuple[int, _Cert]] = {}
     holders: dict[str, int] = {}
     for index, (problem, _, key_id) in enumerate(checked):
         name = f"{where}, certificate #{index + 1}"
@@ -734,16 +976,19 @@ def _certificates(
             report.fail(name, f"key {key_id} is certified for member {holder} already")
             continue
         certs[serial] = (
-            payload["member"],
-            _b64u(payload["public_key"]),
-            str(key_id),
-            payload["issued_at"],
-            payload["expires_at"],
+            index,
+            (
+                payload["member"],
+                _b64u(payload["public_key"]),
+                str(key_id),
+                payload["issued_at"],
+                payload["expires_at"],
+            ),
         )
     opened = format_instant(definition.opens_at)
     for voter in definition.roll:
         for serial in voter.keys:
-            cert = certs.get(serial)
+            _index, cert = certs.get(serial, (None, None))
             if cert is None:
                 report.fail(
                     where, f"the roll lists certificate {serial}, which is not in the bundle"
@@ -758,7 +1003,7 @@ def _certificates(
 
 
 def _check_unused_certificates(
-    certs: Mapping[int, tuple[int, bytes, str, str, str]],
+    certs: Mapping[int, _Cert],
     definition: Definition,
     used: set[int],
     where: str,

@@ -11,6 +11,7 @@ scripts (Latin "a" for Cyrillic "а") pass.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import unicodedata
 from collections.abc import Callable, Collection, Mapping
 from typing import TypeVar
@@ -35,6 +36,12 @@ def check_int(value: object, name: str, what: str, *, minimum: int = 1) -> int:
     return value
 
 
+# Printable ASCII, and U+00A0 to U+05FF without the soft hyphen (U+00AD): Latin, Greek,
+# Cyrillic, Armenian, Hebrew: no code point there is of category Cc, Cs or Cf (the test
+# checks every one), so such text needs no character-by-character look.
+_PLAIN_TEXT = re.compile("[\x20-\x7e\u00a0-\u00ac\u00ae-\u05ff]*")
+
+
 def check_text(value: object, name: str, what: str, *, max_length: int) -> str:
     """A non-empty single-line string without control characters or outer spaces."""
     if not isinstance(value, str):
@@ -45,6 +52,8 @@ def check_text(value: object, name: str, what: str, *, max_length: int) -> str:
         raise malformed(what, f"{name} is {len(value)} characters long, at most {max_length}")
     if value != value.strip():
         raise malformed(what, f"{name} must not start or end with whitespace")
+    if _PLAIN_TEXT.fullmatch(value):
+        return value
     for index, char in enumerate(value):
         # Cc: controls (line breaks, tabs, escapes); Cs: lone surrogates, which
         # cannot be encoded; Cf (e.g. U+202E): bidi tricks that disguise a name.

@@ -9,6 +9,7 @@ by the key that would make it. Each failure must name the part at fault.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import multiprocessing
@@ -25,6 +26,7 @@ from ballots.formats import Rule, Turnout
 from ballots.verify import Report, check_receipt, verify_bundle
 from crypto.canonical import canonicalize, canonicalize_signed, parse_json
 from crypto.encoding import b64u_encode
+from crypto.errors import CredentialError
 from crypto.hashing import content_address
 from tests.ballots.make_bundle import (
     OPENS,
@@ -269,7 +271,7 @@ def test_jobs_two_on_a_large_board(monkeypatch: pytest.MonkeyPatch) -> None:
     assert pools == []
     parallel = verify(data, jobs=2)
     if "fork" in multiprocessing.get_all_start_methods():
-        assert pools == ["fork", "fork"]  # certificates, then entries
+        assert pools == ["fork", "fork"]  # certificates, and entries meanwhile
     assert serial.ok, serial.text()
     assert parallel.ok, parallel.text()
     assert serial.text() == parallel.text()
@@ -282,6 +284,80 @@ def test_jobs_two_on_a_large_board(monkeypatch: pytest.MonkeyPatch) -> None:
     serial, parallel = verify(bad, jobs=1), verify(bad, jobs=2)
     fails(parallel, "vote 1, entry 1235", "bad_signature: the ballot's signature does not verify")
     assert serial.problems == parallel.problems
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_ballot_is_judged_by_the_certificate_that_counts(jobs: int) -> None:
+    # Entries are checked in the workers against the first certificate claiming their
+    # serial, while the certificates are checked elsewhere. Here that first one is a
+    # forgery (another key, bad signature) and a genuine copy follows: the ballots of
+    # that serial must be judged by the genuine one, the forgery reported alone.
+    sample = build_vote(2000, seed="large")
+    data = sample.bundle_bytes()
+
+    def forge(bundle: Any) -> None:
+        certificates = bundle["votes"][0]["certificates"]
+        genuine = certificates[5]
+        forged = json.loads(json.dumps(genuine))
+        forged["payload"]["public_key"] = make_key("forger").public_key.b64u
+        certificates.insert(5, forged)
+
+    report = verify(tampered(data, forge), jobs=jobs)
+    assert report.problems == [
+        "vote 1, certificate #6: bad_signature: the signature does not verify under key "
+        f"{sample.registry.public_key.key_id}"
+    ]
+
+
+def test_certificate_shortcut_agrees_with_the_general_checks(sample: Sample) -> None:
+    # The workers read a well-formed certificate without the general parsers. Each
+    # edit leaves that form and is signed again by the registry key, so only the
+    # field checks (of the shortcut, then of the general path) can catch it.
+    def edits() -> list[Callable[[dict[str, Any]], object]]:
+        def payload(name: str, value: object) -> Callable[[dict[str, Any]], object]:
+            def edit(c: dict[str, Any]) -> None:
+                c["payload"][name] = value
+                # Without a canonical form it stays unsigned, and must fail anyway.
+                with contextlib.suppress(CredentialError):
+                    c.update(resign(c, sample.registry))
+
+            return edit
+
+        return [
+            payload("org_name", " Союз"),
+            payload("org_name", "Союз\u202e"),
+            payload("serial", 0),
+            payload("serial", 2**53),
+            payload("serial", True),
+            payload("member", "7"),
+            payload("v", 2),
+            payload("issued_at", "2026-02-30T10:00:00Z"),
+            payload("expires_at", "2020-01-01T00:00:00Z"),
+            payload("issuer", "0" * 32),
+            payload("public_key", "A" * 43),
+            payload("extra", 1),
+            lambda c: c["payload"].pop("org"),
+            lambda c: c.__setitem__("signer", "f" * 32),
+            lambda c: c.__setitem__("extra", 1),
+        ]
+
+    for edit in edits():
+
+        def change(bundle: Any, edit: Callable[[dict[str, Any]], object] = edit) -> None:
+            edit(bundle["votes"][0]["certificates"][0])
+
+        report = verify(tampered(sample, change))
+        assert report.problems, report.text()
+        assert report.problems[0].startswith("vote 1, certificate #1: "), report.text()
+
+    # Outside the shortcut's form but valid: the general path accepts it.
+    def quoted(bundle: Any) -> None:
+        certificate = bundle["votes"][0]["certificates"][0]
+        certificate["payload"]["org_name"] = 'Профсоюз "Север"\\Юг'
+        certificate.update(resign(certificate, sample.registry))
+
+    report = verify(tampered(sample, quoted))
+    assert report.problems == [], report.text()
 
 
 # --- tampered bytes fail --------------------------------------------------------------
@@ -346,14 +422,27 @@ def test_edited_received_at_of_the_last_entry(sample: Sample) -> None:
     fails(verify(tampered(sample, change)), "vote 1, checkpoint", "head is")
 
 
-def test_received_at_that_does_not_exist() -> None:
+@pytest.mark.parametrize(
+    "at",
+    [
+        "2025-03-03T10:00:99Z",
+        "2025-03-03T10:60:00Z",
+        "2025-03-03T24:00:00Z",
+        "2025-03-03T10:00:60Z",
+        "2025-02-29T10:00:00Z",
+        "2025-04-31T10:00:00Z",
+        "2025-13-01T10:00:00Z",
+        "0000-03-03T10:00:00Z",
+    ],
+)
+def test_received_at_that_does_not_exist(at: str) -> None:
     def change(index: int, entry: dict[str, Any]) -> dict[str, Any]:
-        return {**entry, "received_at": "2025-03-03T10:00:99Z"} if index == 2 else entry
+        return {**entry, "received_at": at} if index == 2 else entry
 
     fails(
         verify(build_vote(3, entry_hook=change).bundle_bytes()),
         "vote 1, entry 3",
-        "malformed: received_at 2025-03-03T10:00:99Z does not exist",
+        f"malformed: received_at {at} does not exist",
     )
 
 

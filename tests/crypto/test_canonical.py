@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import crypto.canonical as canonical_module
 from crypto.canonical import (
     MAX_DEPTH,
     CanonicalJSONError,
@@ -421,3 +422,55 @@ def test_floats_round_trip_exactly(value: float) -> None:
     assert float(text) == value
     assert text != "-0"
     assert math.isfinite(float(text))
+
+
+# --- the C fast path agrees with the general encoder ------------------------------------
+
+_plain_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**53) - 2, 2**53 + 2)
+    | st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x10FFFF)),
+    lambda inner: (
+        st.lists(inner, max_size=5)
+        | st.tuples(inner, inner)
+        | st.dictionaries(st.text(max_size=6), inner, max_size=5)
+    ),
+    max_leaves=30,
+)
+
+
+def _general(value: object, *, signed: bool) -> bytes | str:
+    try:
+        return canonical_module._Encoder(signed=signed).encode(value)
+    except CanonicalJSONError as exc:
+        return exc.reason
+
+
+def _public(value: object, *, signed: bool) -> bytes | str:
+    try:
+        return (canonicalize_signed if signed else canonicalize)(value)
+    except CanonicalJSONError as exc:
+        return exc.reason
+
+
+@given(_plain_values, st.booleans())
+def test_fast_path_writes_what_the_general_encoder_writes(value: object, signed: bool) -> None:
+    # Control characters, quotes, backslashes, non-ASCII and astral text, lone
+    # surrogates, integers at the edges of both profiles, non-ASCII member names.
+    assert _public(value, signed=signed) == _general(value, signed=signed)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"a": '\x00\x1f\x7f"\\/\b\t\n\f\r\u2028'},
+        {"\U0001f600": 1, "\ufb01": 2},
+        [2**53, -(2**53), 2**53 - 1],
+        {"n": True, "m": False, "o": None, "p": ()},
+        {"a": "\ud800"},
+    ],
+)
+def test_fast_path_edge_cases(value: object) -> None:
+    for signed in (False, True):
+        assert _public(value, signed=signed) == _general(value, signed=signed)

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from meetings.access import OFFICER_SEATS, MeetingRoles
 from meetings.blobs import MATERIAL_TYPES
+from meetings.drafting import item_resolution
 from meetings.events import MAX_BACKLOG, events_after
 from meetings.ical import calendar_text, meeting_event
 from meetings.lifecycle import allowed_targets
@@ -1162,6 +1163,15 @@ async def meeting_record(request: web.Request) -> web.StreamResponse:
         )
 
 
+async def item_resolution_page(request: web.Request) -> web.StreamResponse:
+    """The draft resolution of an item, laid out as the document it will be."""
+    async with unit(request) as (db, actor):
+        doc = await item_resolution(
+            db, actor, path_id(request, "meeting_id"), path_id(request, "item_id")
+        )
+        return render(request, "documents/resolution.html", actor=actor, doc=doc)
+
+
 # --- notices -----------------------------------------------------------------------------------
 
 
@@ -1215,6 +1225,7 @@ def install(app: web.Application) -> None:
     r.add_post(m + r"/items/{item_id:\d+}/move", item_move)
     r.add_post(m + r"/items/{item_id:\d+}/remove", item_remove)
     r.add_post(m + r"/items/{item_id:\d+}/materials", material_upload)
+    r.add_get(m + r"/items/{item_id:\d+}/resolution", item_resolution_page)
     r.add_get(r"/materials/{material_id:\d+}", material_download)
     r.add_post(m + "/guests", guest_add)
     r.add_post(m + r"/guests/{guest_id:\d+}/remove", guest_remove)

@@ -429,12 +429,7 @@ def _certificate_fast(
         public = PublicKey(_b64u(p["public_key"]))  # a point of the prime-order subgroup
     except (nacl.exceptions.BadSignatureError, ValueError):  # CredentialError is one
         return None
-    envelope = b'{"payload":%s,"signature":"%s","signer":"%s"}' % (
-        canonical,
-        document["signature"].encode(),
-        document["signer"].encode(),
-    )
-    return envelope, public.key_id
+    return _envelope(canonical, document["signature"], document["signer"]), public.key_id
 
 
 def _plain_name(name: str) -> bool:
@@ -629,22 +624,23 @@ def _signed_fast(
         nacl.bindings.crypto_sign_open(_b64u(signature) + canonical, keys[signer].raw)
     except (CanonicalJSONError, nacl.exceptions.BadSignatureError, ValueError):
         return None
-    envelope = b'{"payload":%s,"signature":"%s","signer":"%s"}' % (
-        canonical,
-        signature.encode(),
-        signer.encode(),
-    )
-    return payload, envelope, signer
+    return payload, _envelope(canonical, signature, signer), signer
 
 
 def _envelope_bytes(document: SignedDocument) -> bytes:
     """The canonical bytes of a parsed envelope, from its payload's: parse() accepted
     exactly these three fields, the signature in strict base64url (so re-encoding
     gives the text it was read from) and the signer as a key id — nothing to escape."""
+    return _envelope(document.canonical, b64u_encode(document.signature), document.signer)
+
+
+def _envelope(canonical: bytes, signature: str, signer: str) -> bytes:
+    """An envelope's canonical bytes from its payload's, where the signature (strict
+    base64url) and the signer (a key id) need no escaping."""
     return b'{"payload":%s,"signature":"%s","signer":"%s"}' % (
-        document.canonical,
-        b64u_encode(document.signature).encode(),
-        document.signer.encode(),
+        canonical,
+        signature.encode(),
+        signer.encode(),
     )
 
 

@@ -187,6 +187,15 @@ class VoteLine:
         return tally_phrase(self.counts)
 
     @property
+    def roll_groups(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """The named list grouped by the answer, in the order of the options: «за: А. А.
+        Иванов, Б. Б. Петров; против: …» reads faster than one line per member."""
+        groups: dict[str, list[str]] = {option: [] for option, _count in self.counts}
+        for name, option in self.roll_call:
+            groups.setdefault(option, []).append(name)
+        return tuple((option, tuple(names)) for option, names in groups.items() if names)
+
+    @property
     def verdict(self) -> str:
         return {True: "Решение принято.", False: "Решение не принято.", None: ""}[self.adopted]
 

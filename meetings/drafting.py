@@ -1,23 +1,46 @@
 """Drafts of a meeting's documents, assembled from its record in the database.
 
 What a document says is :mod:`meetings.documents`; this module reads the meeting, its
-body and organisation, the item and the people, and hands them over.
+body and organisation, the items, the people, the attendance and the closed votes, and
+hands them over. Nothing here writes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from meetings.documents import Resolution, resolution
-from meetings.models import AgendaItem, Meeting
+from ballots.models import Vote, VoteState
+from ballots.votes import result_json
+from crypto.canonical import canonicalize_signed
+from crypto.hashing import content_address
+from meetings.access import composition_ids, meeting_date
+from meetings.documents import (
+    Point,
+    Protocol,
+    ProtocolItem,
+    Resolution,
+    VoteLine,
+    attendance,
+    decision_points,
+    meeting_number,
+    paragraphs,
+    resolution,
+    split_draft,
+)
+from meetings.models import AgendaItem, Guest, Meeting, MeetingEvent, Presence
 from meetings.preparation import MeetingService
+from meetings.quorum import quorum_status
+from meetings.room import item_rule
+from meetings.votes import MeetingVote
 from registry.actor import Actor
-from registry.errors import NotFound
 from registry.models import Body, Member, Organisation
 
-__all__ = ["initials", "item_resolution"]
+__all__ = ["ItemVote", "initials", "item_resolution", "meeting_protocol", "vote_line"]
 
 
 def initials(full_name: str) -> str:
@@ -32,10 +55,9 @@ async def item_resolution(
     session: AsyncSession, actor: Actor, meeting_id: int, item_id: int
 ) -> Resolution:
     """The resolution of one agenda item, as far as the record holds it now."""
-    meeting, _roles = await MeetingService(session, actor).get(meeting_id)
-    item = await session.get(AgendaItem, item_id)
-    if item is None or item.meeting_id != meeting.id:
-        raise NotFound("no such agenda item in this meeting")
+    service = MeetingService(session, actor)
+    meeting, _roles = await service.get(meeting_id)
+    item = await service.item(meeting, item_id)
     body = await session.get(Body, meeting.body_id)
     assert body is not None
     org = await session.get(Organisation, body.organisation_id)
@@ -54,8 +76,202 @@ async def item_resolution(
         decision=item.decision,
         signature_title=("Председатель", body.name),
         signer=initials(chair.full_name) if chair else "",
+        votes=[line for line, _vote in await item_votes(session, meeting.id, item.id)],
     )
 
 
 def _local_date(meeting: Meeting) -> dt.date:
     return meeting.local_start.date()
+
+
+ItemVote = tuple[VoteLine, Vote]
+
+
+def vote_line(vote: Vote) -> VoteLine:
+    """«ГОЛОСОВАЛИ» of a closed vote, from its signed definition and result."""
+    definition: dict[str, Any] = json.loads(vote.definition)["payload"]
+    result = result_json(vote)
+    options: list[str] = list(definition["options"])
+    if result is None:
+        return VoteLine(question=vote.question, counts=(), adopted=None)
+    roll_call: tuple[tuple[str, str], ...] = ()
+    if result["roll_call"]:
+        named = [
+            (entry["name"], ", ".join(options[n - 1] for n in entry["choice"]))
+            for entry in result["roll_call"]
+        ]
+        roll_call = tuple(attendance_order(named))
+    assert vote.result is not None
+    return VoteLine(
+        question=vote.question,
+        counts=tuple(zip(options, result["counts"], strict=True)),
+        adopted=result["adopted"],
+        roll_call=roll_call,
+        head=result["head"],
+        result=content_address(canonicalize_signed(result)),
+    )
+
+
+def attendance_order(named: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    order = {name: index for index, name in enumerate(attendance(n for n, _ in named).names)}
+    return sorted(named, key=lambda pair: order[pair[0]])
+
+
+async def item_votes(session: AsyncSession, meeting_id: int, item_id: int) -> list[ItemVote]:
+    """The closed votes held on an item, in the order they were held."""
+    rows = await session.execute(
+        select(Vote)
+        .join(MeetingVote, MeetingVote.vote_id == Vote.id)
+        .where(
+            MeetingVote.meeting_id == meeting_id,
+            MeetingVote.item_id == item_id,
+            Vote.state == VoteState.CLOSED,
+        )
+        .order_by(Vote.opens_at, Vote.id)
+    )
+    return [(vote_line(vote), vote) for vote in rows.scalars()]
+
+
+async def attended(session: AsyncSession, meeting: Meeting) -> set[int]:
+    """Members who were at the meeting at any moment: present now, or recorded as
+    arriving in its event log."""
+    now = await session.scalars(
+        select(Presence.member_id).where(
+            Presence.meeting_id == meeting.id,
+            (Presence.online.is_(True)) | (Presence.in_person.is_(True)),
+        )
+    )
+    ids = set(now.all())
+    arrivals = await session.scalars(
+        select(MeetingEvent.data).where(
+            MeetingEvent.meeting_id == meeting.id, MeetingEvent.kind == "presence.arrived"
+        )
+    )
+    for data in arrivals:
+        member = json.loads(data).get("member")
+        if isinstance(member, int):
+            ids.add(member)
+    return ids
+
+
+async def meeting_protocol(
+    session: AsyncSession, actor: Actor, meeting_id: int
+) -> tuple[Protocol, list[Vote]]:
+    """The protocol of a meeting as its record holds it now, and the votes it cites."""
+    service = MeetingService(session, actor)
+    meeting, _roles = await service.get(meeting_id)
+    body = await session.get(Body, meeting.body_id)
+    assert body is not None
+    org = await session.get(Organisation, body.organisation_id)
+    assert org is not None
+    composition = await composition_ids(session, meeting)
+    present = await attended(session, meeting)
+    wanted = composition | present
+    for officer in (meeting.chair_member_id, meeting.secretary_member_id):
+        if officer is not None:
+            wanted.add(officer)
+    names = {
+        m.id: m.full_name
+        for m in (await session.scalars(select(Member).where(Member.id.in_(wanted)))).all()
+    }
+    counted = present & composition
+    status = quorum_status(
+        composition,
+        counted,
+        item_rule(body, None),
+    )
+    verdict = "Кворум имеется." if status.met else "Кворума нет."
+    quorum = (
+        f"Из {status.composition} членов {_genitive(body.name)} присутствуют "
+        f"{status.present}; для кворума необходимо не менее {status.required}. {verdict}"
+    )
+    guests = (
+        await session.scalars(
+            select(Guest).where(Guest.meeting_id == meeting.id).order_by(Guest.id)
+        )
+    ).all()
+    items: list[ProtocolItem] = []
+    cited: list[Vote] = []
+    for item in meeting.items:
+        votes = await item_votes(session, meeting.id, item.id)
+        cited.extend(vote for _line, vote in votes)
+        items.append(
+            ProtocolItem(
+                number=item.position,
+                title=" ".join(item.title.split()),
+                rapporteur=item.rapporteur.strip(),
+                heard=tuple(paragraphs(item.heard)),
+                speeches=tuple(paragraphs(item.speeches)),
+                points=tuple(p.renumbered(str(item.position)) for p in _decided_points(item)),
+                votes=tuple(line for line, _vote in votes),
+            )
+        )
+    members = attendance(names[i] for i in composition if i in names)
+    present_names = attendance(names[i] for i in counted if i in names)
+    attachments = []
+    if not present_names.listed:
+        attachments.append(
+            f"Список присутствующих членов {_genitive(body.name)} ({present_names.count} чел.)"
+        )
+    for item in meeting.items:
+        attachments.extend(f"{m.filename} (к вопросу {item.position})" for m in item.materials)
+    chair = names.get(meeting.chair_member_id or 0, "")
+    secretary = names.get(meeting.secretary_member_id or 0, "")
+    protocol = Protocol(
+        organisation=org.name,
+        short_name=org.short_name,
+        body=body.name,
+        number=meeting_number(meeting.number),
+        date=meeting_date(meeting),
+        place=meeting.place or (f"г. {org.city}" if org.city else ""),
+        chair=initials(chair) if chair else "",
+        secretary=initials(secretary) if secretary else "",
+        members=members,
+        present=present_names,
+        guests=tuple((g.name, g.affiliation) for g in guests),
+        quorum=quorum,
+        items=tuple(items),
+        attachments=tuple(attachments),
+    )
+    return protocol, cited
+
+
+def _decided_points(item: AgendaItem) -> list[Point]:
+    """«ПОСТАНОВИЛИ»: what the secretary noted as decided, else the draft's points."""
+    if item.decision.strip():
+        return decision_points(item.decision)
+    if item.draft_resolution.strip():
+        return split_draft(item.draft_resolution)[2]
+    return []
+
+
+def _genitive(body: str) -> str:
+    """«Президиум крайсовпрофа» → «президиума крайсовпрофа»: the first word of a body's
+    name in the genitive, for «из 15 членов президиума»."""
+    words = body.split()
+    if not words:
+        return body
+    first = words[0].lower()
+    table = {
+        "президиум": "президиума",
+        "совет": "совета",
+        "комитет": "комитета",
+        "пленум": "пленума",
+        "конференция": "конференции",
+        "комиссия": "комиссии",
+        "ревизионная": "ревизионной",
+        "контрольно-ревизионная": "контрольно-ревизионной",
+        "счётная": "счётной",
+        "счетная": "счетной",
+        "профком": "профкома",
+        "правление": "правления",
+    }
+    words[0] = table.get(first, first)
+    if len(words) > 1 and words[0] in (
+        "ревизионной",
+        "контрольно-ревизионной",
+        "счётной",
+        "счетной",
+    ):
+        words[1] = table.get(words[1].lower(), words[1])
+    return " ".join(words)

@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -22,6 +23,11 @@ from registry.orm import Base, enum_column, utcnow
 
 __all__ = [
     "AgendaItem",
+    "Document",
+    "DocumentKind",
+    "DocumentRecipient",
+    "DocumentSignature",
+    "DocumentState",
     "FloorRequest",
     "FloorState",
     "Guest",
@@ -133,6 +139,7 @@ class AgendaItem(Base):
     quorum_numerator: Mapped[int | None] = mapped_column(Integer, default=None)
     quorum_denominator: Mapped[int | None] = mapped_column(Integer, default=None)
     quorum_strict: Mapped[bool | None] = mapped_column(default=None)
+    heard: Mapped[str] = mapped_column(Text, default="")  # «СЛУШАЛИ»: the report in brief
     speeches: Mapped[str] = mapped_column(Text, default="")  # «ВЫСТУПИЛИ»
     decision: Mapped[str] = mapped_column(Text, default="")  # «ПОСТАНОВИЛИ»
 
@@ -244,3 +251,101 @@ class MeetingEvent(Base):
     kind: Mapped[str] = mapped_column(String(40))
     actor: Mapped[str] = mapped_column(String(300), default="")
     data: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class DocumentKind(enum.StrEnum):
+    PROTOCOL = "protocol"  # протокол заседания
+    RESOLUTION = "resolution"  # постановление по вопросу повестки
+    EXTRACT = "extract"  # выписка из протокола по одному вопросу
+
+
+class DocumentState(enum.StrEnum):
+    SIGNING = "signing"  # finalised: the PDF is fixed, the signatures are being collected
+    SIGNED = "signed"  # both signatures are in and embedded: issued
+    WITHDRAWN = "withdrawn"  # finalised by mistake and withdrawn before it was signed
+
+
+class Document(Base):
+    """An issued document: its fixed PDF, the signed record that names the PDF's hash,
+    and its place in the organisation's journal (журнал регистрации документов)."""
+
+    __tablename__ = "document"
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "journal_year", "journal_seq"),
+        Index("ix_document_meeting_kind", "meeting_id", "kind", "item_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="RESTRICT"))
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id", ondelete="RESTRICT"))
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("agenda_item.id", ondelete="RESTRICT"))
+    kind: Mapped[DocumentKind] = mapped_column(enum_column(DocumentKind))
+    state: Mapped[DocumentState] = mapped_column(
+        enum_column(DocumentState), default=DocumentState.SIGNING
+    )
+    # The journal's registration number: «12/2026» is the twelfth of that year.
+    journal_year: Mapped[int] = mapped_column(Integer)
+    journal_seq: Mapped[int] = mapped_column(Integer)
+    number: Mapped[str] = mapped_column(String(40))  # «№ 7 – 2», as the document says
+    title: Mapped[str] = mapped_column(String(1000))
+    # The canonical record (JSON) the signers sign, and its digest ("sha256:…").
+    record: Mapped[str] = mapped_column(Text)
+    record_digest: Mapped[str] = mapped_column(String(71))
+    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    pdf_sha256: Mapped[str] = mapped_column(String(64))
+    # The PDF with the signatures and certificates embedded, once both have signed.
+    signed_pdf: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    finalised_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finalised_by: Mapped[str] = mapped_column(String(300), default="")
+    signed_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+    @property
+    def journal_number(self) -> str:
+        return f"{self.journal_seq}/{self.journal_year}"
+
+
+class DocumentSignature(Base):
+    """One signature on a document's record: the secretary's first, then the chair's."""
+
+    __tablename__ = "document_signature"
+
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("document.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    role: Mapped[str] = mapped_column(String(20))  # secretary | chair
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="RESTRICT"))
+    serial: Mapped[int] = mapped_column(Integer)
+    envelope: Mapped[str] = mapped_column(Text)  # the signed envelope, JSON
+    digest: Mapped[str] = mapped_column(String(71))
+    signed_at: Mapped[dt.datetime]
+
+
+class DocumentRecipient(Base):
+    """Whom a signed document was sent to — a member organisation or a named member —
+    and their signed acknowledgement («ознакомлен»)."""
+
+    __tablename__ = "document_recipient"
+    __table_args__ = (
+        CheckConstraint("(organisation_id IS NULL) <> (member_id IS NULL)", name="one_recipient"),
+        UniqueConstraint("document_id", "organisation_id", "member_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("document.id", ondelete="CASCADE"), index=True
+    )
+    organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisation.id", ondelete="RESTRICT")
+    )
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id", ondelete="RESTRICT"))
+    sent_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    sent_by: Mapped[str] = mapped_column(String(300), default="")
+    reminded_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    reminders: Mapped[int] = mapped_column(Integer, default=0)
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    acknowledged_by: Mapped[int | None] = mapped_column(
+        ForeignKey("member.id", ondelete="RESTRICT")
+    )
+    statement: Mapped[str | None] = mapped_column(Text, default=None)  # signed envelope, JSON

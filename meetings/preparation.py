@@ -74,6 +74,13 @@ class MeetingService:
         roles.require_view()
         return meeting, roles
 
+    async def item(self, meeting: Meeting, item_id: int) -> AgendaItem:
+        """An agenda item of this meeting (another meeting's item is "not found")."""
+        item = await self.session.get(AgendaItem, item_id)
+        if item is None or item.meeting_id != meeting.id:
+            raise NotFound("no such agenda item in this meeting")
+        return item
+
     async def visible(self, body_id: int | None = None) -> list[Meeting]:
         """Meetings the caller may see, newest first."""
         stmt = select(Meeting).order_by(Meeting.starts_at.desc())

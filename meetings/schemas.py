@@ -107,6 +107,16 @@ class NotesIn(StrictIn):
     decision: Annotated[str, Field(max_length=100_000)] | None = None
 
 
+class DraftTextsIn(StrictIn):
+    """The texts of an item the secretary writes into the documents after the meeting:
+    «СЛУШАЛИ» in brief, «ВЫСТУПИЛИ», «ПОСТАНОВИЛИ» and the resolution's wording."""
+
+    heard: Annotated[str, Field(max_length=100_000)] | None = None
+    speeches: Annotated[str, Field(max_length=100_000)] | None = None
+    decision: Annotated[str, Field(max_length=100_000)] | None = None
+    draft_resolution: Annotated[str, Field(max_length=100_000)] | None = None
+
+
 class GuestIn(StrictIn):
     name: Annotated[Text, Field(min_length=1, max_length=300)]
     affiliation: Annotated[Text, Field(max_length=300)] = ""

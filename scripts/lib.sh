@@ -34,6 +34,12 @@ find_python() {
     return 1
 }
 
+document_packages() {
+    # WeasyPrint lays documents out with Pango; DejaVu gives the Cyrillic serif the
+    # documents are set in; poppler-utils (pdftotext, pdftoppm) reads them back in tests.
+    apt_install libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core fonts-dejavu-extra "$@"
+}
+
 ensure_venv() {
     local extras="$1" python stamp want
     if [ ! -x "$VENV/bin/python" ]; then

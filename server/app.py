@@ -31,6 +31,8 @@ from server.settings import Settings
 from server.views import (
     auth_pages,
     card,
+    distribution_pages,
+    document_pages,
     identity,
     meeting_pages,
     meeting_room,
@@ -138,6 +140,8 @@ def create_app(settings: Settings, *, mailer: Mailer | None = None) -> web.Appli
         signing_keys.routes,
         meetings_api.routes,
         votes_api.routes,
+        document_pages.routes,
+        distribution_pages.routes,
     )
     for table in api:
         table.install(app)
@@ -150,6 +154,8 @@ def create_app(settings: Settings, *, mailer: Mailer | None = None) -> web.Appli
     meeting_room.install(app)
     meeting_ws.install(app)
     registry_pages.install(app)
+    document_pages.install(app)
+    distribution_pages.install(app)
     vote_pages.install(app)
     app.router.add_static("/static", STATIC, append_version=True)
     return app

@@ -12,6 +12,7 @@ from pathlib import Path
 from aiohttp import web
 
 from ballots.auditcli import main as audit_main
+from meetings.docscli import main as docs_main
 from registry.accounts import AccountService
 from registry.actor import Actor
 from registry.errors import DomainError
@@ -72,6 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     audit.add_argument("audit_args", nargs=argparse.REMAINDER, help="verify BUNDLE | receipt …")
 
+    docs = commands.add_parser(
+        "docs", help="check signed documents offline (kvorum docs verify FILE.pdf)"
+    )
+    docs.add_argument("docs_args", nargs=argparse.REMAINDER, help="verify FILE.pdf …")
+
     demo = commands.add_parser("demo", help="seed the demo union, print logins, and serve")
     _settings_args(demo, serving=True)
     demo.add_argument("--no-serve", action="store_true", help="seed and print logins, then exit")
@@ -131,6 +137,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 serve(settings)
         elif args.command == "audit":
             return audit_main(args.audit_args)
+        elif args.command == "docs":
+            return docs_main(args.docs_args)
         elif args.command == "card":
             return run_card_command(args, settings)
         elif args.command == "db":

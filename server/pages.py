@@ -28,6 +28,13 @@ def _date(value: dt.date | dt.datetime | None) -> str:
     return value.strftime("%d.%m.%Y")
 
 
+def _period(text: str) -> str:
+    """A sentence's full stop, unless the text already ends in one (or «?», «!», «…»):
+    «И. И. Иванов» gets none after its initials' stop."""
+    text = str(text).rstrip()
+    return text if not text or text[-1] in ".?!…:;" else text + "."
+
+
 def make_jinja() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -37,6 +44,7 @@ def make_jinja() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["date"] = _date
+    env.filters["period"] = _period
     return env
 
 

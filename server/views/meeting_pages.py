@@ -27,7 +27,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from meetings.access import OFFICER_SEATS, MeetingRoles
 from meetings.blobs import MATERIAL_TYPES
-from meetings.drafting import item_resolution
 from meetings.events import MAX_BACKLOG, events_after
 from meetings.ical import calendar_text, meeting_event
 from meetings.lifecycle import allowed_targets
@@ -48,7 +47,7 @@ from meetings.schemas import (
     MeetingPatch,
 )
 from registry.actor import Actor
-from registry.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
+from registry.errors import Conflict, DomainError, InvalidInput, PermissionDenied
 from registry.members import current_seat_clause
 from registry.models import Body, Member, Role, Seat, SeatRole
 from registry.orm import utcnow
@@ -317,13 +316,6 @@ async def _next_number(db: AsyncSession, body_id: int, year: int) -> int:
         select(func.max(Meeting.number)).where(Meeting.body_id == body_id, Meeting.year == year)
     )
     return int(last or 0) + 1
-
-
-async def _item_of(db: AsyncSession, meeting: Meeting, item_id: int) -> AgendaItem:
-    item = await db.get(AgendaItem, item_id)
-    if item is None or item.meeting_id != meeting.id:
-        raise NotFound("no such agenda item in this meeting")
-    return item
 
 
 def _form_options(t: Translator) -> list[tuple[str, str]]:
@@ -878,7 +870,7 @@ async def item_edit(request: web.Request) -> web.StreamResponse:
     async with unit(request) as (db, actor):
         meeting, roles = await MeetingService(db, actor).get(path_id(request, "meeting_id"))
         _require_editable(meeting, roles)
-        item = await _item_of(db, meeting, path_id(request, "item_id"))
+        item = await MeetingService(db, actor).item(meeting, path_id(request, "item_id"))
         return _item_form(request, actor, meeting, _item_values(item), {}, item=item)
 
 
@@ -888,7 +880,7 @@ async def item_update(request: web.Request) -> web.StreamResponse:
         service = MeetingService(db, actor)
         meeting, roles = await service.get(path_id(request, "meeting_id"))
         _require_editable(meeting, roles)
-        item = await _item_of(db, meeting, path_id(request, "item_id"))
+        item = await MeetingService(db, actor).item(meeting, path_id(request, "item_id"))
         values = _item_values(item) | await read_fields(request, _ITEM_FIELDS)
         values["quorum_mode"] = values["quorum_mode"] or "body"
         model, errors = _check(
@@ -918,7 +910,7 @@ async def item_move(request: web.Request) -> web.StreamResponse:
         service = MeetingService(db, actor)
         meeting, roles = await service.get(path_id(request, "meeting_id"))
         _require_editable(meeting, roles)
-        item = await _item_of(db, meeting, path_id(request, "item_id"))
+        item = await MeetingService(db, actor).item(meeting, path_id(request, "item_id"))
         values = await read_fields(request, ("direction",))
         step = {"up": -1, "down": 1}.get(values["direction"])
         if step is None:
@@ -934,7 +926,7 @@ async def item_remove(request: web.Request) -> web.StreamResponse:
         service = MeetingService(db, actor)
         meeting, roles = await service.get(path_id(request, "meeting_id"))
         roles.require_prepare()
-        item = await _item_of(db, meeting, path_id(request, "item_id"))
+        item = await MeetingService(db, actor).item(meeting, path_id(request, "item_id"))
         await service.remove_item(item.id)
         return see_other(f"/meetings/{meeting.id}?done=item_removed#agenda")
 
@@ -946,7 +938,7 @@ async def material_upload(request: web.Request) -> web.StreamResponse:
         service = MeetingService(db, actor)
         meeting, roles = await service.get(path_id(request, "meeting_id"))
         _require_editable(meeting, roles)
-        item = await _item_of(db, meeting, path_id(request, "item_id"))
+        item = await MeetingService(db, actor).item(meeting, path_id(request, "item_id"))
         try:
             filename, data = await read_upload(request)
             async with db.begin_nested():
@@ -1163,15 +1155,6 @@ async def meeting_record(request: web.Request) -> web.StreamResponse:
         )
 
 
-async def item_resolution_page(request: web.Request) -> web.StreamResponse:
-    """The draft resolution of an item, laid out as the document it will be."""
-    async with unit(request) as (db, actor):
-        doc = await item_resolution(
-            db, actor, path_id(request, "meeting_id"), path_id(request, "item_id")
-        )
-        return render(request, "documents/resolution.html", actor=actor, doc=doc)
-
-
 # --- notices -----------------------------------------------------------------------------------
 
 
@@ -1225,7 +1208,6 @@ def install(app: web.Application) -> None:
     r.add_post(m + r"/items/{item_id:\d+}/move", item_move)
     r.add_post(m + r"/items/{item_id:\d+}/remove", item_remove)
     r.add_post(m + r"/items/{item_id:\d+}/materials", material_upload)
-    r.add_get(m + r"/items/{item_id:\d+}/resolution", item_resolution_page)
     r.add_get(r"/materials/{material_id:\d+}", material_download)
     r.add_post(m + "/guests", guest_add)
     r.add_post(m + r"/guests/{guest_id:\d+}/remove", guest_remove)

@@ -136,7 +136,7 @@ def test_the_seed_resolution_is_rebuilt_from_its_meeting_record(seed: str) -> No
         draft="\n".join(lines[start:end]),
         signature_title=("Председатель", "Пермского крайсовпрофа"),
     )
-    html = make_jinja().get_template("documents/resolution.html").render(doc=doc)
+    html = make_jinja().get_template("documents/resolution.html").render(doc=doc, draft=False)
     parser = _Text()
     parser.feed(html)
     rendered = "".join(parser.parts)

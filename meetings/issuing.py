@@ -1,0 +1,474 @@
+"""Issuing a meeting's documents: the draft, finalising it into a fixed PDF and a signed
+record, the signatures of the secretary and then the chair, and the journal.
+
+The PDF itself is rendered by the server (templates live in ``web/``); this module is
+handed its bytes. Finalising fixes them: the record names their SHA-256 and length, the
+vote fingerprints the document cites, and who must sign. Each signer's browser signs
+the record's digest with the member's own key; the server checks the signature
+against the member's certificate before it keeps it, and once the chair has signed it
+embeds the signatures, certificates, registry keys and revocation lists in the PDF,
+which is then verifiable offline (:mod:`meetings.docverify`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ballots.models import Vote
+from ballots.votes import result_json
+from crypto.canonical import canonicalize_signed
+from crypto.certificate import KeyCertificate
+from crypto.envelope import SignedDocument
+from crypto.errors import CredentialError
+from crypto.hashing import content_address
+from crypto.instant import format_instant
+from meetings import docsign
+from meetings.access import MeetingRoles, meeting_date, roles_in
+from meetings.distribution import Distribution
+from meetings.documents import Protocol, Resolution
+from meetings.drafting import item_resolution, item_votes, meeting_protocol
+from meetings.events import append_event
+from meetings.models import (
+    AgendaItem,
+    Document,
+    DocumentKind,
+    DocumentSignature,
+    DocumentState,
+    Meeting,
+    MeetingState,
+)
+from meetings.preparation import MeetingService
+from meetings.schemas import DraftTextsIn
+from registry.actor import Actor
+from registry.credentials import KEY_CERTIFICATE, CredentialService
+from registry.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from registry.models import Body, IssuedCredential, Member, Organisation
+from registry.orm import utcnow
+from registry.registrykey import RegistryKeyring
+
+__all__ = ["ROLES", "DocumentDesk", "Draft"]
+
+#: Who signs, in order.
+ROLES = ("secretary", "chair")
+#: How long ago a signature may be dated (its time is the one the server handed out).
+CLOCK_SKEW = dt.timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A document as the record holds it now, before it is fixed."""
+
+    kind: DocumentKind
+    meeting: Meeting
+    item: AgendaItem | None
+    protocol: Protocol | None
+    resolution: Resolution | None
+    votes: tuple[Vote, ...]
+
+    @property
+    def title(self) -> str:
+        if self.resolution is not None:
+            return self.resolution.title
+        assert self.protocol is not None
+        if self.kind is DocumentKind.EXTRACT and self.item is not None:
+            return f"Выписка из протокола заседания {self.protocol.number}: {self.item.title}"
+        return f"Протокол заседания {self.protocol.body.lower()} {self.protocol.number}"
+
+    @property
+    def number(self) -> str:
+        if self.resolution is not None:
+            return self.resolution.number
+        assert self.protocol is not None
+        if self.kind is DocumentKind.EXTRACT and self.item is not None:
+            return f"{self.protocol.number} – {self.item.position}"
+        return self.protocol.number
+
+
+class DocumentDesk:
+    def __init__(self, session: AsyncSession, actor: Actor, keyring: RegistryKeyring) -> None:
+        self.session = session
+        self.actor = actor
+        self.keyring = keyring
+
+    # --- drafts ---------------------------------------------------------------------------
+
+    async def draft(self, meeting_id: int, kind: DocumentKind, item_id: int | None) -> Draft:
+        """The draft of a document of a meeting (protocol; resolution or extract of an item)."""
+        service = MeetingService(self.session, self.actor)
+        meeting, _roles = await service.get(meeting_id)
+        item = await service.item(meeting, item_id) if item_id is not None else None
+        if kind is not DocumentKind.PROTOCOL and item is None:
+            raise InvalidInput(f"a {kind.value} is of one agenda item", fields={"item": "required"})
+        protocol: Protocol | None = None
+        resolution: Resolution | None = None
+        if kind is DocumentKind.RESOLUTION:
+            assert item is not None
+            resolution = await item_resolution(self.session, self.actor, meeting.id, item.id)
+            protocol_votes = await _item_vote_rows(self.session, meeting.id, item.id)
+            return Draft(kind, meeting, item, None, resolution, tuple(protocol_votes))
+        protocol, votes = await meeting_protocol(self.session, self.actor, meeting.id)
+        if kind is DocumentKind.EXTRACT:
+            assert item is not None
+            votes = await _item_vote_rows(self.session, meeting.id, item.id)
+        return Draft(kind, meeting, item, protocol, resolution, tuple(votes))
+
+    async def edit_texts(self, meeting_id: int, item_id: int, data: DraftTextsIn) -> AgendaItem:
+        """The secretary writes an item's texts for the documents: during the meeting or
+        after it, until the protocol is finalised (withdraw it to write again)."""
+        service = MeetingService(self.session, self.actor)
+        meeting, roles = await service.get(meeting_id)
+        roles.require_secretary()
+        if meeting.state not in (MeetingState.IN_SESSION, MeetingState.CLOSED):
+            raise Conflict(
+                "the texts of the documents are written once the meeting is in session",
+                code="not_in_session",
+            )
+        item = await service.item(meeting, item_id)
+        fixed = await self.session.scalar(
+            select(Document.id).where(
+                Document.meeting_id == meeting.id,
+                Document.kind == DocumentKind.PROTOCOL,
+                Document.state != DocumentState.WITHDRAWN,
+            )
+        )
+        if fixed is not None:
+            raise Conflict(
+                "the protocol is finalised: withdraw it before changing its texts",
+                code="already_finalised",
+            )
+        changed = []
+        for name in ("heard", "speeches", "decision", "draft_resolution"):
+            value = getattr(data, name)
+            if value is not None and value.replace("\r\n", "\n") != getattr(item, name):
+                setattr(item, name, value.replace("\r\n", "\n"))
+                changed.append(name)
+        if changed:
+            await append_event(
+                self.session,
+                meeting.id,
+                "item.texts",
+                {"item": item.id, "fields": changed},
+                actor=self.actor.display_name,
+            )
+        return item
+
+    # --- finalising -----------------------------------------------------------------------
+
+    async def finalise(self, draft: Draft, pdf: bytes) -> Document:
+        """Fix the document: store its PDF, take the next number of the organisation's
+        journal, and write the record the secretary and the chair will sign."""
+        meeting = draft.meeting
+        roles = await roles_in(self.session, meeting, self.actor)
+        if not roles.is_secretary:
+            raise PermissionDenied("only the secretary of the meeting finalises its documents")
+        if meeting.state is not MeetingState.CLOSED:
+            raise Conflict("documents are finalised after the meeting is closed", code="not_closed")
+        if meeting.chair_member_id is None or meeting.secretary_member_id is None:
+            raise Conflict("the meeting has no chair or no secretary to sign", code="no_signers")
+        if not pdf.startswith(b"%PDF-"):
+            raise InvalidInput("the rendered document is not a PDF")
+        live = await self.session.scalar(
+            select(Document.id).where(
+                Document.meeting_id == meeting.id,
+                Document.kind == draft.kind,
+                Document.item_id.is_(None)
+                if draft.item is None
+                else Document.item_id == draft.item.id,
+                Document.state != DocumentState.WITHDRAWN,
+            )
+        )
+        if live is not None:
+            raise Conflict(
+                "this document is already finalised; withdraw it first to issue it again",
+                code="already_finalised",
+            )
+        body = await self.session.get(Body, meeting.body_id)
+        assert body is not None
+        # The organisation's row lock serialises the journal's numbering.
+        org = await self.session.get(Organisation, body.organisation_id, with_for_update=True)
+        assert org is not None
+        now = utcnow().replace(microsecond=0)
+        year = now.astimezone(meeting.local_start.tzinfo).year
+        last = await self.session.scalar(
+            select(func.max(Document.journal_seq)).where(
+                Document.organisation_id == org.id, Document.journal_year == year
+            )
+        )
+        seq = (last or 0) + 1
+        names = await self.names({meeting.chair_member_id, meeting.secretary_member_id})
+        record = docsign.build_record(
+            org=org.id,
+            org_name=org.name,
+            kind=draft.kind.value,
+            number=draft.number,
+            title=draft.title,
+            date=meeting_date(meeting),
+            journal=f"{seq}/{year}",
+            meeting=docsign.MeetingRef(meeting.id, body.name, meeting.number, meeting.year),
+            pdf=pdf,
+            votes=[_vote_reference(vote) for vote in draft.votes],
+            signers=[
+                docsign.Signer(
+                    "secretary",
+                    meeting.secretary_member_id,
+                    names[meeting.secretary_member_id],
+                ),
+                docsign.Signer("chair", meeting.chair_member_id, names[meeting.chair_member_id]),
+            ],
+            finalised_at=now,
+        )
+        document = Document(
+            organisation_id=org.id,
+            meeting_id=meeting.id,
+            item_id=draft.item.id if draft.item is not None else None,
+            kind=draft.kind,
+            state=DocumentState.SIGNING,
+            journal_year=year,
+            journal_seq=seq,
+            number=draft.number,
+            title=draft.title,
+            record=record.canonical.decode(),
+            record_digest=record.digest,
+            pdf=pdf,
+            pdf_sha256=record.pdf_sha256,
+            finalised_at=now,
+            finalised_by=self.actor.display_name,
+        )
+        self.session.add(document)
+        await self.session.flush()
+        return document
+
+    async def withdraw(self, document_id: int) -> Document:
+        """Withdraw a finalised document that is not yet signed by both (a mistake found)."""
+        document, roles = await self.get(document_id)
+        if not roles.is_secretary:
+            raise PermissionDenied("only the secretary of the meeting withdraws its documents")
+        if document.state is not DocumentState.SIGNING:
+            raise Conflict(f"a {document.state.value} document cannot be withdrawn")
+        document.state = DocumentState.WITHDRAWN
+        document.withdrawn_at = utcnow()
+        return document
+
+    # --- reading --------------------------------------------------------------------------
+
+    async def get(self, document_id: int) -> tuple[Document, MeetingRoles]:
+        """A document the caller may read: people of its meeting, and its recipients."""
+        document = await self.session.get(Document, document_id, populate_existing=True)
+        if document is None:
+            raise NotFound("no such document")
+        meeting = await self.session.get(Meeting, document.meeting_id)
+        assert meeting is not None
+        roles = await roles_in(self.session, meeting, self.actor)
+        if not roles.can_view and not await self._is_recipient(document):
+            raise NotFound("no such document")
+        return document, roles
+
+    async def signatures(self, document: Document) -> list[DocumentSignature]:
+        rows = await self.session.scalars(
+            select(DocumentSignature)
+            .where(DocumentSignature.document_id == document.id)
+            .order_by(DocumentSignature.position)
+        )
+        return list(rows.all())
+
+    async def of_meeting(self, meeting_id: int) -> list[Document]:
+        await MeetingService(self.session, self.actor).get(meeting_id)
+        rows = await self.session.scalars(
+            select(Document)
+            .where(Document.meeting_id == meeting_id)
+            .order_by(Document.journal_year, Document.journal_seq)
+        )
+        return list(rows.all())
+
+    async def journal(self, limit: int = 500) -> list[Document]:
+        """The journal of issued documents the caller may read, newest first."""
+        rows = await self.session.scalars(
+            select(Document)
+            .order_by(Document.journal_year.desc(), Document.journal_seq.desc())
+            .limit(limit)
+        )
+        visible = []
+        for document in rows.all():
+            meeting = await self.session.get(Meeting, document.meeting_id)
+            assert meeting is not None
+            if (await roles_in(self.session, meeting, self.actor)).can_view:
+                visible.append(document)
+        return visible
+
+    # --- signing --------------------------------------------------------------------------
+
+    async def next_signer(self, document: Document) -> tuple[str, int] | None:
+        """The role and member who must sign next, or None when both have signed."""
+        done = len(await self.signatures(document))
+        if done >= len(ROLES) or document.state is not DocumentState.SIGNING:
+            return None
+        role = ROLES[done]
+        signer = next(s for s in json.loads(document.record)["signers"] if s["role"] == role)
+        return role, int(signer["member"])
+
+    async def signing_request(self, document_id: int) -> dict[str, Any]:
+        """What the caller's browser signs now: the record (to show and to check against
+        the PDF it downloads) and the signature payload without serial and time, which
+        the browser fills in from its own key and clock."""
+        document, _roles = await self.get(document_id)
+        step = await self.next_signer(document)
+        if step is None:
+            raise Conflict("nobody is to sign this document now", code="not_signing")
+        role, member = step
+        if self.actor.member_id != member:
+            raise PermissionDenied(f"the {role} of the meeting signs now")
+        signatures = await self.signatures(document)
+        return {
+            "document": document.id,
+            "record": json.loads(document.record),
+            "record_digest": document.record_digest,
+            "role": role,
+            "member": member,
+            "previous": signatures[-1].digest if signatures else "",
+            "pdf": f"/documents/{document.id}/unsigned.pdf",
+            # The time to sign with: the server's, so that a browser's clock running
+            # ahead cannot date a signature after the revocation list that covers it.
+            "now": format_instant(utcnow().replace(microsecond=0)),
+        }
+
+    async def sign(self, document_id: int, envelope: Mapping[str, Any]) -> Document:
+        """Keep one signature after checking it; the chair's completes the document."""
+        document, _roles = await self.get(document_id)
+        # The document row's lock: two signers (or two tabs) cannot both be "next".
+        await self.session.refresh(document, with_for_update=True)
+        step = await self.next_signer(document)
+        if step is None:
+            raise Conflict("this document takes no more signatures", code="not_signing")
+        role, member = step
+        if self.actor.member_id != member:
+            raise PermissionDenied(f"the {role} of the meeting signs now")
+        try:
+            signed = SignedDocument.parse(envelope)
+        except CredentialError as exc:
+            raise InvalidInput(f"not a signed document: {exc}", code=exc.reason) from exc
+        serial = signed.payload.get("serial")
+        if type(serial) is not int:
+            raise InvalidInput("the signature names no key serial", fields={"serial": "missing"})
+        certificate = await self._certificate(serial, member)
+        signatures = await self.signatures(document)
+        previous = SignedDocument.parse(signatures[-1].envelope.encode()) if signatures else None
+        now = utcnow()
+        try:
+            checked = docsign.check_signature(
+                signed, _record(document), certificate, role, previous
+            )
+        except CredentialError as exc:
+            raise InvalidInput(f"the signature is refused: {exc}", code=exc.reason) from exc
+        signed_at = checked.signed_at
+        if signed_at > now:
+            raise InvalidInput(
+                f"the signature is dated {format_instant(signed_at)}, in the future: sign with "
+                "the time the server gave",
+                fields={"signed_at": "future"},
+            )
+        if now - signed_at > CLOCK_SKEW:
+            raise InvalidInput(
+                f"the signature's time {format_instant(signed_at)} is more than "
+                f"{int(CLOCK_SKEW.total_seconds() // 60)} minutes from the server's",
+                fields={"signed_at": "clock"},
+            )
+        envelope_text = bytes(signed).decode()
+        self.session.add(
+            DocumentSignature(
+                document_id=document.id,
+                position=len(signatures) + 1,
+                role=role,
+                member_id=member,
+                serial=serial,
+                envelope=envelope_text,
+                digest=docsign.envelope_digest(signed),
+                signed_at=signed_at,
+            )
+        )
+        await self.session.flush()
+        if role == ROLES[-1]:
+            await self._complete(document)
+        return document
+
+    async def _complete(self, document: Document) -> None:
+        signatures = await self.signatures(document)
+        certificates: list[SignedDocument] = []
+        # Certificates are issued by the registry of the signer's union (its root).
+        organisations: set[int] = set()
+        for signature in signatures:
+            credential = await self.session.get(IssuedCredential, signature.serial)
+            assert credential is not None
+            certificates.append(SignedDocument.parse(credential.document.encode()))
+            organisations.add(credential.organisation_id)
+        credentials = CredentialService(self.session, self.actor, self.keyring)
+        # A list issued now, after both signatures: neither key was revoked then.
+        revocations = [
+            await credentials.publish_revocation_list(org_id) for org_id in sorted(organisations)
+        ]
+        keys = []
+        for org_id in sorted(organisations):
+            org = await self.session.get(Organisation, org_id)
+            assert org is not None
+            keys.append(self.keyring.document(org.id, org.name))
+        document.signed_pdf = docsign.sign_pdf(
+            document.pdf,
+            record=_record(document),
+            signatures=[SignedDocument.parse(s.envelope.encode()) for s in signatures],
+            certificates=certificates,
+            registry_keys=keys,
+            revocations=revocations,
+        )
+        document.state = DocumentState.SIGNED
+        document.signed_at = signatures[-1].signed_at
+
+    async def _certificate(self, serial: int, member: int) -> KeyCertificate:
+        credential = await self.session.get(IssuedCredential, serial)
+        if (
+            credential is None
+            or credential.kind != KEY_CERTIFICATE
+            or credential.member_id != member
+        ):
+            raise InvalidInput(
+                f"key {serial} is not a signing key of this member", code="unknown_key"
+            )
+        if credential.revoked_at is not None:
+            raise InvalidInput(f"key {serial} is revoked", code="revoked")
+        return KeyCertificate.from_payload(
+            SignedDocument.parse(credential.document.encode()).payload
+        )
+
+    async def names(self, ids: set[int | None]) -> dict[int, str]:
+        wanted = {i for i in ids if i is not None}
+        rows = await self.session.scalars(select(Member).where(Member.id.in_(wanted)))
+        return {m.id: m.full_name for m in rows.all()}
+
+    async def _is_recipient(self, document: Document) -> bool:
+        """Sent to the caller, or to an organisation they act for."""
+        if document.state is not DocumentState.SIGNED:
+            return False
+        return await Distribution(self.session, self.actor).is_addressed(document.id)
+
+
+def _record(document: Document) -> docsign.DocumentRecord:
+    return docsign.DocumentRecord.from_payload(json.loads(document.record))
+
+
+def _vote_reference(vote: Vote) -> docsign.VoteRef:
+    result = result_json(vote)
+    assert result is not None
+    return docsign.VoteRef(
+        vote=vote.fingerprint,
+        head=result["head"],
+        result=content_address(canonicalize_signed(result)),
+    )
+
+
+async def _item_vote_rows(session: AsyncSession, meeting_id: int, item_id: int) -> list[Vote]:
+    return [vote for _line, vote in await item_votes(session, meeting_id, item_id)]

@@ -1,0 +1,259 @@
+"""Finalising a protocol, the secretary's and then the chair's signature over HTTP
+(signed in Python exactly as the browser signs), the signed PDF, and verifying it on
+the server's page and offline."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from aiohttp import FormData
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crypto.envelope import sign_document
+from crypto.instant import format_instant
+from meetings import docverify
+from meetings.docscli import main as docs_main
+from meetings.models import Document, DocumentSignature, DocumentState, MeetingState
+from meetings.preparation import MeetingService
+from registry.actor import Actor
+from registry.credentials import CredentialService
+from server.keys import KEYRING
+from tests.ballots.votes_setup import Voter
+from tests.factories import Login
+from tests.meetings.closed_meeting import HeldMeeting, held_meeting
+
+
+def voter(held: HeldMeeting, who: str) -> Voter:
+    member = held.vm.setup.chair if who == "chair" else held.vm.setup.secretary
+    return next(v for v in held.vm.voters if v.member.id == member.id)
+
+
+async def finalise(login: Login, held: HeldMeeting, **form: str) -> Any:
+    return await login.post(
+        f"/meetings/{held.meeting_id}/documents",
+        data={"kind": "protocol"} | form,
+        allow_redirects=False,
+    )
+
+
+def signature(
+    request: dict[str, Any], key_of: Voter, *, when: dt.datetime | None = None, **change: Any
+) -> dict[str, Any]:
+    payload = {
+        "type": "kvorum.document-signature",
+        "v": 1,
+        "record": request["record_digest"],
+        "role": request["role"],
+        "member": request["member"],
+        "serial": key_of.serial,
+        "previous": request["previous"],
+        "signed_at": format_instant(when) if when else request["now"],
+    } | change
+    return sign_document(payload, key_of.key).to_json()
+
+
+async def sign_as(login: Login, document_id: int, key_of: Voter, **change: Any) -> Any:
+    asked = await login.get(f"/api/v1/documents/{document_id}/signing")
+    if asked.status != 200:
+        return asked
+    request = await asked.json()
+    return await login.post(
+        f"/api/v1/documents/{document_id}/signatures", json=signature(request, key_of, **change)
+    )
+
+
+async def test_finalise_sign_and_verify(db: AsyncSession, client: Any, tmp_path: Any) -> None:
+    held = await held_meeting(db, client)
+    secretary = await held.as_("secretary", db)
+    response = await finalise(secretary, held)
+    assert response.status == 303, await response.text()
+    document_id = int(re.search(r"/documents/(\d+)", response.headers["Location"])[1])
+    document = await db.get(Document, document_id)
+    assert document is not None
+    assert document.state is DocumentState.SIGNING
+    assert document.journal_number == f"1/{document.finalised_at.year}"
+    await db.commit()  # SQLite: the test's read transaction would hold the write lock
+
+    # Finalising twice is refused; the journal holds one document.
+    again = await finalise(secretary, held)
+    assert again.status == 409
+    assert await db.scalar(select(func.count()).select_from(Document)) == 1
+    await db.commit()
+
+    # The chair cannot sign before the secretary.
+    chair = await held.as_("chair", db)
+    early = await chair.get(f"/api/v1/documents/{document_id}/signing")
+    assert early.status == 403
+    secretary = await held.as_("secretary", db)
+
+    # Refusals change nothing: a forged signature, another's key, a clock far off.
+    request = await (await secretary.get(f"/api/v1/documents/{document_id}/signing")).json()
+    assert request["role"] == "secretary"
+    forged = signature(request, voter(held, "secretary"))
+    forged["payload"]["role"] = "chair"
+    refused = await secretary.post(f"/api/v1/documents/{document_id}/signatures", json=forged)
+    assert refused.status == 422, await refused.text()
+    wrong = signature(request, voter(held, "chair"))
+    refused = await secretary.post(f"/api/v1/documents/{document_id}/signatures", json=wrong)
+    assert refused.status == 422
+    assert "not a signing key of this member" in (await refused.json())["detail"]
+    late = signature(
+        request,
+        voter(held, "secretary"),
+        when=dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=2),
+    )
+    refused = await secretary.post(f"/api/v1/documents/{document_id}/signatures", json=late)
+    assert refused.status == 422
+    assert await db.scalar(select(func.count()).select_from(DocumentSignature)) == 0
+    await db.commit()
+
+    response = await sign_as(secretary, document_id, voter(held, "secretary"))
+    assert response.status == 201, await response.text()
+    assert (await response.json())["signatures"] == ["secretary"]
+    twice = await sign_as(secretary, document_id, voter(held, "secretary"))
+    assert twice.status == 403  # the chair signs now
+
+    chair = await held.as_("chair", db)
+    response = await sign_as(chair, document_id, voter(held, "chair"))
+    assert response.status == 201, await response.text()
+    answer = await response.json()
+    assert answer["state"] == "signed"
+    assert answer["signatures"] == ["secretary", "chair"]
+
+    signed = await chair.get(f"/documents/{document_id}/signed.pdf")
+    assert signed.status == 200
+    data = await signed.read()
+    unsigned = await (await chair.get(f"/documents/{document_id}/unsigned.pdf")).read()
+    assert data.startswith(unsigned)
+    keyring = client.server.app[KEYRING]
+    report = docverify.verify_pdf(data, keys=keyring.public_keys())
+    assert report.ok, report.text()
+
+    # Offline: the same file with the command line, the keys given apart from it.
+    path = tmp_path / "signed.pdf"
+    path.write_bytes(data)
+    keys = tmp_path / "keys.json"
+    keys.write_bytes(await (await client.get("/registry/keys.json")).read())
+    assert docs_main(["verify", str(path), "--keys", str(keys)]) == 0
+    broken = bytearray(data)
+    broken[len(unsigned) // 2] ^= 0x01
+    path.write_bytes(bytes(broken))
+    assert docs_main(["verify", str(path), "--keys", str(keys)]) == 1
+
+    # The public verify page, with the file uploaded.
+    form = FormData()
+    form.add_field("file", data, filename="signed.pdf", content_type="application/pdf")
+    page = await chair.post("/documents/verify", data=form)
+    html = await page.text()
+    assert page.status == 200, html
+    assert "Документ подлинный" in html
+    form = FormData()
+    form.add_field("file", bytes(broken), filename="broken.pdf", content_type="application/pdf")
+    html = await (await chair.post("/documents/verify", data=form)).text()
+    assert "Проверка не пройдена" in html
+
+    # A key revoked since: the server's current revocation list says so.
+    await CredentialService(db, Actor.system(), keyring).revoke(
+        voter(held, "secretary").serial, "device lost"
+    )
+    await db.commit()
+    form = FormData()
+    form.add_field("file", data, filename="signed.pdf", content_type="application/pdf")
+    html = await (await chair.post("/documents/verify", data=form)).text()
+    assert "Проверка не пройдена" in html
+    assert "revoked" in html
+
+
+async def test_finalise_rules(db: AsyncSession, client: Any) -> None:
+    held = await held_meeting(db, client, close=False)
+    secretary = await held.as_("secretary", db)
+    response = await finalise(secretary, held)
+    assert response.status == 409  # not before the meeting is closed
+    await MeetingService(db, held.actor("chair")).transition(held.meeting_id, MeetingState.CLOSED)
+    await db.commit()
+    chair = await held.as_("chair", db)
+    assert (await finalise(chair, held)).status == 403  # the secretary finalises
+    secretary = await held.as_("secretary", db)
+    response = await finalise(secretary, held)
+    assert response.status == 303
+    document_id = int(re.search(r"/documents/(\d+)", response.headers["Location"])[1])
+    # Withdrawn, it can be corrected and finalised again under the next number.
+    response = await secretary.post(f"/documents/{document_id}/withdraw", allow_redirects=False)
+    assert response.status == 303
+    response = await finalise(secretary, held)
+    assert response.status == 303
+    numbers = (await db.scalars(select(Document.journal_seq).order_by(Document.id))).all()
+    assert numbers == [1, 2]
+    await db.commit()
+    # An extract and a resolution of an item; an item of another meeting is not found.
+    item = held.vm.setup.item_ids[0]
+    assert (await finalise(secretary, held, kind="extract", item=str(item))).status == 303
+    assert (await finalise(secretary, held, kind="resolution", item=str(item))).status == 303
+    assert (await finalise(secretary, held, kind="resolution", item="999999")).status == 404
+    assert (await finalise(secretary, held, kind="nonsense")).status == 422
+
+
+async def test_document_page_and_journal(db: AsyncSession, client: Any) -> None:
+    held = await held_meeting(db, client)
+    secretary = await held.as_("secretary", db)
+    response = await finalise(secretary, held)
+    document_id = int(re.search(r"/documents/(\d+)", response.headers["Location"])[1])
+    html = await (await secretary.get(f"/documents/{document_id}")).text()
+    assert "Подписать как Секретарь" in html
+    assert "/static/js/docsign.js" in html
+    assert await sign_as(secretary, document_id, voter(held, "secretary"))
+    chair = await held.as_("chair", db)
+    html = await (await chair.get(f"/documents/{document_id}")).text()
+    assert "Подписать как Председатель" in html
+    assert (await sign_as(chair, document_id, voter(held, "chair"))).status == 201
+    page = await chair.get(f"/documents/{document_id}")
+    html = await page.text()
+    assert page.status == 200, html
+    assert 'data-role="signed-pdf"' in html
+    assert "Подписать как" not in html
+    journal = await (await chair.get("/documents")).text()
+    assert f"/documents/{document_id}" in journal
+    assert "Протокол № 1" in journal
+
+
+async def test_editor_saves_texts_and_previews(db: AsyncSession, client: Any) -> None:
+    held = await held_meeting(db, client)
+    secretary = await held.as_("secretary", db)
+    mid = held.meeting_id
+    item = held.vm.setup.item_ids[1]
+    html = await (await secretary.get(f"/meetings/{mid}/documents")).text()
+    assert "Тексты протокола" in html
+    assert 'data-role="finalise-protocol"' in html
+    preview = await secretary.post(
+        f"/meetings/{mid}/documents/preview",
+        data={"item": str(item), "heard": "Доклад о <подписке>.", "decision": "1. Увеличить."},
+    )
+    fragment = await preview.text()
+    assert preview.status == 200, fragment
+    assert "Доклад о &lt;подписке&gt;." in fragment  # escaped, and not saved
+    assert "2.1. Увеличить." in " ".join(re.sub(r"<[^>]+>", " ", fragment).split())
+    html = await (await secretary.get(f"/meetings/{mid}/protocol")).text()
+    assert "подписке" not in html
+    saved = await secretary.post(
+        f"/meetings/{mid}/documents/texts",
+        data={"item": str(item), "heard": "Доклад о подписке."},
+        allow_redirects=False,
+    )
+    assert saved.status == 303
+    html = await (await secretary.get(f"/meetings/{mid}/protocol")).text()
+    assert "Доклад о подписке." in html
+    pdf = await secretary.get(f"/meetings/{mid}/protocol.pdf")
+    assert pdf.headers["Content-Type"] == "application/pdf"
+    assert (await pdf.read()).startswith(b"%PDF-")
+    docx = await secretary.get(f"/meetings/{mid}/items/{item}/resolution.docx")
+    assert docx.status == 200
+    assert (await docx.read()).startswith(b"PK")
+    # Once the protocol is finalised its texts are fixed.
+    await finalise(secretary, held)
+    refused = await secretary.post(
+        f"/meetings/{mid}/documents/texts", data={"item": str(item), "heard": "Иначе."}
+    )
+    assert refused.status == 409

@@ -40,7 +40,14 @@ from meetings.votes import MeetingVote
 from registry.actor import Actor
 from registry.models import Body, Member, Organisation
 
-__all__ = ["ItemVote", "initials", "item_resolution", "meeting_protocol", "vote_line"]
+__all__ = [
+    "ItemVote",
+    "initials",
+    "item_resolution",
+    "meeting_protocol",
+    "short_name",
+    "vote_line",
+]
 
 
 def initials(full_name: str) -> str:
@@ -100,7 +107,7 @@ def vote_line(vote: Vote) -> VoteLine:
             (entry["name"], ", ".join(options[n - 1] for n in entry["choice"]))
             for entry in result["roll_call"]
         ]
-        roll_call = tuple(attendance_order(named))
+        roll_call = tuple((short_name(name), option) for name, option in attendance_order(named))
     assert vote.result is not None
     return VoteLine(
         question=vote.question,
@@ -110,6 +117,14 @@ def vote_line(vote: Vote) -> VoteLine:
         head=result["head"],
         result=content_address(canonicalize_signed(result)),
     )
+
+
+def short_name(full_name: str) -> str:
+    """«Иванов Михаил Геннадьевич» → «Иванов М. Г.», as names are listed in a protocol."""
+    parts = full_name.split()
+    if len(parts) < 2:
+        return full_name.strip()
+    return " ".join([parts[0], *(f"{p[0]}." for p in parts[1:])])
 
 
 def attendance_order(named: list[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -1,8 +1,9 @@
 """The ``kvorum`` console command's entry point.
 
-``kvorum audit …`` is dispatched before anything else is imported: an auditor's
-machine needs only PyNaCl to run it (:mod:`ballots.auditcli`). Every other command
-loads the server (:mod:`server.cli`).
+``kvorum audit …`` and ``kvorum docs …`` are dispatched before anything else is
+imported: an auditor's machine needs only PyNaCl to check a vote's bundle
+(:mod:`ballots.auditcli`) or a signed PDF (:mod:`meetings.docscli`). Every other
+command loads the server (:mod:`server.cli`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ballots.auditcli import main as audit
 
         return audit(args[1:])
+    if args[:1] == ["docs"]:
+        from meetings.docscli import main as docs
+
+        return docs(args[1:])
     from server.cli import main as serve
 
     return serve(args)

@@ -136,3 +136,52 @@ def test_the_installed_command(files: dict[str, Path], tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "OK: protocol № 7" in done.stdout
+
+
+PURE = """
+import importlib.abc
+import json
+import sys
+
+ALLOWED = set(sys.stdlib_module_names) | {
+    "nacl", "_cffi_backend", "cffi", "crypto", "ballots", "meetings"
+}
+ALIASES = {"__mp_main__", "_sodium"}
+refused = []
+
+
+class Refuse(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] not in ALLOWED | {"org"}:
+            refused.append(name)
+            raise ImportError(f"refused by the test: {name}")
+        return None
+
+
+before = set(sys.modules)
+sys.meta_path.insert(0, Refuse())
+from server.entry import main  # noqa: E402 - the console command's own entry point
+
+status = main(["docs", *sys.argv[1:]])
+loaded = {name.partition(".")[0] for name in set(sys.modules) - before}
+print(json.dumps({"refused": refused, "outside": sorted(loaded - ALLOWED - ALIASES)}))
+raise SystemExit(status)
+"""
+
+
+def test_the_verifier_needs_only_pynacl(files: dict[str, Path], tmp_path: Path) -> None:
+    """``kvorum docs verify`` on an auditor's machine: no SQLAlchemy, aiohttp or
+    WeasyPrint is imported (any attempt fails the run)."""
+    script = tmp_path / "guard.py"
+    script.write_text(PURE.replace("ALLOWED = set", 'ALLOWED = {"server"} | set'))
+    done = subprocess.run(  # noqa: S603 - our own interpreter and script
+        [sys.executable, str(script), "verify", str(files["pdf"]), "--keys", str(files["keys"])],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report == {"refused": [], "outside": []}

@@ -38,6 +38,7 @@ from crypto.card import (
     verify_card,
 )
 from crypto.errors import CredentialError
+from crypto.instant import parse_instant
 from crypto.revocation import RevocationList, verify_revocation_list
 from registry.actor import Actor
 from registry.credentials import UNION_CARD, CredentialService
@@ -206,6 +207,11 @@ class CardService:
                 "which this registry does not hold",
             )
         signed = await self.credentials.revocation_list(card.organisation_id)
+        # A list made just now for this request may carry the next second: the check is
+        # then made at that second, never before the list it uses.
+        issued = signed.payload.get("issued_at")
+        if isinstance(issued, str):
+            now = max(now, parse_instant(issued))
         revocations = verify_revocation_list(signed, keys, now=now)
         return CardCheck(verify_card(text, keys, now=now, revocations=revocations), revocations)
 

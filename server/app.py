@@ -101,6 +101,13 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok", "version": VERSION})
 
 
+async def favicon(request: web.Request) -> web.FileResponse:
+    """Browsers ask for /favicon.ico whatever the page says."""
+    response = web.FileResponse(STATIC / "favicon.svg")
+    response.content_type = "image/svg+xml"
+    return response
+
+
 async def openapi(request: web.Request) -> web.Response:
     return web.json_response(request.app[OPENAPI])
 
@@ -133,6 +140,7 @@ def create_app(settings: Settings, *, mailer: Mailer | None = None) -> web.Appli
     app.on_response_prepare.append(security_headers)
 
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/favicon.ico", favicon)
     app.router.add_get(API_PREFIX + "/openapi.json", openapi)
     api = (
         registry_api.routes,

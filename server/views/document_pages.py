@@ -27,8 +27,10 @@ from server.auth import read_form, unit
 from server.docrender import DocumentRenderer
 from server.forms import path_id, see_other
 from server.keys import JINJA, KEYRING
+from server.middlewares import upload
 from server.pages import render, translator
 from server.views import distribution_pages
+from server.views.registry_api import read_upload
 
 __all__ = ["install", "render_draft", "routes"]
 
@@ -36,8 +38,6 @@ routes = ApiRoutes()
 
 #: WeasyPrint lays out one document at a time, off the event loop.
 _LAYOUT = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="kvorum-pdf")
-#: The largest PDF /documents/verify accepts.
-MAX_VERIFY_UPLOAD = 32 * 1024 * 1024
 
 _DOWNLOAD_NAMES = {
     DocumentKind.PROTOCOL: "Протокол",
@@ -365,39 +365,43 @@ async def add_signature(request: web.Request, document_id: int, body: SignatureI
 
 
 async def verify_form(request: web.Request) -> web.StreamResponse:
-    return render(
-        request, "documents/verify.html", actor=request.get("actor"), report=None, file_name=""
-    )
+    async with unit(request, anonymous=True) as (_db, actor):
+        return render(
+            request, "documents/verify.html", actor=actor, report=None, file_name="", error=""
+        )
 
 
+@upload
 async def verify_upload(request: web.Request) -> web.StreamResponse:
     """Check an uploaded signed PDF with the same verifier as ``kvorum docs verify``,
-    trusting this server's registry keys and its current revocation lists."""
+    trusting this server's registry keys and its current revocation lists. Anyone may:
+    the file is checked, not kept."""
     t = translator(request)
-    reader = await request.multipart()
-    data = b""
-    file_name = ""
-    while (part := await reader.next()) is not None:
-        if getattr(part, "name", None) == "file":
-            file_name = getattr(part, "filename", "") or ""
-            chunks = []
-            size = 0
-            while chunk := await part.read_chunk():  # type: ignore[union-attr]
-                size += len(chunk)
-                if size > MAX_VERIFY_UPLOAD:
-                    raise InvalidInput(t("documents.verify.too_large"), fields={"file": "size"})
-                chunks.append(chunk)
-            data = b"".join(chunks)
-    if not data:
-        raise InvalidInput(t("documents.verify.no_file"), fields={"file": "required"})
-    async with unit(request) as (db, actor):
+    async with unit(request, anonymous=True) as (db, actor):
+        try:
+            file_name, data = await read_upload(request)
+        except InvalidInput:
+            return render(
+                request,
+                "documents/verify.html",
+                actor=actor,
+                report=None,
+                file_name="",
+                error=t("documents.verify.no_file"),
+                status=422,
+            )
         keyring = request.app[KEYRING]
         credentials = CredentialService(db, actor, keyring)
         unions = await db.scalars(select(Organisation.id).where(Organisation.parent_id.is_(None)))
         lists = [await credentials.revocation_list(union) for union in unions.all()]
         report = docverify.verify_pdf(data, keys=keyring.public_keys(), revocations=lists)
         return render(
-            request, "documents/verify.html", actor=actor, report=report, file_name=file_name
+            request,
+            "documents/verify.html",
+            actor=actor,
+            report=report,
+            file_name=file_name,
+            error="",
         )
 
 

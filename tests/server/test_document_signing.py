@@ -24,6 +24,7 @@ from server.keys import KEYRING
 from tests.ballots.votes_setup import Voter
 from tests.factories import Login
 from tests.meetings.closed_meeting import HeldMeeting, held_meeting
+from tests.server.test_card_pages import fresh_client
 
 
 def voter(held: HeldMeeting, who: str) -> Voter:
@@ -65,7 +66,9 @@ async def sign_as(login: Login, document_id: int, key_of: Voter, **change: Any) 
     )
 
 
-async def test_finalise_sign_and_verify(db: AsyncSession, client: Any, tmp_path: Any) -> None:
+async def test_finalise_sign_and_verify(
+    db: AsyncSession, client: Any, aiohttp_client: Any, tmp_path: Any
+) -> None:
     held = await held_meeting(db, client)
     secretary = await held.as_("secretary", db)
     response = await finalise(secretary, held)
@@ -154,6 +157,19 @@ async def test_finalise_sign_and_verify(db: AsyncSession, client: Any, tmp_path:
     form.add_field("file", bytes(broken), filename="broken.pdf", content_type="application/pdf")
     html = await (await chair.post("/documents/verify", data=form)).text()
     assert "Проверка не пройдена" in html
+
+    # Anyone may check a file, logged in or not; a request without a file is told so.
+    stranger = await fresh_client(aiohttp_client, client)
+    html = await (await stranger.get("/documents/verify")).text()
+    token = re.search(r'name="_csrf" value="([^"]*)"', html)
+    form = FormData()
+    form.add_field("_csrf", token[1] if token else "")
+    form.add_field("file", data, filename="signed.pdf", content_type="application/pdf")
+    html = await (await stranger.post("/documents/verify", data=form)).text()
+    assert "Документ подлинный" in html
+    empty = await stranger.post("/documents/verify", data={"_csrf": token[1] if token else ""})
+    assert empty.status == 422
+    assert "Выберите файл PDF." in await empty.text()
 
     # A key revoked since: the server's current revocation list says so.
     await CredentialService(db, Actor.system(), keyring).revoke(

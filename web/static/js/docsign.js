@@ -1,7 +1,7 @@
 // Signing a document's record in the browser, with the member's own key (which never
 // leaves this device). Before signing, the browser checks for itself that the record
 // it is shown names exactly the PDF it downloads: its SHA-256 and its length.
-import { canonicalizeSigned, keyId, sha256, signCanonical } from "./kvcrypto.js";
+import { canonicalizeSigned, keyId, sha256, signCanonical, utf8 } from "./kvcrypto.js";
 import { loadKey } from "./keystore.js";
 import { getJSON, postJSON } from "./http.js";
 
@@ -14,7 +14,7 @@ function hex(bytes) {
 /** Sign the document's record as the role the server says is next; resolves with the answer. */
 export async function signDocument(documentId, member) {
   const request = await getJSON(`/api/v1/documents/${documentId}/signing`);
-  const digest = "sha256:" + hex(await sha256(canonicalizeSigned(request.record)));
+  const digest = "sha256:" + hex(await sha256(utf8(canonicalizeSigned(request.record))));
   if (digest !== request.record_digest) throw Object.assign(new Error("record"), { code: "pdf_mismatch" });
   const pdf = new Uint8Array(await (await fetch(request.pdf, { credentials: "same-origin" })).arrayBuffer());
   if (pdf.length !== request.record.pdf.length || hex(await sha256(pdf)) !== request.record.pdf.sha256) {

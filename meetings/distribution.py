@@ -704,14 +704,7 @@ class Distribution:
                 )
             )
             found.extend(rows.all())
-        unknown = sorted(ids - {o.id for o in found})
-        if unknown:
-            listed = ", ".join(map(str, unknown[:20]))
-            raise InvalidInput(
-                f"no such organisation in this union: {listed}",
-                fields={"organisation_ids": f"no such organisation: {listed}"},
-                code="unknown_recipient",
-            )
+        _refuse_unknown(ids - {o.id for o in found}, "organisation_ids", "organisation")
         return sorted(found, key=lambda o: o.id)
 
     async def _members(self, ids: set[int], root: int) -> list[Member]:
@@ -725,14 +718,7 @@ class Distribution:
                 )
             )
             found.extend(rows.all())
-        unknown = sorted(ids - {m.id for m in found})
-        if unknown:
-            listed = ", ".join(map(str, unknown[:20]))
-            raise InvalidInput(
-                f"no such active member in this union: {listed}",
-                fields={"member_ids": f"no such member: {listed}"},
-                code="unknown_recipient",
-            )
+        _refuse_unknown(ids - {m.id for m in found}, "member_ids", "active member")
         return sorted(found, key=lambda m: m.id)
 
     async def _acting_for(self, member_id: int) -> set[int]:
@@ -1033,3 +1019,14 @@ def statement_json(row: Acknowledged) -> dict[str, Any]:
     value = json.loads(row.statement) if row.statement else {}
     assert isinstance(value, dict)
     return value
+
+
+def _refuse_unknown(unknown: set[int], field: str, what: str) -> None:
+    """Refuse recipients that are not in the union (the first 20 named)."""
+    if unknown:
+        listed = ", ".join(map(str, sorted(unknown)[:20]))
+        raise InvalidInput(
+            f"no such {what} in this union: {listed}",
+            fields={field: f"no such {what.split()[-1]}: {listed}"},
+            code="unknown_recipient",
+        )

@@ -83,7 +83,6 @@ async def item_resolution(
         decision=item.decision,
         signature_title=("Председатель", body.name),
         signer=initials(chair.full_name) if chair else "",
-        votes=[line for line, _vote in await item_votes(session, meeting.id, item.id)],
     )
 
 

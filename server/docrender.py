@@ -55,7 +55,7 @@ class DocumentRenderer:
     def resolution_html(self, doc: Resolution, *, draft: bool) -> str:
         return self.env.get_template("documents/resolution.html").render(doc=doc, draft=draft)
 
-    def pdf(self, html: str, *, title: str = "", organisation: str = "") -> bytes:
+    def pdf(self, html: str) -> bytes:
         """The PDF of a rendered document (A4, the document stylesheet's @page rules)."""
         document = weasyprint.HTML(string=html, base_url=_BASE, url_fetcher=self._fetcher)
         pdf: bytes = document.write_pdf(pdf_identifier=None)

@@ -4,6 +4,7 @@ and carry the header where GOST R 7.0.97 puts it."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -20,7 +21,7 @@ from server.pages import make_jinja
 from tests.meetings.closed_meeting import held_meeting
 
 pytestmark = pytest.mark.skipif(
-    shutil.which("pdftotext") is None and not __import__("os").environ.get("CI"),
+    shutil.which("pdftotext") is None and not os.environ.get("CI"),
     reason="poppler-utils (pdftotext, pdftoppm) is installed by scripts/test",
 )
 

@@ -42,6 +42,7 @@ from registry.models import Body, Member, Organisation
 
 __all__ = [
     "ItemVote",
+    "genitive",
     "initials",
     "item_resolution",
     "meeting_protocol",
@@ -196,7 +197,7 @@ async def meeting_protocol(
     )
     verdict = "Кворум имеется." if status.met else "Кворума нет."
     quorum = (
-        f"Из {status.composition} членов {_genitive(body.name)} присутствуют "
+        f"Из {status.composition} членов {genitive(body.name)} присутствуют "
         f"{status.present}; для кворума необходимо не менее {status.required}. {verdict}"
     )
     guests = (
@@ -225,7 +226,7 @@ async def meeting_protocol(
     attachments = []
     if not present_names.listed:
         attachments.append(
-            f"Список присутствующих членов {_genitive(body.name)} ({present_names.count} чел.)"
+            f"Список присутствующих членов {genitive(body.name)} ({present_names.count} чел.)"
         )
     for item in meeting.items:
         attachments.extend(f"{m.filename} (к вопросу {item.position})" for m in item.materials)
@@ -259,7 +260,7 @@ def _decided_points(item: AgendaItem) -> list[Point]:
     return []
 
 
-def _genitive(body: str) -> str:
+def genitive(body: str) -> str:
     """«Президиум крайсовпрофа» → «президиума крайсовпрофа»: the first word of a body's
     name in the genitive, for «из 15 членов президиума»."""
     words = body.split()

@@ -33,7 +33,7 @@ from meetings import docsign
 from meetings.access import MeetingRoles, meeting_date, roles_in
 from meetings.distribution import Distribution
 from meetings.documents import Protocol, Resolution
-from meetings.drafting import item_resolution, item_votes, meeting_protocol
+from meetings.drafting import genitive, item_resolution, item_votes, meeting_protocol
 from meetings.events import append_event
 from meetings.models import (
     AgendaItem,
@@ -79,7 +79,7 @@ class Draft:
         assert self.protocol is not None
         if self.kind is DocumentKind.EXTRACT and self.item is not None:
             return f"Выписка из протокола заседания {self.protocol.number}: {self.item.title}"
-        return f"Протокол заседания {self.protocol.body.lower()} {self.protocol.number}"
+        return f"Протокол заседания {genitive(self.protocol.body)} {self.protocol.number}"
 
     @property
     def number(self) -> str:

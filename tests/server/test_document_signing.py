@@ -77,6 +77,7 @@ async def test_finalise_sign_and_verify(
     document = await db.get(Document, document_id)
     assert document is not None
     assert document.state is DocumentState.SIGNING
+    assert document.title == "Протокол заседания президиума № 1"
     assert document.journal_number == f"1/{document.finalised_at.year}"
     await db.commit()  # SQLite: the test's read transaction would hold the write lock
 

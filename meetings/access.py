@@ -1,5 +1,5 @@
 """Who a caller is to a meeting: its chair, its secretary, a member of the body, an
-auditor or the registrar — and what that lets them do."""
+auditor, the registrar or an invited guest — and what that lets them do."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ async def is_body_officer(
 
 @dataclass(frozen=True)
 class MeetingRoles:
-    names: frozenset[str]  # chair, secretary, registrar, member, auditor
+    names: frozenset[str]  # chair, secretary, registrar, member, auditor, guest
 
     @property
     def can_view(self) -> bool:
@@ -83,6 +83,10 @@ class MeetingRoles:
     @property
     def is_member(self) -> bool:
         return "member" in self.names
+
+    @property
+    def is_guest(self) -> bool:
+        return "guest" in self.names
 
     def require_view(self) -> None:
         if not self.can_view:
@@ -108,6 +112,10 @@ async def roles_in(session: AsyncSession, meeting: Meeting, actor: Actor) -> Mee
         names.add("registrar")
     if actor.has(Role.AUDITOR):
         names.add("auditor")
+    if actor.guest_meeting_id is not None and actor.guest_meeting_id == meeting.id:
+        # An invited guest, let in by their link: they may follow this meeting only.
+        # Every other right is a role above (prepare) or the composition (member, vote).
+        names.add("guest")
     if actor.member_id is not None:
         if actor.member_id == meeting.chair_member_id:
             names.add("chair")

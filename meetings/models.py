@@ -177,6 +177,10 @@ class Guest(Base):
     name: Mapped[str] = mapped_column(String(300))
     affiliation: Mapped[str] = mapped_column(String(300), default="")
     email: Mapped[str] = mapped_column(String(254), default="")
+    # The SHA-256 (hex) of the guest's personal room link; the link itself is shown once
+    # and never stored, so a copy of the database lets no one in. A new link replaces it.
+    access_hash: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
+    link_issued_at: Mapped[dt.datetime | None] = mapped_column(default=None)
 
 
 class Presence(Base):

@@ -4,6 +4,8 @@ meeting through its life (announcing sends every member of the body a notice).""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -48,6 +50,15 @@ _STAMP = {
     MeetingState.IN_SESSION: "started_at",
     MeetingState.CLOSED: "closed_at",
 }
+
+
+# Longer than any token guest_link makes (43 characters): anything past it is not one.
+_GUEST_TOKEN_MAX = 64
+
+
+def _guest_token_hash(token: str) -> str:
+    """How a guest's link token is stored: the hex of its SHA-256."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -302,6 +313,45 @@ class MeetingService:
             raise NotFound("no such guest")
         await self.session.delete(guest)
         await self.session.flush()
+
+    async def guest_link(self, meeting_id: int, guest_id: int) -> str:
+        """A new personal link for the guest to enter the meeting's room: returns its
+        token, which is stored only as a hash and so can be shown only this once.
+
+        Issuing one replaces the guest's previous link, which stops working — the way
+        to take back a link sent to the wrong address. Refused once the meeting is closed.
+        """
+        meeting, roles = await self.get(meeting_id)
+        roles.require_prepare()
+        if meeting.state is MeetingState.CLOSED:
+            raise Conflict(
+                "the meeting is closed: its guests can no longer come in", code="meeting_closed"
+            )
+        guest = await self.session.get(Guest, guest_id, with_for_update=True)
+        if guest is None or guest.meeting_id != meeting.id:
+            raise NotFound("no such guest")
+        token = secrets.token_urlsafe(32)  # 256 bits
+        guest.access_hash = _guest_token_hash(token)
+        guest.link_issued_at = utcnow()
+        await self.session.flush()
+        return token
+
+    async def guest_by_token(self, token: str) -> Guest | None:
+        """The guest whose current link carries ``token``; None for an unknown, replaced
+        or malformed one and for a closed meeting's guest — all alike, so a refusal tells
+        nothing about which. The token is never compared itself: the lookup is by its
+        hash, through the unique index."""
+        if not token or len(token) > _GUEST_TOKEN_MAX:
+            return None
+        guest: Guest | None = await self.session.scalar(
+            select(Guest)
+            .join(Meeting, Meeting.id == Guest.meeting_id)
+            .where(
+                Guest.access_hash == _guest_token_hash(token),
+                Meeting.state != MeetingState.CLOSED,
+            )
+        )
+        return guest
 
     # --- life -----------------------------------------------------------------------------
 

@@ -12,13 +12,20 @@ __all__ = ["Actor"]
 
 @dataclass(frozen=True)
 class Actor:
-    """An authenticated caller (or the CLI operator) with their application roles."""
+    """An authenticated caller (or the CLI operator) with their application roles.
+
+    A meeting's invited guest has no account: they come in through their personal link
+    and are this meeting's guest (``guest_id`` of ``guest_meeting_id``) and nothing
+    else — no roles, no member, no other meeting.
+    """
 
     account_id: int | None
     display_name: str
     roles: frozenset[Role] = field(default_factory=frozenset)
     member_id: int | None = None
     request_id: str = ""
+    guest_id: int | None = None
+    guest_meeting_id: int | None = None
 
     @classmethod
     def system(cls, name: str = "kvorum cli") -> Actor:

@@ -1,4 +1,5 @@
-"""Server-side sessions, the CSRF check and single-use login links.
+"""Server-side sessions, the CSRF check and single-use login links; and the cookie
+with which a meeting's invited guest, who has no account, enters its room.
 
 A session cookie carries 128 random bits; the database keeps only their SHA-256,
 so a copy of the database does not let anyone log in.
@@ -6,6 +7,7 @@ so a copy of the database does not let anyone log in.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import hmac
@@ -21,6 +23,8 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from meetings.events import event_json, take_pending
+from meetings.models import Guest
+from meetings.preparation import MeetingService
 from registry.actor import Actor
 from registry.errors import InvalidInput, NotAuthenticated, PermissionDenied
 from registry.models import Account, AuthChallenge, Invitation, OneTimeCode, Session
@@ -32,10 +36,12 @@ from server.settings import Settings
 
 __all__ = [
     "COOKIE",
+    "GUEST_COOKIE",
     "SAFE_METHODS",
     "cookie_name",
     "digest",
     "open_session",
+    "set_guest_cookie",
     "set_session_cookie",
     "sweep",
     "unit",
@@ -56,6 +62,11 @@ ACTOR_KEY = web.RequestKey("actor", Actor)
 # Browsers accept Secure cookies from http://localhost, the one plain-http origin
 # Kvorum serves (Settings.check_transport refuses any other).
 COOKIE = "__Host-kvorum-session"
+
+
+# A guest's link token, sent back only to that one meeting's pages (its Path), so it
+# is not offered anywhere else. It cannot take the __Host- prefix, which needs path "/".
+GUEST_COOKIE = "kvorum_guest"
 
 
 def cookie_name(settings: Settings) -> str:
@@ -102,6 +113,23 @@ def set_session_cookie(response: web.StreamResponse, settings: Settings, token: 
         COOKIE,
         token,
         path="/",
+        secure=True,
+        httponly=True,
+        samesite="Lax",
+        max_age=settings.session_absolute_hours * 3600,
+    )
+
+
+def set_guest_cookie(
+    response: web.StreamResponse, settings: Settings, token: str, meeting_id: int
+) -> None:
+    """Remember a guest's link token for the meeting's room and its WebSocket."""
+    response.set_cookie(
+        GUEST_COOKIE,
+        token,
+        path=f"/meetings/{meeting_id}/",
+        # Secure as the session cookie is (browsers accept it from http://localhost, the
+        # one plain-http origin Kvorum serves); HttpOnly: no script reads the token.
         secure=True,
         httponly=True,
         samesite="Lax",
@@ -181,6 +209,15 @@ async def _check_csrf(request: web.Request, session: Session) -> None:
         )
 
 
+async def _guest_of(request: web.Request, db: AsyncSession) -> Guest | None:
+    """The guest whose (current, open meeting's) link cookie this request carries."""
+    token = request.cookies.get(GUEST_COOKIE)
+    if not token:
+        return None
+    anonymous = Actor(account_id=None, display_name="guest link", request_id=REQUEST_ID.get())
+    return await MeetingService(db, anonymous).guest_by_token(token)
+
+
 def actor_of(session: Session) -> Actor:
     account = session.account
     return Actor(
@@ -194,9 +231,16 @@ def actor_of(session: Session) -> Actor:
 
 @asynccontextmanager
 async def unit(
-    request: web.Request, *, anonymous: bool = False
+    request: web.Request, *, anonymous: bool = False, guest_meeting: int | None = None
 ) -> AsyncIterator[tuple[AsyncSession, Actor]]:
     """One database transaction for one request, with the authenticated caller.
+
+    With ``guest_meeting`` (a meeting's room and its WebSocket only), a guest's link
+    cookie also lets the caller in. Without a session they are that guest: an actor
+    with no account, no roles and no member, who sees their own meeting only (any
+    other is "not found", as for every outsider). With a session, the account is also
+    this meeting's guest if the link is for it. Only for reading requests: a guest has
+    no CSRF token, so nothing they could be tricked into sending may change anything.
 
     Commits when the block ends normally; rolls back everything (including the
     access log entries written inside it) when it raises.
@@ -204,15 +248,32 @@ async def unit(
     async with request.app[SESSIONMAKER]() as db:
         async with db.begin():
             session = await _session_of(request, db)
+            guest = None
+            if guest_meeting is not None and request.method in SAFE_METHODS:
+                guest = await _guest_of(request, db)
             if session is None:
-                if not anonymous:
+                if guest is not None:
+                    actor = Actor(
+                        account_id=None,
+                        display_name=guest.name,
+                        request_id=REQUEST_ID.get(),
+                        guest_id=guest.id,
+                        guest_meeting_id=guest.meeting_id,
+                    )
+                    request[ACTOR_KEY] = actor
+                elif not anonymous:
                     raise NotAuthenticated("log in to continue", code="not_authenticated")
-                actor = Actor(
-                    account_id=None, display_name="anonymous", request_id=REQUEST_ID.get()
-                )
+                else:
+                    actor = Actor(
+                        account_id=None, display_name="anonymous", request_id=REQUEST_ID.get()
+                    )
             else:
                 await _check_csrf(request, session)
                 actor = actor_of(session)
+                if guest is not None and guest.meeting_id == guest_meeting:
+                    actor = dataclasses.replace(
+                        actor, guest_id=guest.id, guest_meeting_id=guest.meeting_id
+                    )
                 request[SESSION_KEY] = session
                 request[CSRF_KEY] = session.csrf_token
                 request[ACTOR_KEY] = actor

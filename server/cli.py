@@ -178,7 +178,10 @@ async def _demo(settings: Settings) -> None:
     print(
         "Демо-организация «Пермский крайсовпроф» " + ("создана." if demo.created else "уже есть.")
     )
-    print("Ссылки-приглашения (одноразовые, действуют 72 часа; откройте как localhost):")
+    print(
+        "Ссылки-приглашения (одноразовые, действуют 72 часа; ссылка гостя — до закрытия "
+        "заседания; откройте как localhost):"
+    )
     width = max(len(role) for role, _name, _url in demo.links)
     for role, name, url in demo.links:
         print(f"  {role:<{width}}  {name}\n  {'':<{width}}  {url}")

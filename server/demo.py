@@ -8,6 +8,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from meetings.demo import seed_demo_meeting
+from meetings.models import Guest
+from meetings.preparation import MeetingService
+from meetings.schemas import GuestIn
+from registry.actor import Actor
 from registry.demo import seed_demo
 from registry.models import Account, AccountRole, Member, Role
 from registry.orm import utcnow
@@ -15,6 +19,12 @@ from server.invitations import issue_invitation
 from server.settings import Settings
 
 __all__ = ["Demo", "seed_with_logins"]
+
+# An invited guest of the demo meeting: enters through a personal link and waits in the
+# video room's lobby until the chair admits them.
+_DEMO_GUEST = GuestIn(
+    name="Смирнова Ольга Викторовна", affiliation="Пермская краевая организация ВОИ"
+)
 
 # Russian role label, the person (a DemoPeople field) and the application roles.
 _DEMO_ROLES = (
@@ -55,4 +65,19 @@ async def seed_with_logins(db: AsyncSession, settings: Settings) -> Demo:
             await db.flush()
         url = await issue_invitation(db, account, settings, issued_by="kvorum demo")
         links.append((label, member.full_name, url))
+    links.append(await _guest_link(db, settings, meeting_id))
     return Demo(created, links, f"{settings.effective_public_url}/meetings/{meeting_id}")
+
+
+async def _guest_link(
+    db: AsyncSession, settings: Settings, meeting_id: int
+) -> tuple[str, str, str]:
+    """The demo meeting's guest (added once) and a fresh link for them."""
+    service = MeetingService(db, Actor.system("kvorum demo"))
+    guest = await db.scalar(
+        select(Guest).where(Guest.meeting_id == meeting_id, Guest.name == _DEMO_GUEST.name)
+    )
+    if guest is None:
+        guest = await service.add_guest(meeting_id, _DEMO_GUEST)
+    token = await service.guest_link(meeting_id, guest.id)
+    return ("гость", guest.name, f"{settings.effective_public_url}/guest/{token}")

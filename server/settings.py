@@ -68,6 +68,15 @@ class Settings:
     # from anyone else the header is ignored, so a client cannot pick its own address.
     trusted_proxies: str = ""
     migrate_on_start: bool = True
+    # Video: the STUN and TURN servers handed to browsers (comma-separated URLs, e.g.
+    # "stun:turn.example.org:3478" and "turn:turn.example.org:3478?transport=udp,
+    # turns:turn.example.org:5349"). TURN credentials are made for each participant from
+    # the secret shared with coturn (its use-auth-secret / static-auth-secret) and last
+    # turn_ttl_seconds.
+    stun_urls: str = ""
+    turn_urls: str = ""
+    turn_secret: str = ""
+    turn_ttl_seconds: int = 6 * 3600
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
@@ -82,6 +91,15 @@ class Settings:
             raise ValueError(
                 f"vote_sweep_seconds must be within 0.05..3600, got {self.vote_sweep_seconds}"
             )
+        if self.turn_urls and not self.turn_secret:
+            raise ValueError("turn_urls needs turn_secret (coturn's static-auth-secret)")
+        if not 60 <= self.turn_ttl_seconds <= 7 * 24 * 3600:
+            raise ValueError(
+                f"turn_ttl_seconds must be within 60..604800, got {self.turn_ttl_seconds}"
+            )
+        for url in _urls(self.stun_urls) + _urls(self.turn_urls):
+            if not url.startswith(("stun:", "stuns:", "turn:", "turns:")):
+                raise ValueError(f"not a STUN or TURN URL: {url!r}")
         if self.max_json_body <= 0 or self.max_upload_body < self.max_json_body:
             raise ValueError("max_upload_body must be at least max_json_body, both positive")
 
@@ -134,6 +152,10 @@ class Settings:
                 raise ValueError(f"{_ENV_PREFIX}{field.name.upper()}: {exc}") from None
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
+
+
+def _urls(value: str) -> list[str]:
+    return [u.strip() for u in value.split(",") if u.strip()]
 
 
 def _convert(annotation: object, raw: str) -> object:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -32,6 +33,7 @@ from meetings.ical import calendar_text, meeting_event
 from meetings.lifecycle import allowed_targets
 from meetings.models import (
     AgendaItem,
+    Guest,
     Meeting,
     MeetingEvent,
     MeetingForm,
@@ -63,7 +65,7 @@ from server.forms import (
     validate_form,
 )
 from server.i18n import Translator
-from server.keys import SETTINGS
+from server.keys import MAILER, SETTINGS
 from server.middlewares import upload
 from server.pages import render, translator
 from server.views.meetings_api import (
@@ -80,6 +82,8 @@ from server.views.registry_pages import (
 )
 
 __all__ = ["ZONES", "convenable_bodies", "install", "parse_local"]
+
+log = logging.getLogger("kvorum.meetings")
 
 FormValues = dict[str, str]
 FieldErrors = dict[str, str]
@@ -684,6 +688,15 @@ async def _meeting_page(
         if i.quorum_numerator and i.quorum_denominator
     }
     failed = bool(forms.guest_errors or forms.material_errors or forms.transition_error)
+    linkable = prepare and meeting.state is not MeetingState.CLOSED
+    issued: dict[int, dt.datetime] = {}
+    if linkable:
+        rows = await db.execute(
+            select(Guest.id, Guest.link_issued_at).where(
+                Guest.meeting_id == meeting.id, Guest.link_issued_at.is_not(None)
+            )
+        )
+        issued = {guest_id: at for guest_id, at in rows.tuples() if at is not None}
     return render(
         request,
         "meeting.html",
@@ -707,6 +720,8 @@ async def _meeting_page(
         size=_size,
         guest_form=forms.guest or dict.fromkeys(_GUEST_FIELDS, ""),
         guest_errors=place_errors(forms.guest_errors, _GUEST_FIELDS, t),
+        guest_linkable=linkable,
+        guest_links=issued,
         material_errors=forms.material_errors,
         transition_error=forms.transition_error,
         transition_detail=forms.transition_detail,
@@ -990,6 +1005,62 @@ async def guest_remove(request: web.Request) -> web.StreamResponse:
         return see_other(f"/meetings/{meeting_id}?done=guest_removed#guests")
 
 
+def _guest_letter(name: str, meeting: MeetingOut, url: str) -> tuple[str, str]:
+    """The subject and text of the letter that brings a guest their link."""
+    when = meeting.starts_at.astimezone(ZoneInfo(meeting.timezone))
+    start = f"{when:%d.%m.%Y %H:%M} ({_offset(meeting.timezone, meeting.starts_at)})"
+    subject = f"Приглашение на заседание {meeting.code}: {meeting.title}"
+    text = (
+        f"Здравствуйте, {name}!\n\n"
+        f"Вас пригласили на заседание {meeting.code} — {meeting.title} ({meeting.body_name}).\n"
+        f"Начало: {start}.\n\n"
+        f"Войти в зал заседания можно по вашей личной ссылке:\n\n{url}\n\n"
+        f"Не пересылайте её: по ней входят от вашего имени. В видеозал вас впустит "
+        f"председатель. Если пришла новая ссылка, прежняя уже не действует.\n"
+    )
+    return subject, text
+
+
+async def guest_link(request: web.Request) -> web.StreamResponse:
+    """A new personal link for a guest, shown once (and mailed if the guest has an
+    address and mail is configured); it replaces the guest's previous link."""
+    async with unit(request) as (db, actor):
+        service = MeetingService(db, actor)
+        meeting_id = path_id(request, "meeting_id")
+        guest_id = path_id(request, "guest_id")
+        token = await service.guest_link(meeting_id, guest_id)
+        guest = await db.get(Guest, guest_id)
+        assert guest is not None  # guest_link found it
+        name, email = guest.name, guest.email
+        meeting, _roles = await service.get(meeting_id)
+        out = await service.out(meeting)
+    # The link is committed: a mail server that is down costs the letter, not the link.
+    settings = request.app[SETTINGS]
+    url = f"{settings.effective_public_url}/guest/{token}"
+    sent_to = ""
+    mail_failed = False
+    # As with invitations: without a mail server nothing is sent (the log mailer would
+    # write the link, a bearer secret, into the log).
+    if email and settings.smtp_host:
+        subject, text = _guest_letter(name, out, url)
+        try:
+            await request.app[MAILER].send(email, subject, text)
+            sent_to = email
+        except Exception:  # the link is on the page: hand it over another way
+            log.exception("mailing the link of guest %s of meeting %s failed", guest_id, meeting_id)
+            mail_failed = True
+    return render(
+        request,
+        "guest_link.html",
+        actor=actor,
+        meeting=out,
+        guest_name=name,
+        url=url,
+        sent_to=sent_to,
+        mail_failed=mail_failed,
+    )
+
+
 # --- the record --------------------------------------------------------------------------------
 
 
@@ -1211,6 +1282,7 @@ def install(app: web.Application) -> None:
     r.add_get(r"/materials/{material_id:\d+}", material_download)
     r.add_post(m + "/guests", guest_add)
     r.add_post(m + r"/guests/{guest_id:\d+}/remove", guest_remove)
+    r.add_post(m + r"/guests/{guest_id:\d+}/link", guest_link)
     r.add_get("/notices", notice_list)
     r.add_post(r"/notices/{notice_id:\d+}/read", notice_read)
     r.add_post("/notices/read-all", notice_read_all)

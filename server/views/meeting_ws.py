@@ -35,6 +35,8 @@ picks (0 … 2**53 − 1) and one of the actions:
   the chair (longer notes than a frame holds go through the HTTP API)
 * ``transition`` ``{"target": "registration" | "in_session" | "closed"}`` — announcing
   and going back to draft mail the members and are done on the meeting's page.
+* the video room's ``media_*`` actions (:mod:`server.views.meeting_media`), whose
+  messages to the client are ``{"type": "media", ...}``.
 
 Presence: opening a connection calls :meth:`RoomService.connect` (a member is
 counted once whatever the number of tabs); closing one calls ``disconnect``; when a
@@ -64,10 +66,11 @@ from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from meetings.events import MAX_BACKLOG, event_json, events_after, take_pending
-from meetings.models import Meeting, MeetingEvent, MeetingState
+from meetings.models import Guest, Meeting, MeetingEvent, MeetingState
 from meetings.preparation import MeetingService
 from meetings.room import RoomService
 from meetings.schemas import NotesIn
+from meetings.video import member_identity
 from meetings.votes import room_snapshot
 from registry.actor import Actor
 from registry.errors import Conflict, DomainError, NotFound
@@ -79,6 +82,8 @@ from server.auth import current_session, unit
 from server.hub import WAKE, Event, Subscription
 from server.keys import HUB, SESSIONMAKER, SETTINGS
 from server.middlewares import STATUS_OF
+from server.views import meeting_media
+from server.views.meeting_media import MEDIA_ACTIONS, MediaMessage, MediaSession
 
 __all__ = [
     "BACKLOG_LIMIT",
@@ -98,10 +103,10 @@ log = logging.getLogger("kvorum.ws")
 
 PROTOCOL_VERSION = 1
 PATH = "/meetings/{meeting_id}/ws"
-MAX_MESSAGE = 64 * 1024
+MAX_MESSAGE = 256 * 1024  # a video room's SDP answer is the largest message
 # Past this aiohttp itself closes the connection (1009); up to it an over-long
 # message is answered with bad_message and the connection stays.
-HARD_LIMIT = 1024 * 1024
+HARD_LIMIT = 8 * MAX_MESSAGE
 # Seconds between pings: a peer that does not answer within half of it is dropped.
 HEARTBEAT = 20.0
 BURST = 20
@@ -173,22 +178,34 @@ class Transition(_Message):
 
 
 Message = Annotated[
-    Ping | RaiseHand | LowerHand | GiveFloor | TakeFloor | SetItem | Register | Notes | Transition,
+    Ping
+    | RaiseHand
+    | LowerHand
+    | GiveFloor
+    | TakeFloor
+    | SetItem
+    | Register
+    | Notes
+    | Transition
+    | MediaMessage,
     Field(discriminator="action"),
 ]
 MESSAGE: TypeAdapter[Message] = TypeAdapter(Message)
-ACTIONS = frozenset(
-    {
-        "ping",
-        "raise_hand",
-        "lower_hand",
-        "give_floor",
-        "take_floor",
-        "set_item",
-        "register",
-        "notes",
-        "transition",
-    }
+ACTIONS = (
+    frozenset(
+        {
+            "ping",
+            "raise_hand",
+            "lower_hand",
+            "give_floor",
+            "take_floor",
+            "set_item",
+            "register",
+            "notes",
+            "transition",
+        }
+    )
+    | MEDIA_ACTIONS
 )
 
 
@@ -384,6 +401,13 @@ class _Channel:
         self.meeting_id = meeting_id
         self.last = last  # the seq of the last event this client has (sent or in its hello)
         self.limit = TokenBucket(self.realtime.burst, self.realtime.rate)
+        self.media = MediaSession(app, meeting_id, self._send_json, self._identify)
+
+    async def _send_json(self, frame: dict[str, Any]) -> None:
+        await self.ws.send_str(_dumps(frame))
+
+    async def _identify(self) -> Any:
+        return await run_unit(self.app, lambda db: member_identity(db, self.meeting_id, self.actor))
 
     async def run(self, opening: list[str]) -> None:
         for text in opening:
@@ -393,6 +417,7 @@ class _Channel:
         try:
             await self._receive()
         finally:
+            await asyncio.shield(self.media.leave())
             for task in (pump, watch):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -552,9 +577,14 @@ class _Channel:
             case LowerHand():
                 await self._room(lambda room: room.lower_hand(meeting_id))
             case GiveFloor(request=request, seconds=seconds):
-                await self._room(lambda room: room.give_floor(meeting_id, request, seconds))
+                granted = await run_unit(
+                    self.app,
+                    lambda db: RoomService(db, self.actor).give_floor(meeting_id, request, seconds),
+                )
+                self.media.floor(granted.member_id)
             case TakeFloor():
                 await self._room(lambda room: room.take_floor(meeting_id))
+                self.media.floor(None)
             case SetItem(item=item):
                 await self._room(lambda room: room.set_current_item(meeting_id, item))
             case Register(member=member, present=present):
@@ -572,6 +602,8 @@ class _Channel:
                     self.app,
                     lambda db: MeetingService(db, self.actor).transition(meeting_id, target),
                 )
+            case _ if message.action in MEDIA_ACTIONS:
+                await self.media.act(message)
 
     async def _room(self, call: Callable[[RoomService], Awaitable[object]]) -> None:
         await run_unit(self.app, lambda db: call(RoomService(db, self.actor)))
@@ -628,7 +660,31 @@ async def _opening(
     return frames, events[-1].seq if events else after
 
 
+async def _watch_guest(
+    app: web.Application, ws: web.WebSocketResponse, guest_id: int, access_hash: str | None
+) -> None:
+    """A guest's socket lives only as long as their link: a new link (which replaces it)
+    or the invitation withdrawn closes it, as a logout closes a member's."""
+    while True:
+        await asyncio.sleep(SESSION_CHECK_SECONDS)
+        try:
+            async with app[SESSIONMAKER]() as db, db.begin():
+                guest = await db.get(Guest, guest_id)
+                alive = guest is not None and guest.access_hash == access_hash
+        except Exception:  # a database hiccup: look again next time
+            log.exception("guest link check failed", extra={"guest": guest_id})
+            continue
+        if not alive:
+            with contextlib.suppress(ConnectionError):
+                await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"guest_link_revoked")
+            return
+
+
 async def meeting_socket(request: web.Request) -> web.StreamResponse:
+    """Open one participant's channel. Besides a session, an invited guest's link
+    cookie lets its guest in (:func:`server.auth.unit`): they follow the meeting and
+    may ask to join the video room (where they wait for the chair), and are not counted
+    as present."""
     realtime = request.app[REALTIME]
     meeting_id = parse_id(request.match_info["meeting_id"])
     if meeting_id is None:
@@ -649,23 +705,36 @@ async def meeting_socket(request: web.Request) -> web.StreamResponse:
     # Subscribe before reading the log: an event committed in between is then both
     # read and queued (and sent once), never neither.
     async with request.app[HUB].subscribe(meeting_id) as subscription:
+        guest_hash: str | None = None
         try:
-            async with unit(request) as (db, actor):
+            async with unit(request, guest_meeting=meeting_id) as (db, actor):
                 opening, last = await _opening(db, actor, meeting_id, after)
                 session = current_session(request)
                 session_id = session.id if session is not None else None
+                if actor.guest_id is not None:
+                    guest = await db.get(Guest, actor.guest_id)
+                    guest_hash = guest.access_hash if guest is not None else None
         except DomainError as exc:
             status = next(s for cls, s in STATUS_OF.items() if isinstance(exc, cls))
             return _refusal(status, exc.code, exc.detail)
         member_id = actor.member_id  # RoomService.connect counted it if it is not None
         if member_id is not None:
             realtime.arrived(meeting_id, member_id)
+        guard: asyncio.Task[None] | None = None
         try:
             await ws.prepare(request)
             realtime.sockets.add(ws)
+            if actor.guest_id is not None:
+                guard = asyncio.create_task(
+                    _watch_guest(request.app, ws, actor.guest_id, guest_hash)
+                )
             channel = _Channel(request.app, ws, subscription, actor, meeting_id, last, session_id)
             await channel.run(opening)
         finally:
+            if guard is not None:
+                guard.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await guard
             realtime.sockets.discard(ws)
             if member_id is not None:
                 await realtime.left(meeting_id, member_id, actor)
@@ -688,6 +757,7 @@ def install(app: web.Application) -> None:
     settings = app[SETTINGS]
     grace = float(getattr(settings, "presence_grace_seconds", DEFAULT_GRACE))
     app[REALTIME] = Realtime(app, grace=grace)
+    meeting_media.install(app)
     app.router.add_get(PATH, meeting_socket, name="meeting_ws")
     app.on_shutdown.append(_close_sockets)
     app.cleanup_ctx.append(_realtime_context)

@@ -1,0 +1,196 @@
+"""The hook that lets aiortc forward encoded media: no decoder, no encoder.
+
+aiortc's receiver reassembles each incoming RTP stream into encoded frames (its jitter
+buffer) and hands them to a decoder thread through a queue; its sender takes either raw
+frames, which it encodes, or pre-encoded ``av.Packet``\\ s, which it only packetises.
+Kvorum's SFU stands between the two:
+
+* :func:`tap_receiver` replaces the receiver's decoder queue with a :class:`FrameTap`.
+  Complete encoded frames go to a callback on the event loop instead of to a decoder;
+  the decoder thread aiortc starts finds nothing to decode and waits until the
+  receiver stops. It also wraps the receiver's packet handler to read, per RTP
+  packet, the audio level header extension (RFC 6464) and the stream's SSRC, which
+  keyframe requests (PLI) to the publisher name.
+* :class:`ForwardedTrack` is a track whose ``recv`` returns ``av.Packet``\\ s.
+* :func:`prepare_sender` gives the sender a packetiser in place of an encoder (VP8:
+  aiortc's own encoder object, which opens no codec until asked to encode; Opus: the
+  one-line packetiser below, since aiortc's Opus encoder opens libopus when made), and
+  routes the keyframe requests (PLI/FIR) that a subscriber's browser sends to a
+  callback, which forwards them to the publisher.
+
+The hook reaches into three attributes of aiortc that are not its public API: the
+receiver's ``_RTCRtpReceiver__decoder_queue`` and ``_handle_rtp_packet``, the sender's
+``_RTCRtpSender__encoder`` and ``_send_keyframe``. It is tested with
+:data:`AIORTC_VERSION` (pinned in ``pyproject.toml``); ``tests/meetings/test_sfu.py``
+counts the codecs opened while media is forwarded and fails if a newer aiortc no longer
+lets the hook keep that count at zero.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import fractions
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import av
+from aiortc import MediaStreamTrack, RTCRtpReceiver, RTCRtpSender
+from aiortc.codecs.vpx import Vp8Encoder
+from aiortc.jitterbuffer import JitterFrame
+from aiortc.mediastreams import MediaStreamError
+
+__all__ = [
+    "AIORTC_VERSION",
+    "AUDIO_CLOCK",
+    "VIDEO_CLOCK",
+    "ForwardedTrack",
+    "FrameTap",
+    "is_vp8_keyframe",
+    "prepare_sender",
+    "tap_receiver",
+]
+
+AIORTC_VERSION = "1.16.0"
+VIDEO_CLOCK = 90000
+AUDIO_CLOCK = 48000
+_TIME_BASE = {
+    "video": fractions.Fraction(1, VIDEO_CLOCK),
+    "audio": fractions.Fraction(1, AUDIO_CLOCK),
+}
+
+FrameCallback = Callable[[JitterFrame], None]
+LevelCallback = Callable[[int, bool], None]
+
+
+def is_vp8_keyframe(data: bytes) -> bool:
+    """Whether a VP8 frame (RFC 6386 §9.1: bit 0 of the first byte clear) is a keyframe."""
+    return bool(data) and not data[0] & 0x01
+
+
+class FrameTap:
+    """Stands in for a receiver's decoder queue (the two methods aiortc calls on it)."""
+
+    def __init__(self, on_frame: FrameCallback) -> None:
+        self.on_frame = on_frame
+        self.frames = 0
+        self._stopped = threading.Event()
+
+    def put(self, item: tuple[Any, JitterFrame] | None) -> None:
+        # Called on the event loop: with a frame by the packet handler, with None when
+        # the receiver stops.
+        if item is None:
+            self._stopped.set()
+            return
+        self.frames += 1
+        self.on_frame(item[1])
+
+    def get(self) -> None:
+        # Called by aiortc's decoder thread: there is never anything to decode, so it
+        # waits for the receiver to stop, and then ends.
+        self._stopped.wait()
+
+
+class ReceiverTap:
+    """What :func:`tap_receiver` installed: frame and packet counts, the stream's SSRC."""
+
+    def __init__(self, frames: FrameTap) -> None:
+        self.frames = frames
+        self.ssrc: int | None = None
+        self.packets = 0
+
+
+def tap_receiver(
+    receiver: RTCRtpReceiver,
+    on_frame: FrameCallback,
+    on_level: LevelCallback | None = None,
+) -> ReceiverTap:
+    """Send the receiver's encoded frames to ``on_frame`` and no decoder.
+
+    Must be called before the receiver starts (before the description that makes it
+    receive is applied), since aiortc hands the queue to its thread on start."""
+    frames = FrameTap(on_frame)
+    tap = ReceiverTap(frames)
+    receiver._RTCRtpReceiver__decoder_queue = frames  # type: ignore[attr-defined]
+    handle = receiver._handle_rtp_packet
+
+    async def handle_packet(packet: Any, arrival_time_ms: int) -> None:
+        tap.packets += 1
+        if tap.ssrc is None:
+            # The first packet is media: retransmissions (RTX, another SSRC) only
+            # follow a NACK, which follows media.
+            tap.ssrc = packet.ssrc
+        level = packet.extensions.audio_level
+        if on_level is not None and level is not None:
+            on_level(level[1], level[0])
+        await handle(packet, arrival_time_ms)
+
+    receiver._handle_rtp_packet = handle_packet  # type: ignore[method-assign]
+    return tap
+
+
+class _OpusPacketiser:
+    """An Opus frame is one RTP payload; its timestamp is in the 48 kHz clock."""
+
+    def pack(self, packet: av.Packet) -> tuple[list[bytes], int]:  # type: ignore[type-arg]
+        return [bytes(packet)], int(packet.pts or 0)
+
+
+def prepare_sender(sender: RTCRtpSender, on_keyframe_request: Callable[[], None]) -> None:
+    """Make the sender packetise what its track gives and pass keyframe requests on.
+
+    Call it right after the sender is made, before it starts sending."""
+    packetiser = Vp8Encoder() if sender.kind == "video" else _OpusPacketiser()
+    sender._RTCRtpSender__encoder = packetiser  # type: ignore[attr-defined]
+    sender._send_keyframe = on_keyframe_request  # type: ignore[method-assign]
+
+
+class ForwardedTrack(MediaStreamTrack):
+    """A track of encoded frames put in by the SFU and taken out by one sender.
+
+    It holds at most ``capacity`` frames: if the sender falls behind, the oldest are
+    dropped and ``dropped`` counts them (a video slot then waits for a keyframe)."""
+
+    def __init__(self, kind: str, capacity: int = 32) -> None:
+        super().__init__()
+        self.kind = kind
+        self.time_base = _TIME_BASE[kind]
+        self.capacity = capacity
+        self.dropped = 0
+        self.sent = 0
+        self._frames: collections.deque[Any] = collections.deque()
+        self._ready = asyncio.Event()
+
+    def push(self, data: bytes, timestamp: int) -> bool:
+        """Queue one encoded frame; False if an older one had to be dropped for it."""
+        if self.readyState != "live":
+            return True
+        packet = av.Packet(data)
+        packet.pts = timestamp
+        packet.time_base = self.time_base
+        kept = True
+        if len(self._frames) >= self.capacity:
+            self._frames.popleft()
+            self.dropped += 1
+            kept = False
+        self._frames.append(packet)
+        self._ready.set()
+        return kept
+
+    def clear(self) -> None:
+        self._frames.clear()
+
+    async def recv(self) -> av.Packet:  # type: ignore[type-arg]
+        while not self._frames:
+            if self.readyState != "live":
+                raise MediaStreamError
+            self._ready.clear()
+            await self._ready.wait()
+        self.sent += 1
+        packet: av.Packet = self._frames.popleft()  # type: ignore[type-arg]
+        return packet
+
+    def stop(self) -> None:
+        super().stop()
+        self._ready.set()

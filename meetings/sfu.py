@@ -477,7 +477,8 @@ class MediaRoom:
         previous = self.participants.pop(identity.key, None)
         if previous is not None:  # the same person again, from another tab or a reconnect
             await previous.close()
-            await _quietly(previous.send({"op": "closed", "reason": "replaced"}))
+            if previous.send != send:  # the page that rejoins knows its old media is gone
+                await _quietly(previous.send({"op": "closed", "reason": "replaced"}))
         participant = Participant(self, identity, send)
         self.participants[identity.key] = participant
         self._start_selector()

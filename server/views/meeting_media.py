@@ -180,6 +180,10 @@ class MediaRooms:
 
     def __init__(self) -> None:
         self.rooms: dict[int, MediaRoom] = {}
+        # What outlives a room that emptied (everyone's connection dropped at once): who
+        # has the floor, and whom the chair removed.
+        self.floors: dict[int, str | None] = {}
+        self.removed: dict[int, set[str]] = {}
         # (meeting, key) → how to reach that person's page, for the room's state
         self.pages: dict[tuple[int, str], Send] = {}
         self._pending: set[int] = set()
@@ -188,6 +192,8 @@ class MediaRooms:
         room = self.rooms.get(meeting_id)
         if room is None:
             room = MediaRoom(meeting_id, on_change=self._changed)
+            room.removed = self.removed.setdefault(meeting_id, set())
+            room.floor = self.floors.get(meeting_id)
             self.rooms[meeting_id] = room
         return room
 
@@ -308,9 +314,11 @@ class MediaSession:
 
     def floor(self, member_id: int | None) -> None:
         """The chair gave (or took) the floor: tell the room, which lets them speak."""
+        key = f"m{member_id}" if member_id else None
+        self.rooms.floors[self.meeting_id] = key
         room = self.rooms.rooms.get(self.meeting_id)
         if room is not None:
-            room.give_floor(f"m{member_id}" if member_id else None)
+            room.give_floor(key)
 
 
 async def _media_context(app: web.Application) -> AsyncIterator[None]:

@@ -200,3 +200,26 @@ def test_turn_credentials_follow_coturns_shared_secret() -> None:
 def test_bad_ice_settings_are_refused(values: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         Settings(**values)
+
+
+async def test_a_removal_outlives_an_emptied_room(room: Room) -> None:
+    chair = await joined(room, "chair")
+    member = await joined(room, "m1")
+    key = f"m{room.member_ids['m1']}"
+    await ask(chair, {"id": 2, "action": "media_remove", "participant": key})
+    await chair.close()
+    await member.close()
+
+    async def emptied() -> bool:
+        return room.meeting not in rooms(room).rooms
+
+    await eventually(emptied)
+    # everyone came back: the chair reopens the room, but the removed member still waits
+    chair = await joined(room, "chair")
+    member = await room.ws("m1")
+    await recv(member)
+    await member.send_str(json.dumps({"id": 1, "action": "media_join"}))
+    await media(member, "lobby")
+    assert key in rooms(room).rooms[room.meeting].lobby
+    await member.close()
+    await chair.close()

@@ -3,6 +3,7 @@
 // event it saw, so nothing is lost or applied twice.
 import { NoKeyError, castBallot, drawChoice, drawResult, usableKey } from "./ballot.js";
 import { getJSON, postJSON } from "./http.js";
+import { createVideoRoom } from "./video.js";
 
 const root = document.getElementById("room");
 const meetingId = Number(root.dataset.meeting);
@@ -22,10 +23,16 @@ function format(template, values) {
   return template.replace(/\{(\w+)\}/g, (_, key) => String(values[key] ?? ""));
 }
 
+// Sends an action; returns its id (undefined when the socket is not open).
 function send(action, fields = {}) {
-  if (!socket || socket.readyState !== WebSocket.OPEN) return;
-  socket.send(JSON.stringify({ id: nextId++, action, ...fields }));
+  if (!socket || socket.readyState !== WebSocket.OPEN) return undefined;
+  const id = nextId++;
+  socket.send(JSON.stringify({ id, action, ...fields }));
+  return id;
 }
+
+// The video room rides on this socket: it sends through send() and gets the media frames.
+const video = createVideoRoom(document.getElementById("video"), { send, roles, me });
 
 function person(memberId) {
   return state.people.find((p) => p.member === memberId);
@@ -164,6 +171,7 @@ function render() {
   hand.hidden = !me || state.state !== "in_session";
   hand.textContent = mine ? text.lower : text.raise;
   hand.dataset.raised = mine ? "yes" : "no";
+  video?.floorQueue(state.floor);
   drawSpeaker();
   drawVote();
 }
@@ -276,6 +284,9 @@ function connect() {
     retry = 0;
     $("connection").textContent = text.connected;
     root.dataset.connected = "yes";
+    // Back after a drop (a resumed connection gets no new hello, only the events it
+    // missed): a page that was in the video room joins it again.
+    video?.connected();
   });
   socket.addEventListener("message", (message) => {
     const frame = JSON.parse(message.data);
@@ -283,17 +294,21 @@ function connect() {
       state = frame.snapshot;
       lastSeq = state.seq;
       render();
+    } else if (frame.type === "media") {
+      video?.message(frame);
     } else if (frame.type === "event") {
       if (frame.seq <= lastSeq || !state) return; // already applied
       apply(frame);
       lastSeq = frame.seq;
       render();
     } else if (frame.type === "error") {
+      if (video?.error(frame)) return; // the video panel shows its own
       $("error").textContent = frame.detail || frame.code;
     }
   });
   socket.addEventListener("close", () => {
     root.dataset.connected = "no";
+    video?.disconnected();
     $("connection").textContent = text.reconnecting;
     // Back off on a weak connection: 0.5 s, 1 s, 2 s … up to 15 s.
     const delay = Math.min(15000, 500 * 2 ** retry++);

@@ -41,6 +41,7 @@ import base64
 import contextlib
 import fractions
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -76,6 +77,14 @@ AUDIO_RATE = 50
 KEYFRAME_GAP = 0.3
 #: How far behind its schedule a track may fall before it stops catching up.
 MAX_LAG = 1.0
+
+
+def pin_from_env() -> None:
+    """Run on the CPUs listed in ``KVORUM_SFU_BENCH_CPUS`` (``--pin``), before any thread
+    starts: the threads made later inherit it."""
+    cpus = os.environ.get("KVORUM_SFU_BENCH_CPUS")
+    if cpus:
+        os.sched_setaffinity(0, {int(cpu) for cpu in cpus.split(",")})
 
 
 def loopback_only() -> None:
@@ -262,6 +271,7 @@ async def main() -> None:
     parser.add_argument("--url", required=True)
     parser.add_argument("--media", type=Path, required=True)
     args = parser.parse_args()
+    pin_from_env()
     loopback_only()
     media = Media(args.media)
     loop = asyncio.get_running_loop()

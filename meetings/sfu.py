@@ -730,7 +730,7 @@ class MediaRoom:
             if participant.pc.signalingState == "stable" and participant.negotiations:
                 self.keep(
                     asyncio.ensure_future(
-                        _quietly(participant.send({"op": "streams", "mids": participant.mids()}))
+                        _later(participant.send, {"op": "streams", "mids": participant.mids()})
                     )
                 )
         speaking = sorted(p.owner.key for p in audible if now - p.last_speech < SPEAKING_SECONDS)
@@ -739,7 +739,7 @@ class MediaRoom:
             for participant in list(self.participants.values()):
                 self.keep(
                     asyncio.ensure_future(
-                        _quietly(participant.send({"op": "speaking", "keys": speaking}))
+                        _later(participant.send, {"op": "speaking", "keys": speaking})
                     )
                 )
 
@@ -757,6 +757,12 @@ class MediaRoom:
             "streams_out": sum(1 for s in slots if s.source is not None),
             "keyframe_requests": self.keyframe_requests,
         }
+
+
+async def _later(send: Send, message: dict[str, Any]) -> None:
+    """Send from a task of its own: the coroutine is made only when the task runs, so a
+    task cancelled before it starts (the room closing) leaves nothing unawaited."""
+    await _quietly(send(message))
 
 
 async def _quietly(coro: Awaitable[None]) -> None:

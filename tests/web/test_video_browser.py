@@ -14,46 +14,15 @@ from playwright.async_api import expect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.models import Member, Role
-from server.auth import COOKIE, open_session
 from server.views.meeting_ws import REALTIME
 from tests import factories as f
 from tests.factories import LiveServer
+from tests.web.test_room_browser import open_room
 
 # Media takes longer than a page to get going: ICE, DTLS, the first keyframes.
 MEDIA_TIMEOUT = 30_000
 # How many half-second looks a statistic gets to move.
 LOOKS = 60
-
-
-async def open_room(
-    browser: Any,
-    live: LiveServer,
-    db: AsyncSession,
-    member: Member,
-    meeting_id: int,
-    *roles: Role,
-) -> Any:
-    account = await f.account(db, *(roles or (Role.MEMBER,)), member_obj=member)
-    token, _row = await open_session(db, account, None, method="invitation")
-    await db.commit()
-    context = await browser.new_context(locale="ru-RU")
-    await context.add_cookies(
-        [
-            {
-                "name": COOKIE,
-                "value": token,
-                "domain": "localhost",
-                "path": "/",
-                "secure": True,
-                "httpOnly": True,
-                "sameSite": "Lax",
-            }
-        ]
-    )
-    page = await context.new_page()
-    await page.goto(live.url(f"/meetings/{meeting_id}/room"))
-    await page.wait_for_selector('#room[data-connected="yes"]')
-    return page
 
 
 async def join(page: Any) -> None:

@@ -5,8 +5,8 @@ media stream it sends to a participant, with every participant's media arriving 
 real aiortc peer connections.
 
 * ``sfu``: the meeting's video room, :class:`meetings.sfu.MediaRoom`, in a server
-  process of its own. Each participant gets every other camera and the three loudest
-  other speakers (``AUDIO_SLOTS``); nothing is decoded or encoded.
+  process of its own. Each participant gets every other camera that is on and the
+  three loudest other speakers (``AUDIO_SLOTS``); nothing is decoded or encoded.
 * ``relay`` (baseline): a server built the usual aiortc way. Each participant's
   incoming tracks are decoded by aiortc (``RTCRtpReceiver`` → ``RemoteStreamTrack``)
   and relayed with ``aiortc.contrib.media.MediaRelay().subscribe(track,
@@ -21,8 +21,9 @@ keyframe first, made here once with PyAV's libvpx) and 20 ms Opus frames of a 44
 tone at 30 dBov, whose level they put in the RTP audio level extension (RFC 6464) as
 aiortc would for frames it encodes. They do not decode what they receive: their
 receivers are tapped (:func:`meetings.forwarding.tap_receiver`) to count frames. Every
-participant sends audio; the first ``--cameras`` send a camera. The first to join is
-the chair (it opens the room); the others join together once it is in.
+participant sends audio; the first ``--cameras`` send a camera, and say so (as a
+browser reports its camera once its first offer is answered). The first to join is the
+chair (it opens the room); the others join together once it is in.
 
 Signalling is a WebSocket on 127.0.0.1 served by the server process (the server makes
 every offer, as in the application); ICE offers only 127.0.0.1. The benchmark process
@@ -36,8 +37,7 @@ measured as it is), let it run ``--warmup`` seconds more, then measure for
 * server CPU: user + system time of the server process (all its threads: aiortc's
   decoder threads and the encoder executor of the relay), from ``/proc/<pid>/stat``;
 * forwarded streams: streams the server sent at least one frame on in the window
-  (audio + video); ``slots_with_source`` also counts the SFU's video slots reserved
-  for participants whose camera sends nothing;
+  (audio + video); ``slots_with_source`` counts the slots the SFU gave a source;
 * frames and RTP packets the server sent (its senders' counts), against those due
   (every stream at its full rate); delivery is judged by these. The participants'
   received packets are compared with them; their received frames are reported but
@@ -254,6 +254,10 @@ class SfuServer:
     async def answer(self, key: str, sdp: str) -> None:
         await self.room.answer(key, sdp)
 
+    def report(self, key: str, audio: bool, camera: bool) -> None:
+        # what the participant's client says it sends, as a browser does once answered
+        self.room.report(key, audio=audio, camera=camera, screen=False)
+
     def stats(self) -> dict[str, Any]:
         streams = []
         dropped = packets_in = 0
@@ -388,6 +392,9 @@ class RelayServer:
     async def answer(self, key: str, sdp: str) -> None:
         await self.members[key].answer(sdp)
 
+    def report(self, key: str, audio: bool, camera: bool) -> None:
+        pass  # the relay sends every track it receives
+
     def stats(self) -> dict[str, Any]:
         streams = [
             [
@@ -469,6 +476,8 @@ async def serve(mode: str, participants: int) -> None:
                     await server.answer(key, data["sdp"])
                 except Exception:
                     log.exception("answer from %s refused", key)
+            elif data.get("op") == "state":
+                server.report(key, bool(data["audio"]), bool(data["camera"]))
         return ws
 
     app = web.Application()

@@ -219,6 +219,8 @@ class Participant:
                     await ws.send_json({"op": "answer", "sdp": sdp})
                     self.offers += 1
                     if self.offers == 1:
+                        state = {"audio": True, "camera": self.video is not None}
+                        await ws.send_json({"op": "state", **state})
                         self.write({"op": "joined", "key": self.key})
                 elif op == "streams":
                     self.mids = data["mids"]
@@ -246,7 +248,7 @@ class Participant:
 
     def stats(self) -> dict[str, Any]:
         received = [
-            [t.mid, t.kind, tap.frames.frames, tap.packets]
+            [t.mid, t.kind, tap.queue.frames, tap.packets]
             for t, tap in self.taps.items()
             if tap.packets and self.mids.get(t.mid or "", {}).get("role") != "publish"
         ]

@@ -4,8 +4,8 @@ Each participant has one peer connection to the server. On it they publish a
 microphone, a camera and a screen (three receive-only transceivers on the server), and
 they receive:
 
-* a camera (and, while it is shared, a screen) of every other participant, one
-  send-only video transceiver each — a *video slot*;
+* the camera of every other participant while it is on (and a screen while it is
+  shared), one send-only video transceiver each — a *video slot*;
 * the few loudest other speakers, in :data:`AUDIO_SLOTS` send-only audio transceivers —
   *audio slots* whose source changes as the speakers change, so that the audio a large
   body costs is fixed per participant.
@@ -134,8 +134,12 @@ class Publication:
         # audio: a smoothed loudness (127 − dBov) and the last time it was speech
         self.loudness = 0.0
         self.last_speech = 0.0
+        self.losses = 0
         self.tap: ReceiverTap = tap_receiver(
-            transceiver.receiver, self._on_frame, self._on_level if self.kind == "audio" else None
+            transceiver.receiver,
+            self._on_frame,
+            on_level=self._on_level if self.kind == "audio" else None,
+            on_skip=self._on_loss if self.kind == "video" else None,
         )
 
     @property
@@ -151,6 +155,14 @@ class Publication:
         key = self.kind == "video" and is_vp8_keyframe(frame.data)
         for slot in tuple(self.slots):
             slot.feed(frame, key)
+
+    def _on_loss(self) -> None:
+        # Frames were lost for good: the ones after them refer to what is missing, so
+        # every subscriber waits for the keyframe this asks for.
+        self.losses += 1
+        for slot in self.slots:
+            slot.need_key = True
+        self.request_keyframe()
 
     def _on_level(self, dbov: int, voice: bool) -> None:
         loudness = 127 - dbov
@@ -287,14 +299,17 @@ class Participant:
     # --- what goes to this participant ----------------------------------------------------
 
     def wanted_video(self) -> list[Publication]:
-        """The other participants' cameras, and the screens being shared."""
+        """The other participants' cameras that are on, and the screens being shared.
+
+        A camera that is off gets no slot: an idle slot costs the server its share of
+        every RTCP round and the subscriber's browser a receiver, for nothing."""
         wanted = []
         for other in self.room.participants.values():
             if other is self:
                 continue
-            wanted.append(other.publications["camera"])
-            if other.sending["screen"]:
-                wanted.append(other.publications["screen"])
+            for source in ("camera", "screen"):
+                if other.sending[source]:
+                    wanted.append(other.publications[source])
         return wanted
 
     def place_video(self) -> bool:
@@ -378,6 +393,15 @@ class Participant:
         finally:
             self._negotiating = False
             self._answer = None
+
+    @property
+    def negotiating(self) -> bool:
+        """Whether an offer of the room's is waiting for this participant's answer."""
+        return self._negotiating
+
+    def offer_again(self) -> None:
+        """Have the negotiation in progress make one more offer once it is answered."""
+        self._dirty = True
 
     async def answer(self, sdp: str) -> None:
         if self._answer is None or self._answer.done():
@@ -564,9 +588,12 @@ class MediaRoom:
             raise PermissionDenied("the chair has turned your microphone off")
         if "video" in participant.blocked and (camera or screen):
             raise PermissionDenied("the chair has turned your video off")
-        screen_changed = participant.sending["screen"] != screen
+        video_changed = (participant.sending["camera"], participant.sending["screen"]) != (
+            camera,
+            screen,
+        )
         participant.sending.update({"audio": audio, "camera": camera, "screen": screen})
-        if screen_changed:
+        if video_changed:
             self.keep(asyncio.ensure_future(self._replace_all()))
         else:
             self.changed()
@@ -593,9 +620,10 @@ class MediaRoom:
         participant.blocked.add(what)
         if what == "audio":
             participant.sending["audio"] = False
+            self.changed()
         else:
             participant.sending["camera"] = participant.sending["screen"] = False
-        self.changed()
+            self.keep(asyncio.ensure_future(self._replace_all()))
 
     def release(self, actor: Identity, key: str, what: Moderated) -> None:
         """The chair lets a participant turn their microphone or video on again."""
@@ -676,8 +704,8 @@ class MediaRoom:
         return out
 
     async def _replace_all(self) -> None:
-        """Someone came, left or started or stopped a screen: place the videos again,
-        renegotiate where slots were added, and tell each client its streams."""
+        """Someone came or left, or a camera or screen went on or off: place the videos
+        again, renegotiate where slots were added, and tell each client its streams."""
         for participant in list(self.participants.values()):
             if participant.closed:
                 continue
@@ -687,7 +715,7 @@ class MediaRoom:
             elif participant.pc.signalingState == "stable":
                 await _quietly(participant.send({"op": "streams", "mids": participant.mids()}))
             else:
-                participant._dirty = True  # the running negotiation offers again
+                participant.offer_again()
         self._select()
         self.changed()
 
@@ -756,6 +784,9 @@ class MediaRoom:
             "frames_out": sum(s.forwarded for s in slots),
             "streams_out": sum(1 for s in slots if s.source is not None),
             "keyframe_requests": self.keyframe_requests,
+            "losses": sum(
+                pub.losses for p in self.participants.values() for pub in p.publications.values()
+            ),
         }
 
 

@@ -38,6 +38,7 @@ class Peer:
         self.process: asyncio.subprocess.Process | None = None
         self.reader: asyncio.Task[None] | None = None
         self.answer_errors: list[str] = []
+        self.reported = False
 
     async def start(self) -> None:
         self.process = await asyncio.create_subprocess_exec(
@@ -70,8 +71,23 @@ class Peer:
                     await self.room.answer(self.identity.key, message["sdp"])
                 except Exception as exc:
                     self.answer_errors.append(repr(exc))
+                else:
+                    self._report()
             elif message["op"] == "stats":
                 await self.stats.put(message)
+
+    def _report(self) -> None:
+        # As a browser does once its media flows: what it sends (the room forwards a
+        # camera only once it is reported on).
+        if self.reported:
+            return
+        self.reported = True
+        self.room.report(
+            self.identity.key,
+            audio="--silent" not in self.flags,
+            camera="--no-camera" not in self.flags,
+            screen=False,
+        )
 
     async def join(self) -> str:
         return await self.room.join(self.identity, self.send)
@@ -193,7 +209,7 @@ async def test_video_reaches_the_others_and_the_server_runs_no_codec(
     assert codecs.runs == []
     for participant in room.participants.values():
         for publication in participant.publications.values():
-            assert publication.tap.frames.frames == publication.frames
+            assert publication.tap.queue.frames == publication.frames
 
 
 async def test_a_new_subscriber_gets_a_keyframe_from_the_publisher(
@@ -209,6 +225,97 @@ async def test_a_new_subscriber_gets_a_keyframe_from_the_publisher(
     # frames reaching the late subscriber prove the request reached the publisher
     await late.until(lambda s: frames_from(s, "m1") >= 10)
     assert room.keyframe_requests > before
+
+
+async def test_a_packet_lost_for_good_freezes_the_camera_only_briefly(
+    room: MediaRoom, peers: Callable[..., Peer]
+) -> None:
+    chair, viewer = peers(CHAIR, "--silent"), peers(member(2), "--silent", "--no-camera")
+    await start_all(chair, viewer)
+    await chair.join()
+    await viewer.join()
+    await viewer.until(lambda s: frames_from(s, "m1") >= 10)
+    publication = room.participants["m1"].publications["camera"]
+    receiver = publication.transceiver.receiver
+    handle = receiver._handle_rtp_packet
+    lost: list[int] = []
+
+    async def lossy(packet: Any, arrival_time_ms: int) -> None:
+        # The network loses one packet of the chair's camera, and every retransmission
+        # of it: the stream must not wait for it for long.
+        if packet.ssrc != publication.tap.ssrc:
+            return  # a retransmission (RTX)
+        if not lost:
+            lost.append(packet.sequence_number)
+            return
+        await handle(packet, arrival_time_ms)
+
+    receiver._handle_rtp_packet = lossy  # type: ignore[method-assign]
+    before = await viewer.until(lambda s: bool(lost))
+    requests = room.keyframe_requests
+    # aiortc's own buffer would hand out nothing more until 512 packets later (at this
+    # stream's one or two packets a frame, half a minute): the room gives up on the
+    # packet, waits for a keyframe, and the picture moves on
+    await viewer.until(lambda s: frames_from(s, "m1") >= frames_from(before, "m1") + 30)
+    assert publication.losses == 1
+    assert publication.tap.buffer is not None
+    assert publication.tap.buffer.skips == 1
+    assert room.keyframe_requests > requests
+    assert room.counts()["losses"] == 1
+
+
+async def settled(room: MediaRoom) -> None:
+    """Wait until the room's changes have been placed and every offer answered."""
+    for _ in range(200):
+        await asyncio.sleep(0.1)
+        if not any(p.negotiating for p in room.participants.values()):
+            return
+    raise AssertionError("the room's negotiations never ended")
+
+
+def carried(room: MediaRoom, key: str) -> list[str]:
+    """Whose video the participant's slots carry."""
+    slots = room.participants[key].video_slots
+    return sorted(f"{s.source.owner.key}:{s.source.source}" for s in slots if s.source)
+
+
+async def test_only_cameras_that_are_on_take_a_slot(
+    room: MediaRoom, peers: Callable[..., Peer]
+) -> None:
+    chair = peers(CHAIR, "--silent")
+    quiet = [peers(member(n), "--silent", "--no-camera") for n in (2, 3)]
+    await start_all(chair, *quiet)
+    for peer in (chair, *quiet):
+        await peer.join()
+    await quiet[1].until(lambda s: frames_from(s, "m1") >= 5)
+    await chair.until(lambda s: s["state"] == "connected")
+    await settled(room)
+    # the chair's camera is the only one on: the others' slots are all it costs
+    assert carried(room, "m1") == []
+    assert carried(room, "m2") == carried(room, "m3") == ["m1:camera"]
+    assert room.counts()["streams_out"] == 2
+
+    # a camera turned on: a slot (and a negotiation) for each of the others …
+    offers = room.participants["m1"].negotiations
+    room.report("m2", audio=False, camera=True, screen=False)
+    await settled(room)
+    assert carried(room, "m1") == ["m2:camera"]
+    assert carried(room, "m3") == ["m1:camera", "m2:camera"]
+    assert room.participants["m1"].negotiations == offers + 1
+    # … off again: the slots are free, and on again: reused, with no negotiation
+    room.report("m2", audio=False, camera=False, screen=False)
+    await settled(room)
+    assert carried(room, "m1") == []
+    assert len(room.participants["m1"].video_slots) == 1
+    room.report("m2", audio=False, camera=True, screen=False)
+    await settled(room)
+    assert carried(room, "m1") == ["m2:camera"]
+    assert room.participants["m1"].negotiations == offers + 1
+    # the chair stops m2's video: nobody is sent it, whatever the browser says
+    room.mute(CHAIR, "m2", "video")
+    await settled(room)
+    assert carried(room, "m1") == []
+    assert carried(room, "m3") == ["m1:camera"]
 
 
 async def test_audio_forwards_only_the_loudest_speakers(

@@ -51,6 +51,7 @@ __all__ = [
     "AIORTC_VERSION",
     "AUDIO_CLOCK",
     "LOSS_WAIT",
+    "MAX_FRAME_AGE",
     "VIDEO_CLOCK",
     "ForwardedTrack",
     "ForwardingJitterBuffer",
@@ -71,6 +72,10 @@ _TIME_BASE = {
 #: How long a video stream waits for a lost packet to be retransmitted (a NACK and its
 #: answer take one round trip) before the frames after it go on without it.
 LOSS_WAIT = 0.5
+#: How old a frame may be when a sender comes for it, in seconds: older ones are
+#: dropped. A browser's audio buffer copes with a short burst, and a video frame dropped
+#: costs a keyframe, so video gets longer.
+MAX_FRAME_AGE = {"audio": 0.3, "video": 0.5}
 #: aiortc's capacity for a video jitter buffer, in packets.
 VIDEO_BUFFER = 512
 
@@ -244,46 +249,72 @@ class ForwardedTrack(MediaStreamTrack):
     """A track of encoded frames put in by the SFU and taken out by one sender.
 
     It holds at most ``capacity`` frames: if the sender falls behind, the oldest are
-    dropped and ``dropped`` counts them (a video slot then waits for a keyframe)."""
+    dropped. A frame older than ``max_age`` seconds (:data:`MAX_FRAME_AGE`) when the
+    sender comes for it is dropped too: frames pile up before the sender starts (until
+    the connection is up) and would otherwise go out as a burst of the past. Both count
+    in ``dropped``. A video frame dropped breaks the ones after it, which refer to it:
+    the track then passes nothing until a keyframe, and sets ``broken`` so that the SFU
+    asks for one."""
 
-    def __init__(self, kind: str, capacity: int = 32) -> None:
+    def __init__(
+        self,
+        kind: str,
+        capacity: int = 32,
+        max_age: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         super().__init__()
         self.kind = kind
         self.time_base = _TIME_BASE[kind]
         self.capacity = capacity
+        self.max_age = MAX_FRAME_AGE[kind] if max_age is None else max_age
+        self.clock = clock
         self.dropped = 0
         self.sent = 0
-        self._frames: collections.deque[Any] = collections.deque()
+        self.broken = False  # a video frame was dropped and no keyframe followed yet
+        self._frames: collections.deque[tuple[Any, bool, float]] = collections.deque()
         self._ready = asyncio.Event()
 
-    def push(self, data: bytes, timestamp: int) -> bool:
-        """Queue one encoded frame; False if an older one had to be dropped for it."""
+    def push(self, data: bytes, timestamp: int, keyframe: bool = False) -> None:
+        """Queue one encoded frame (``keyframe``: a video frame that refers to no other)."""
         if self.readyState != "live":
-            return True
+            return
         packet = av.Packet(data)
         packet.pts = timestamp
         packet.time_base = self.time_base
-        kept = True
         if len(self._frames) >= self.capacity:
             self._frames.popleft()
-            self.dropped += 1
-            kept = False
-        self._frames.append(packet)
+            self._drop()
+        self._frames.append((packet, keyframe, self.clock()))
         self._ready.set()
-        return kept
+
+    def _drop(self) -> None:
+        self.dropped += 1
+        if self.kind == "video":
+            self.broken = True
 
     def clear(self) -> None:
         self._frames.clear()
 
     async def recv(self) -> av.Packet:  # type: ignore[type-arg]
-        while not self._frames:
-            if self.readyState != "live":
-                raise MediaStreamError
-            self._ready.clear()
-            await self._ready.wait()
-        self.sent += 1
-        packet: av.Packet = self._frames.popleft()  # type: ignore[type-arg]
-        return packet
+        while True:
+            while not self._frames:
+                if self.readyState != "live":
+                    raise MediaStreamError
+                self._ready.clear()
+                await self._ready.wait()
+            packet, keyframe, queued = self._frames.popleft()
+            if self.clock() - queued > self.max_age:
+                self._drop()
+                continue
+            if self.broken:
+                if not keyframe:
+                    self.dropped += 1  # it refers to a frame that was dropped
+                    continue
+                self.broken = False
+            self.sent += 1
+            frame: av.Packet = packet  # type: ignore[type-arg]
+            return frame
 
     def stop(self) -> None:
         super().stop()

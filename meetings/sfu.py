@@ -250,8 +250,13 @@ class Slot:
             return  # a frame from before a switch
         self.last_ts = timestamp
         self.last_at = now
-        if not self.track.push(frame.data, timestamp) and self.kind == "video":
-            self.need_key = True  # the sender fell behind and a frame was dropped
+        if self.track.broken and not keyframe:
+            # The track dropped a frame (the sender fell behind, or was not yet going):
+            # it passes nothing until a keyframe, which the publisher is asked for.
+            assert self.source is not None
+            self.source.request_keyframe()
+            return
+        self.track.push(frame.data, timestamp, keyframe)
         self.forwarded += 1
 
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from aiortc.rtp import RtpPacket
 
-from meetings.forwarding import LOSS_WAIT, ForwardingJitterBuffer, starts_vp8_frame
+from meetings.forwarding import (
+    LOSS_WAIT,
+    MAX_FRAME_AGE,
+    ForwardedTrack,
+    ForwardingJitterBuffer,
+    starts_vp8_frame,
+)
 
 START = 0x10  # the VP8 payload descriptor's start-of-partition bit, partition 0
 
@@ -141,3 +147,41 @@ def test_the_start_of_a_vp8_frame() -> None:
     assert not starts_vp8_frame(bytes([0x00, 0]))  # a continuation
     assert not starts_vp8_frame(bytes([0x11, 0]))  # the start of partition 1
     assert not starts_vp8_frame(b"")
+
+
+async def test_a_track_drops_frames_grown_stale_before_its_sender_came() -> None:
+    clock = Clock()
+    track = ForwardedTrack("audio", clock=clock)
+    for n in range(20):  # 400 ms of audio while the connection was still coming up
+        track.push(b"a", n * 960)
+        clock.now += 0.02
+    taken = [(await track.recv()).pts for _ in range(5)]
+    # only what is younger than the limit goes out
+    fresh = int(MAX_FRAME_AGE["audio"] / 0.02)
+    assert taken == [n * 960 for n in range(20 - fresh, 20 - fresh + 5)]
+    assert track.dropped == 20 - fresh
+    assert not track.broken  # audio frames stand alone
+
+
+async def test_a_video_track_waits_for_a_keyframe_after_a_drop() -> None:
+    clock = Clock()
+    track = ForwardedTrack("video", capacity=4, clock=clock)
+    track.push(b"\x10key", 0, keyframe=True)
+    for n in range(1, 6):  # the sender is behind: the oldest go
+        track.push(b"\x11delta", n * 3000)
+    assert track.dropped == 2
+    assert track.broken
+    # what is left refers to frames that went: nothing until the keyframe
+    track.push(b"\x10key", 6 * 3000, keyframe=True)
+    track.push(b"\x11delta", 7 * 3000)
+    assert [(await track.recv()).pts for _ in range(2)] == [18000, 21000]
+    assert not track.broken
+    assert track.sent == 2
+    assert track.dropped == 6  # four pushed out, two broken
+    # a frame that waited too long is dropped as one the sender never took
+    track.push(b"\x11delta", 8 * 3000)
+    clock.now += MAX_FRAME_AGE["video"] + 0.01
+    track.push(b"\x10key", 9 * 3000, keyframe=True)
+    assert (await track.recv()).pts == 27000
+    assert track.dropped == 7
+    assert track.sent == 3

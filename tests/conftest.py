@@ -29,6 +29,7 @@ from tests.factories import LiveServer
 
 PG_URL = os.environ.get("KVORUM_TEST_PG_URL", "")
 CHROMIUM = os.environ.get("KVORUM_TEST_CHROMIUM", "/usr/bin/chromium")
+FIREFOX = os.environ.get("KVORUM_TEST_FIREFOX", "/usr/bin/firefox-esr")
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -145,6 +146,15 @@ def chromium_path() -> str:
             pytest.fail(f"Chromium is required in CI but {CHROMIUM} does not exist")
         pytest.skip(f"no Chromium at {CHROMIUM} (./scripts/test installs it)")
     return CHROMIUM
+
+
+@pytest.fixture
+def firefox_path() -> str:
+    if not Path(FIREFOX).exists():
+        if IN_CI:
+            pytest.fail(f"Firefox is required in CI but {FIREFOX} does not exist")
+        pytest.skip(f"no Firefox at {FIREFOX} (./scripts/test installs firefox-esr)")
+    return FIREFOX
 
 
 @pytest.fixture

@@ -3,7 +3,8 @@ microphone): the chair opens the room, the members come in, and every page recei
 and decodes the others' video and comes back after its connection drops; a member who
 comes before the chair waits in the lobby until the chair arrives; the chair turns a
 member's microphone off (their page says so and locks the toggle), removes them and
-lets them in again; a shared screen and the floor switch to the speaker view."""
+lets them in again; a shared screen and the floor switch to the speaker view; a page
+whose link loses packets turns to sound only, and to video again when asked."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from playwright.async_api import expect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.models import Member, Role
+from server.views.meeting_media import MEDIA
 from server.views.meeting_ws import REALTIME
 from tests import factories as f
 from tests.factories import LiveServer
@@ -230,3 +232,79 @@ async def test_lobby_hand_and_the_chair_muting(
     await chair.get_by_role("button", name="Выключить микрофоны всем, кроме выступающего").click()
     await expect(alice.get_by_text("Микрофон выключен председателем")).to_be_visible()
     await expect(chair.get_by_text("Микрофон выключен председателем")).to_be_hidden()
+
+
+class LossyLink:
+    """Loses every ``nth`` datagram the server sends one participant (SRTP and SRTCP, as
+    a bad mobile link would), at the ICE transport under the encryption."""
+
+    def __init__(self, live_server: LiveServer, meeting_id: int, key: str, nth: int) -> None:
+        room = live_server.server.app[MEDIA].rooms[meeting_id]
+        transceiver = room.participants[key].pc.getTransceivers()[0]
+        self.ice = transceiver.sender.transport.transport
+        self.send = self.ice._send
+        self.nth = nth
+        self.count = 0
+        self.ice._send = self._send
+
+    async def _send(self, data: bytes) -> None:
+        self.count += 1
+        if self.count % self.nth:
+            await self.send(data)
+
+    def mend(self) -> None:
+        self.ice._send = self.send
+
+
+async def test_a_weak_link_falls_back_to_audio_only(
+    browser: Any, live_server: LiveServer, db: AsyncSession
+) -> None:
+    setup = await f.meeting(db, size=5)
+    mid = setup.meeting_id
+    alice_member = setup.members[2]
+    chair = await open_room(browser, live_server, db, setup.chair, mid, Role.CHAIR, Role.MEMBER)
+    alice = await open_room(browser, live_server, db, alice_member, mid)
+    await join(chair)
+    await status_is(chair, "in")
+    await join(alice)
+    await status_is(alice, "in")
+    await frames_keep_coming(alice, {f"m{setup.chair.id}"})
+    await expect(tile(chair, alice_member)).to_have_attribute(
+        "data-video", "yes", timeout=MEDIA_TIMEOUT
+    )
+    await expect(alice.locator("#video")).to_have_attribute("data-weak", "no")
+
+    # A third of what the server sends Alice is lost: her page finds the link poor a
+    # few readings running, turns to sound only, and stops sending her camera.
+    key = f"m{alice_member.id}"
+    link = LossyLink(live_server, mid, key, 3)
+    await expect(alice.locator("#video")).to_have_attribute(
+        "data-quality", "poor", timeout=MEDIA_TIMEOUT
+    )
+    await expect(alice.locator("#video")).to_have_attribute(
+        "data-weak", "yes", timeout=MEDIA_TIMEOUT
+    )
+    await expect(alice.get_by_text("Слабая связь: только звук")).to_be_visible()
+    participant = live_server.server.app[MEDIA].rooms[mid].participants[key]
+    assert participant.audio_only
+    await expect(tile(chair, alice_member)).to_have_attribute(
+        "data-video", "no", timeout=MEDIA_TIMEOUT
+    )
+    # the server sends her no video meanwhile
+    forwarded = sum(s.forwarded for s in participant.video_slots)
+    await alice.wait_for_timeout(1500)
+    assert sum(s.forwarded for s in participant.video_slots) == forwarded
+
+    # The link mends; she asks for video again and gets it, and sends hers again.
+    link.mend()
+    await alice.get_by_role("button", name="Попробовать видео снова").click()
+    await expect(alice.locator("#video")).to_have_attribute("data-weak", "no")
+    for _ in range(LOOKS):
+        if not participant.audio_only:
+            break
+        await alice.wait_for_timeout(100)
+    assert not participant.audio_only
+    await frames_keep_coming(alice, {f"m{setup.chair.id}"})
+    await expect(tile(chair, alice_member)).to_have_attribute(
+        "data-video", "yes", timeout=MEDIA_TIMEOUT
+    )

@@ -247,7 +247,9 @@ export function createVideoRoom(section, { send, roles, me }) {
         if (v.camera === video) cameraOff();
       });
     }
-    await listDevices();
+    // Fills the pickers; not awaited, since Firefox lists devices only to a page that has
+    // the focus, and joining must not wait for that.
+    listDevices();
   }
 
   function stopLocal() {

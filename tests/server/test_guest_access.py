@@ -331,6 +331,10 @@ async def test_the_link_opens_that_meetings_room_only(world: World) -> None:
     assert 'data-roles="guest"' in html
     assert 'data-member=""' in html
     assert '<script type="module" src="/static/js/room.js"></script>' in html
+    # the header names the guest (no «Войти»), and no link leads to pages they cannot see
+    assert "Галайда Зоя Ивановна, гость заседания" in html
+    assert 'href="/login"' not in html
+    assert f'href="/meetings/{world.meeting}"' not in html
 
     # Nothing else: the meeting's other pages, the list, the API, another meeting.
     for path in (

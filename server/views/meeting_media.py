@@ -23,7 +23,10 @@ and ``config`` ``{"ice_servers": [RTCIceServer...]}``. A participant's key is
 
 A meeting's media lives in one process (:class:`MediaRooms`), so a room's participants
 must reach the same server process (the reverse proxy pins ``/meetings/{id}/ws`` by
-meeting); see ``docs/deployment.md``.
+meeting); see ``docs/deployment.md``. What a room must not forget is in the database: who
+has the floor (the meeting's requests for it), and the chair's removals and admissions
+(``video.removed`` / ``video.admitted`` in the meeting's record); a room made again,
+after it emptied or in a restarted process, starts from them.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from aiohttp import web
 from pydantic import ConfigDict, Field
 
 from meetings.sfu import Identity, MediaRoom
+from meetings.video import Moderation, RoomMemory
 from registry.errors import PermissionDenied
 from registry.schemas import StrictIn
 from server.keys import SETTINGS
@@ -180,22 +184,30 @@ class MediaRooms:
 
     def __init__(self) -> None:
         self.rooms: dict[int, MediaRoom] = {}
-        # What outlives a room that emptied (everyone's connection dropped at once): who
-        # has the floor, and whom the chair removed.
-        self.floors: dict[int, str | None] = {}
-        self.removed: dict[int, set[str]] = {}
         # (meeting, key) → how to reach that person's page, for the room's state
         self.pages: dict[tuple[int, str], Send] = {}
         self._pending: set[int] = set()
+        self._recalled: set[int] = set()  # rooms that have read what they must remember
 
     def room(self, meeting_id: int) -> MediaRoom:
         room = self.rooms.get(meeting_id)
         if room is None:
             room = MediaRoom(meeting_id, on_change=self._changed)
-            room.removed = self.removed.setdefault(meeting_id, set())
-            room.floor = self.floors.get(meeting_id)
             self.rooms[meeting_id] = room
         return room
+
+    async def recalled(
+        self, meeting_id: int, recall: Callable[[], Awaitable[RoomMemory]]
+    ) -> MediaRoom:
+        """The meeting's room, which a room made anew has first read from the database."""
+        if meeting_id not in self._recalled:
+            memory = await recall()
+            if meeting_id not in self._recalled:
+                room = self.room(meeting_id)
+                room.floor = memory.floor
+                room.removed |= memory.removed
+                self._recalled.add(meeting_id)
+        return self.room(meeting_id)
 
     def _changed(self, room: MediaRoom) -> None:
         """Send everyone in the room and its lobby the new picture, once per turn of the
@@ -221,6 +233,7 @@ class MediaRooms:
         room = self.rooms.get(meeting_id)
         if room is not None and not room.participants and not room.lobby:
             del self.rooms[meeting_id]
+            self._recalled.discard(meeting_id)
             await room.close()
 
     async def close(self) -> None:
@@ -241,23 +254,27 @@ class MediaSession:
         meeting_id: int,
         send: Send,
         identify: Callable[[], Awaitable[Identity | None]],
+        recall: Callable[[], Awaitable[RoomMemory]],
+        record: Callable[[Moderation, Identity], Awaitable[None]],
     ) -> None:
         self.app = app
         self.rooms = app[MEDIA]
         self.meeting_id = meeting_id
         self.send = send
         self.identify = identify  # reads the roster: None for someone not on it
+        self.recall = recall  # reads what the room remembers (meetings.video.room_memory)
+        self.record = record  # puts the chair's removal or admission in the record
         self.identity: Identity | None = None
 
     async def _media_send(self, message: dict[str, Any]) -> None:
         await self.send({"type": "media", **message})
 
     async def act(self, message: MediaMessage) -> None:
-        room = self.rooms.room(self.meeting_id)
         if isinstance(message, MediaJoin):
             identity = await self.identify()
             if identity is None:
                 raise PermissionDenied("only the meeting's participants may join its video room")
+            room = await self.rooms.recalled(self.meeting_id, self.recall)
             if self.identity is not None and self.identity.key != identity.key:
                 await room.leave(self.identity.key)
             self.identity = identity
@@ -269,6 +286,7 @@ class MediaSession:
             await room.join(identity, self._media_send)
             return
         me = self._me()
+        room = self.rooms.room(self.meeting_id)
         match message:
             case MediaAnswer(sdp=sdp):
                 await room.answer(me.key, sdp)
@@ -279,9 +297,15 @@ class MediaSession:
             case MediaLeave():
                 await self.leave()
             case MediaAdmit(participant=key):
+                waiting = room.lobby.get(key)
                 await room.admit(me, key)
+                if waiting is not None:
+                    await self.record("video.admitted", waiting.identity)
             case MediaRemove(participant=key):
+                present = room.participants.get(key) or room.lobby.get(key)
                 await room.remove(me, key)
+                if present is not None:
+                    await self.record("video.removed", present.identity)
             case MediaMute(participant=key, what=what):
                 room.mute(me, key, what)
             case MediaRelease(participant=key, what=what):
@@ -312,10 +336,8 @@ class MediaSession:
             await self.rooms.forget(self.meeting_id)
         self.identity = None
 
-    def floor(self, member_id: int | None) -> None:
+    def floor(self, key: str | None) -> None:
         """The chair gave (or took) the floor: tell the room, which lets them speak."""
-        key = f"m{member_id}" if member_id else None
-        self.rooms.floors[self.meeting_id] = key
         room = self.rooms.rooms.get(self.meeting_id)
         if room is not None:
             room.give_floor(key)

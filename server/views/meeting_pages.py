@@ -1151,6 +1151,10 @@ def describe_event(
         return t("record.floor.granted", name=who(), until=until or "—"), True
     if kind == "floor.ended":
         return t("record.floor.ended", name=who()), False
+    if kind == "video.removed":
+        return t("record.video.removed", name=who()), False
+    if kind == "video.admitted":
+        return t("record.video.admitted", name=who()), False
     if kind == "item.notes":
         item = data.get("item")
         position, _title = items.get(item if isinstance(item, int) else 0, (0, ""))

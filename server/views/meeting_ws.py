@@ -70,7 +70,15 @@ from meetings.models import Guest, Meeting, MeetingEvent, MeetingState
 from meetings.preparation import MeetingService
 from meetings.room import RoomService
 from meetings.schemas import NotesIn
-from meetings.video import member_identity
+from meetings.sfu import Identity
+from meetings.video import (
+    Moderation,
+    RoomMemory,
+    floor_key,
+    member_identity,
+    record_moderation,
+    room_memory,
+)
 from meetings.votes import room_snapshot
 from registry.actor import Actor
 from registry.errors import Conflict, DomainError, NotFound
@@ -401,13 +409,24 @@ class _Channel:
         self.meeting_id = meeting_id
         self.last = last  # the seq of the last event this client has (sent or in its hello)
         self.limit = TokenBucket(self.realtime.burst, self.realtime.rate)
-        self.media = MediaSession(app, meeting_id, self._send_json, self._identify)
+        self.media = MediaSession(
+            app, meeting_id, self._send_json, self._identify, self._recall, self._record
+        )
 
     async def _send_json(self, frame: dict[str, Any]) -> None:
         await self.ws.send_str(_dumps(frame))
 
     async def _identify(self) -> Any:
         return await run_unit(self.app, lambda db: member_identity(db, self.meeting_id, self.actor))
+
+    async def _recall(self) -> RoomMemory:
+        return await run_unit(self.app, lambda db: room_memory(db, self.meeting_id))
+
+    async def _record(self, kind: Moderation, who: Identity) -> None:
+        actor = self.actor.display_name
+        await run_unit(
+            self.app, lambda db: record_moderation(db, self.meeting_id, kind, who, actor)
+        )
 
     async def run(self, opening: list[str]) -> None:
         for text in opening:
@@ -581,7 +600,7 @@ class _Channel:
                     self.app,
                     lambda db: RoomService(db, self.actor).give_floor(meeting_id, request, seconds),
                 )
-                self.media.floor(granted.member_id)
+                self.media.floor(floor_key(granted))
             case TakeFloor():
                 await self._room(lambda room: room.take_floor(meeting_id))
                 self.media.floor(None)

@@ -11,7 +11,10 @@ import json
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from meetings.models import FloorRequest, MeetingEvent
+from meetings.video import floor_key
 from registry.models import Organisation, Role
 from server.settings import Settings
 from server.views.meeting_media import MEDIA, ice_servers
@@ -202,24 +205,70 @@ def test_bad_ice_settings_are_refused(values: dict[str, Any], message: str) -> N
         Settings(**values)
 
 
-async def test_a_removal_outlives_an_emptied_room(room: Room) -> None:
-    chair = await joined(room, "chair")
-    member = await joined(room, "m1")
-    key = f"m{room.member_ids['m1']}"
-    await ask(chair, {"id": 2, "action": "media_remove", "participant": key})
-    await chair.close()
-    await member.close()
+async def video_record(room: Room) -> list[tuple[str, str | None]]:
+    """The chair's decisions about the video room in the meeting's record."""
+    rows = await room.db.execute(
+        select(MeetingEvent.kind, MeetingEvent.data)
+        .where(MeetingEvent.meeting_id == room.meeting, MeetingEvent.kind.like("video.%"))
+        .order_by(MeetingEvent.seq)
+    )
+    return [(kind, json.loads(data).get("key")) for kind, data in rows]
+
+
+async def empty(room: Room, *sockets: Any) -> None:
+    """Everyone's page goes: the process forgets the room (as a restart would)."""
+    for ws in sockets:
+        await ws.close()
 
     async def emptied() -> bool:
         return room.meeting not in rooms(room).rooms
 
     await eventually(emptied)
-    # everyone came back: the chair reopens the room, but the removed member still waits
+
+
+async def test_the_room_remembers_the_floor_and_removals_from_the_record(room: Room) -> None:
     chair = await joined(room, "chair")
+    member = await joined(room, "m1")
+    key = f"m{room.member_ids['m1']}"
+    speaker = await joined(room, "m2")
+    # the chair gives m2 the floor, and removes m1
+    assert (await ask(speaker, {"id": 2, "action": "raise_hand"}))["type"] == "ack"
+    raised = await until(chair, lambda fr: fr.get("kind") == "floor.raised")
+    request = raised[-1]["data"]["request"]
+    assert (await ask(chair, {"id": 3, "action": "give_floor", "request": request}))[
+        "type"
+    ] == "ack"
+    assert (await ask(chair, {"id": 4, "action": "media_remove", "participant": key}))[
+        "type"
+    ] == "ack"
+    assert await video_record(room) == [("video.removed", key)]
+    await empty(room, chair, member, speaker)
+
+    # everyone comes back: the room is made anew from the record: the removed member
+    # waits, and the speaker still has the floor
+    chair = await joined(room, "chair")
+    live = rooms(room).rooms[room.meeting]
+    assert live.floor == f"m{room.member_ids['m2']}"
     member = await room.ws("m1")
     await recv(member)
     await member.send_str(json.dumps({"id": 1, "action": "media_join"}))
     await media(member, "lobby")
-    assert key in rooms(room).rooms[room.meeting].lobby
+    assert key in live.lobby
+    # admitted, the member comes straight in next time
+    assert (await ask(chair, {"id": 5, "action": "media_admit", "participant": key}))[
+        "type"
+    ] == "ack"
+    assert await video_record(room) == [("video.removed", key), ("video.admitted", key)]
+    await empty(room, chair, member)
+    chair = await joined(room, "chair")
+    member = await joined(room, "m1")
+    await media(member, "offer")
+    assert key in rooms(room).rooms[room.meeting].participants
     await member.close()
     await chair.close()
+
+
+def test_whoever_has_the_floor_is_known_by_their_room_key() -> None:
+    assert floor_key(FloorRequest(meeting_id=1, member_id=12)) == "m12"
+    assert floor_key(FloorRequest(meeting_id=1, guest_id=7)) == "g7"
+    assert floor_key(FloorRequest(meeting_id=1)) is None

@@ -22,6 +22,21 @@ def live_overrides() -> dict[str, Any]:
     return {"presence_grace_seconds": 0.5}
 
 
+def session_cookie(token: str, same_site: str = "Lax") -> dict[str, Any]:
+    """The session cookie as the browser keeps the __Host- cookie set by
+    http://localhost: host-only, path "/" (``same_site``: "Lax" for Playwright, "lax"
+    for WebDriver BiDi)."""
+    return {
+        "name": COOKIE,
+        "value": token,
+        "domain": "localhost",
+        "path": "/",
+        "secure": True,
+        "httpOnly": True,
+        "sameSite": same_site,
+    }
+
+
 async def open_room(
     browser: Any,
     live: LiveServer,
@@ -34,20 +49,7 @@ async def open_room(
     token, _row = await open_session(db, account, None, method="invitation")
     await db.commit()
     context = await browser.new_context(locale="ru-RU")
-    # As the browser keeps a __Host- cookie set by http://localhost: host-only, path "/".
-    await context.add_cookies(
-        [
-            {
-                "name": COOKIE,
-                "value": token,
-                "domain": "localhost",
-                "path": "/",
-                "secure": True,
-                "httpOnly": True,
-                "sameSite": "Lax",
-            }
-        ]
-    )
+    await context.add_cookies([session_cookie(token)])
     page = await context.new_page()
     await page.goto(live.url(f"/meetings/{meeting_id}/room"))
     await page.wait_for_selector('#room[data-connected="yes"]')

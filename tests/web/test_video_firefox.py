@@ -16,11 +16,11 @@ from playwright.async_api import expect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.models import Member, Role
-from server.auth import COOKIE, open_session
+from server.auth import open_session
 from tests import factories as f
 from tests.factories import LiveServer
 from tests.web.bidi import Firefox, Page, launch_firefox
-from tests.web.test_room_browser import open_room
+from tests.web.test_room_browser import open_room, session_cookie
 from tests.web.test_video_browser import (
     MEDIA_TIMEOUT,
     frames_keep_coming,
@@ -45,19 +45,7 @@ async def open_room_firefox(
     token, _row = await open_session(db, account, None, method="invitation")
     await db.commit()
     people = await firefox.new_user_context()
-    # As Firefox keeps the __Host- cookie set by http://localhost: host-only, path "/".
-    await firefox.set_cookie(
-        people,
-        {
-            "name": COOKIE,
-            "value": token,
-            "domain": "localhost",
-            "path": "/",
-            "secure": True,
-            "httpOnly": True,
-            "sameSite": "lax",
-        },
-    )
+    await firefox.set_cookie(people, session_cookie(token, same_site="lax"))
     page = await firefox.new_page(people)
     await page.navigate(live.url(f"/meetings/{meeting_id}/room"))
     await page.wait_for("document.querySelector('#room').dataset.connected === 'yes'")

@@ -18,10 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ballots.verify import verify_bundle
 from meetings.room import RoomService
 from registry.models import Member, Role
-from server.auth import COOKIE, open_session
+from server.auth import open_session
 from server.keys import KEYRING
 from tests import factories as f
 from tests.factories import LiveServer
+from tests.web.test_room_browser import session_cookie
 
 FOR, AGAINST = 1, 2  # the options «за», «против» (then «воздержался»)
 
@@ -37,20 +38,7 @@ async def logged_in(
     token, _row = await open_session(db, account, None, method="invitation")
     await db.commit()
     context = await browser.new_context(locale="ru-RU")
-    # As the browser keeps a __Host- cookie set by http://localhost: host-only, path "/".
-    await context.add_cookies(
-        [
-            {
-                "name": COOKIE,
-                "value": token,
-                "domain": "localhost",
-                "path": "/",
-                "secure": True,
-                "httpOnly": True,
-                "sameSite": "Lax",
-            }
-        ]
-    )
+    await context.add_cookies([session_cookie(token)])
     return context
 
 

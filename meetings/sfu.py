@@ -69,6 +69,7 @@ __all__ = [
     "AUDIO_SLOTS",
     "Identity",
     "MediaRoom",
+    "Moderated",
     "Participant",
 ]
 
@@ -145,8 +146,7 @@ class Publication:
     @property
     def allowed(self) -> bool:
         """Whether the room forwards it: the chair has not turned it off."""
-        moderated: Moderated = "audio" if self.kind == "audio" else "video"
-        return moderated not in self.owner.blocked
+        return self.kind not in self.owner.blocked
 
     def _on_frame(self, frame: JitterFrame) -> None:
         self.frames += 1
@@ -593,9 +593,8 @@ class MediaRoom:
             raise PermissionDenied("the chair has turned your microphone off")
         if "video" in participant.blocked and (camera or screen):
             raise PermissionDenied("the chair has turned your video off")
-        video_changed = (participant.sending["camera"], participant.sending["screen"]) != (
-            camera,
-            screen,
+        video_changed = participant.sending["camera"] != camera or (
+            participant.sending["screen"] != screen
         )
         participant.sending.update({"audio": audio, "camera": camera, "screen": screen})
         if video_changed:

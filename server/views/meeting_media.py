@@ -38,12 +38,12 @@ import hashlib
 import hmac
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from aiohttp import web
 from pydantic import ConfigDict, Field
 
-from meetings.sfu import Identity, MediaRoom
+from meetings.sfu import Identity, MediaRoom, Moderated
 from meetings.video import Moderation, RoomMemory
 from registry.errors import PermissionDenied
 from registry.schemas import StrictIn
@@ -62,7 +62,6 @@ __all__ = [
 
 MAX_SDP = 200 * 1024
 Key = Annotated[str, Field(pattern=r"^[mg][1-9][0-9]{0,11}$")]
-Moderated = Literal["audio", "video"]
 
 
 class _Media(StrictIn):
@@ -134,19 +133,11 @@ MediaMessage = (
     | MediaRelease
     | MediaMuteAll
 )
+# the action names, read off the messages
 MEDIA_ACTIONS = frozenset(
-    {
-        "media_join",
-        "media_answer",
-        "media_state",
-        "media_weak",
-        "media_leave",
-        "media_admit",
-        "media_remove",
-        "media_mute",
-        "media_release",
-        "media_mute_all",
-    }
+    action
+    for message in get_args(MediaMessage)
+    for action in get_args(message.model_fields["action"].annotation)
 )
 
 

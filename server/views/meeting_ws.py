@@ -416,7 +416,7 @@ class _Channel:
     async def _send_json(self, frame: dict[str, Any]) -> None:
         await self.ws.send_str(_dumps(frame))
 
-    async def _identify(self) -> Any:
+    async def _identify(self) -> Identity | None:
         return await run_unit(self.app, lambda db: member_identity(db, self.meeting_id, self.actor))
 
     async def _recall(self) -> RoomMemory:
@@ -596,9 +596,8 @@ class _Channel:
             case LowerHand():
                 await self._room(lambda room: room.lower_hand(meeting_id))
             case GiveFloor(request=request, seconds=seconds):
-                granted = await run_unit(
-                    self.app,
-                    lambda db: RoomService(db, self.actor).give_floor(meeting_id, request, seconds),
+                granted = await self._room(
+                    lambda room: room.give_floor(meeting_id, request, seconds)
                 )
                 self.media.floor(floor_key(granted))
             case TakeFloor():
@@ -624,8 +623,8 @@ class _Channel:
             case _ if message.action in MEDIA_ACTIONS:
                 await self.media.act(message)
 
-    async def _room(self, call: Callable[[RoomService], Awaitable[object]]) -> None:
-        await run_unit(self.app, lambda db: call(RoomService(db, self.actor)))
+    async def _room(self, call: Callable[[RoomService], Awaitable[T]]) -> T:
+        return await run_unit(self.app, lambda db: call(RoomService(db, self.actor)))
 
 
 # --- the handler ----------------------------------------------------------------------------

@@ -32,9 +32,9 @@ from server.auth import GUEST_COOKIE
 from server.settings import Settings
 from server.views import meeting_ws
 from tests import factories as f
+from tests.server.test_meeting_ws import WAIT, recv, until
 from tests.server.test_meetings_api import FakeMailer
 
-WAIT = 10.0
 LINK = re.compile(r'value="(https?://[^"]+/guest/([A-Za-z0-9_-]+))"')
 
 
@@ -66,15 +66,19 @@ class World:
         client = await self.make_client()
         return await f.login(client, self.db, self.accounts[who])
 
-    async def issue(self, who: str = "chair", guest_id: int | None = None) -> str:
-        """Issue a link through the page as ``who``; returns its token."""
-        login = await self.as_(who)
+    async def request_link(self, login: f.Login, guest_id: int | None = None) -> Any:
+        """Press the guest's «link» button as ``login``; returns the response."""
         gid = self.guest_id if guest_id is None else guest_id
-        resp = await login.client.post(
+        return await login.client.post(
             f"/meetings/{self.meeting}/guests/{gid}/link",
             data={"_csrf": login.csrf},
             allow_redirects=False,
         )
+
+    async def issue(self, who: str = "chair", guest_id: int | None = None) -> str:
+        """Issue a link through the page as ``who``; returns its token."""
+        login = await self.as_(who)
+        resp = await self.request_link(login, guest_id)
         html = await resp.text()
         assert resp.status == 200, html[:2000]
         found = LINK.search(html)
@@ -192,11 +196,7 @@ async def test_preparers_issue_a_link_shown_once(world: World, who: str) -> None
 
 async def test_the_link_page(world: World, app_settings: Settings) -> None:
     login = await world.as_("chair")
-    resp = await login.client.post(
-        f"/meetings/{world.meeting}/guests/{world.guest_id}/link",
-        data={"_csrf": login.csrf},
-        allow_redirects=False,
-    )
+    resp = await world.request_link(login)
     html = await resp.text()
     assert resp.status == 200
     assert "<script" not in html
@@ -220,11 +220,7 @@ async def test_others_cannot_issue_links(world: World, who: str | None, status: 
         )
     else:
         login = await world.as_(who)
-        resp = await login.client.post(
-            f"/meetings/{world.meeting}/guests/{world.guest_id}/link",
-            data={"_csrf": login.csrf},
-            allow_redirects=False,
-        )
+        resp = await world.request_link(login)
     assert resp.status == status
     assert "/guest/" not in await resp.text()
     assert await stored(world.db, world.guest_id) == (None, None)
@@ -256,11 +252,7 @@ async def test_no_link_for_a_closed_meeting(world: World) -> None:
     login = await world.as_("chair")
     html = await (await login.get(f"/meetings/{world.meeting}")).text()
     assert "/link" not in html
-    resp = await login.client.post(
-        f"/meetings/{world.meeting}/guests/{world.guest_id}/link",
-        data={"_csrf": login.csrf},
-        allow_redirects=False,
-    )
+    resp = await world.request_link(login)
     assert resp.status == 409
     with pytest.raises(Conflict, match="closed"):
         await MeetingService(world.db, world.chair).guest_link(world.meeting, world.guest_id)
@@ -273,11 +265,7 @@ async def test_no_link_for_a_closed_meeting(world: World) -> None:
 @pytest.mark.parametrize("app_settings", ["smtp"], indirect=True)
 async def test_the_link_is_mailed_when_mail_is_configured(world: World, mailer: FakeMailer) -> None:
     login = await world.as_("secretary")
-    resp = await login.client.post(
-        f"/meetings/{world.meeting}/guests/{world.guest_id}/link",
-        data={"_csrf": login.csrf},
-        allow_redirects=False,
-    )
+    resp = await world.request_link(login)
     html = await resp.text()
     assert resp.status == 200
     found = LINK.search(html)
@@ -294,11 +282,7 @@ async def test_the_link_is_mailed_when_mail_is_configured(world: World, mailer: 
 @pytest.mark.parametrize("mailer", ["broken"], indirect=True)
 async def test_a_mail_failure_still_shows_the_link(world: World) -> None:
     login = await world.as_("chair")
-    resp = await login.client.post(
-        f"/meetings/{world.meeting}/guests/{world.guest_id}/link",
-        data={"_csrf": login.csrf},
-        allow_redirects=False,
-    )
+    resp = await world.request_link(login)
     html = await resp.text()
     assert resp.status == 200
     assert "Письмо отправить не удалось" in html
@@ -440,22 +424,6 @@ async def test_a_guest_is_a_guest_of_that_meeting_only(world: World) -> None:
 
 
 # --- the WebSocket ----------------------------------------------------------------------------
-
-
-async def recv(ws: Any) -> dict[str, Any]:
-    msg = await ws.receive(timeout=WAIT)
-    assert msg.type is WSMsgType.TEXT, msg
-    frame: dict[str, Any] = json.loads(msg.data)
-    return frame
-
-
-async def until(ws: Any, match: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
-    seen = []
-    while True:
-        frame = await recv(ws)
-        seen.append(frame)
-        if match(frame):
-            return seen
 
 
 async def guest_socket(world: World) -> Any:

@@ -39,11 +39,11 @@ import datetime as dt
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crypto.canonical import parse_json
@@ -109,6 +109,8 @@ CLOCK_SKEW = dt.timedelta(minutes=15)
 REMIND_INTERVAL = dt.timedelta(hours=1)
 #: The most recipients of one kind a single request may name.
 MAX_RECIPIENTS = 2000
+
+_Row = TypeVar("_Row", Organisation, Member)
 
 
 # --- the signed format ----------------------------------------------------------------------
@@ -243,7 +245,6 @@ class DistributionStatus:
     recipients: tuple[RecipientState, ...]  # empty unless ``manage``
     mine: tuple[MyCopy, ...]
     flash: str = ""  # a catalogue key the page shows above the panel
-    flash_detail: str = ""
 
     @property
     def acknowledged_count(self) -> int:
@@ -393,23 +394,14 @@ class Distribution:
                 code="already_sent",
             )
         now = utcnow()
-        rows = [
-            DocumentRecipient(
-                document_id=document.id,
-                organisation_id=org.id,
-                sent_at=now,
-                sent_by=self.actor.display_name,
+
+        def recipient(**whom: int) -> DocumentRecipient:
+            return DocumentRecipient(
+                document_id=document.id, sent_at=now, sent_by=self.actor.display_name, **whom
             )
-            for org in new_orgs
-        ] + [
-            DocumentRecipient(
-                document_id=document.id,
-                member_id=member.id,
-                sent_at=now,
-                sent_by=self.actor.display_name,
-            )
-            for member in new_members
-        ]
+
+        rows = [recipient(organisation_id=org.id) for org in new_orgs]
+        rows += [recipient(member_id=member.id) for member in new_members]
         self.session.add_all(rows)
         await self.session.flush()
         return await self._notify(document, rows, reminder=False)
@@ -481,8 +473,7 @@ class Distribution:
         """What the document's page shows of the distribution to the caller: everything
         to those who manage it, their own copies to recipients, nothing to others."""
         document = await self._document(document_id)
-        meeting = await self.session.get(Meeting, document.meeting_id)
-        assert meeting is not None
+        meeting = await self._meeting(document)
         return await self._status(document, meeting, manage=await self._manages(meeting))
 
     async def candidates(self, document_id: int) -> Candidates:
@@ -508,13 +499,8 @@ class Distribution:
 
         walk(None, 0)
         ids = await composition_ids(self.session, meeting)
-        people: list[tuple[int, str]] = []
-        for chunk in _chunks(list(ids)):
-            rows = await self.session.scalars(
-                select(Member).where(Member.id.in_(chunk), Member.status == MemberStatus.ACTIVE)
-            )
-            people.extend((m.id, m.full_name) for m in rows.all())
-        people.sort(key=lambda p: p[1].casefold())
+        active = await self._by_id(Member, ids, Member.status == MemberStatus.ACTIVE)
+        people = sorted(((m.id, m.full_name) for m in active), key=lambda p: p[1].casefold())
         return Candidates(tuple(ordered), tuple(people))
 
     # --- the recipient ----------------------------------------------------------------------
@@ -597,10 +583,7 @@ class Distribution:
             return []
         if member_id != self.actor.member_id and not self._registrar:
             raise PermissionDenied("only the registrar sees another member's documents")
-        acting = await self._acting_for(member_id)
-        clause = DocumentRecipient.member_id == member_id
-        if acting:
-            clause = clause | DocumentRecipient.organisation_id.in_(acting)
+        clause = await self._addressed_to(member_id)
         rows = (
             await self.session.execute(
                 select(DocumentRecipient, Document, Meeting.timezone)
@@ -649,6 +632,11 @@ class Distribution:
             raise NotFound("no such document")
         return document
 
+    async def _meeting(self, document: Document) -> Meeting:
+        meeting = await self.session.get(Meeting, document.meeting_id)
+        assert meeting is not None
+        return meeting
+
     async def _manages(self, meeting: Meeting) -> bool:
         if self._registrar:
             return True
@@ -662,8 +650,7 @@ class Distribution:
         may not (403); anyone else that there is no such document (404)."""
         # The document row's lock serialises sending and reminding one document.
         document = await self._document(document_id, lock=lock)
-        meeting = await self.session.get(Meeting, document.meeting_id)
-        assert meeting is not None
+        meeting = await self._meeting(document)
         if self._registrar:
             return document, meeting
         roles = await roles_in(self.session, meeting, self.actor)
@@ -677,8 +664,7 @@ class Distribution:
         of its meeting (anyone else is told there is no such document)."""
         if self._registrar or await self.is_addressed(document.id):
             return True
-        meeting = await self.session.get(Meeting, document.meeting_id)
-        assert meeting is not None
+        meeting = await self._meeting(document)
         return (await roles_in(self.session, meeting, self.actor)).can_view
 
     def _require_signed(self, document: Document) -> None:
@@ -693,31 +679,28 @@ class Distribution:
         assert org is not None
         return org.root_id or org.id
 
-    async def _organisations(self, ids: set[int], root: int) -> list[Organisation]:
-        found: list[Organisation] = []
+    async def _by_id(
+        self, entity: type[_Row], ids: Iterable[int], *where: ColumnElement[bool]
+    ) -> list[_Row]:
+        """The rows of ``entity`` with these ids (that also meet ``where``), read a
+        chunk of ids at a time."""
+        found: list[_Row] = []
         for chunk in _chunks(list(ids)):
-            rows = await self.session.scalars(
-                select(Organisation).where(
-                    Organisation.id.in_(chunk),
-                    Organisation.root_id == root,
-                    Organisation.retired_at.is_(None),
-                )
-            )
+            rows = await self.session.scalars(select(entity).where(entity.id.in_(chunk), *where))
             found.extend(rows.all())
+        return found
+
+    async def _organisations(self, ids: set[int], root: int) -> list[Organisation]:
+        found = await self._by_id(
+            Organisation, ids, Organisation.root_id == root, Organisation.retired_at.is_(None)
+        )
         _refuse_unknown(ids - {o.id for o in found}, "organisation_ids", "organisation")
         return sorted(found, key=lambda o: o.id)
 
     async def _members(self, ids: set[int], root: int) -> list[Member]:
-        found: list[Member] = []
-        for chunk in _chunks(list(ids)):
-            rows = await self.session.scalars(
-                select(Member).where(
-                    Member.id.in_(chunk),
-                    Member.root_organisation_id == root,
-                    Member.status == MemberStatus.ACTIVE,
-                )
-            )
-            found.extend(rows.all())
+        found = await self._by_id(
+            Member, ids, Member.root_organisation_id == root, Member.status == MemberStatus.ACTIVE
+        )
         _refuse_unknown(ids - {m.id for m in found}, "member_ids", "active member")
         return sorted(found, key=lambda m: m.id)
 
@@ -823,8 +806,8 @@ class Distribution:
     async def _status(
         self, document: Document, meeting: Meeting, *, manage: bool
     ) -> DistributionStatus:
+        signed = document.state is DocumentState.SIGNED
         recipients: list[RecipientState] = []
-        now = utcnow()
         if manage:
             rows = (
                 await self.session.scalars(
@@ -837,38 +820,16 @@ class Distribution:
             acting = await self._acting_people(
                 {r.organisation_id for r in rows if r.organisation_id is not None}
             )
-            for r in rows:
-                after = _remind_after(r) if r.acknowledged_at is None else None
-                recipients.append(
-                    RecipientState(
-                        id=r.id,
-                        organisation_id=r.organisation_id,
-                        member_id=r.member_id,
-                        name=names[("org", r.organisation_id)]
-                        if r.organisation_id is not None
-                        else names[("member", r.member_id)],
-                        acting=tuple(m.short_name for m in acting.get(r.organisation_id or 0, [])),
-                        sent_at=r.sent_at,
-                        sent_by=r.sent_by,
-                        reminders=r.reminders,
-                        reminded_at=r.reminded_at,
-                        acknowledged_at=r.acknowledged_at,
-                        acknowledged_by=r.acknowledged_by,
-                        acknowledged_by_name=names.get(("member", r.acknowledged_by), ""),
-                        remind_after=after,
-                        can_remind=after is not None
-                        and after <= now
-                        and document.state is DocumentState.SIGNED,
-                    )
-                )
+            now = utcnow()
+            recipients = [_recipient_state(r, names, acting, now, signed=signed) for r in rows]
         mine: list[MyCopy] = []
-        if self.actor.member_id is not None and document.state is DocumentState.SIGNED:
+        if self.actor.member_id is not None and signed:
             pairs = [(r, document) for r in await self._mine(document.id, self.actor.member_id)]
             mine = await self._copies(pairs, self.actor.member_id)
         return DistributionStatus(
             document_id=document.id,
             journal=document.journal_number,
-            signed=document.state is DocumentState.SIGNED,
+            signed=signed,
             manage=manage,
             member_id=self.actor.member_id,
             timezone=meeting.timezone,
@@ -876,11 +837,16 @@ class Distribution:
             mine=tuple(mine),
         )
 
-    async def _mine(self, document_id: int, member_id: int) -> list[DocumentRecipient]:
+    async def _addressed_to(self, member_id: int) -> ColumnElement[bool]:
+        """Recipients a member answers for: themselves, and the organisations they act for."""
         acting = await self._acting_for(member_id)
         clause = DocumentRecipient.member_id == member_id
         if acting:
             clause = clause | DocumentRecipient.organisation_id.in_(acting)
+        return clause
+
+    async def _mine(self, document_id: int, member_id: int) -> list[DocumentRecipient]:
+        clause = await self._addressed_to(member_id)
         rows = await self.session.scalars(
             select(DocumentRecipient)
             .where(DocumentRecipient.document_id == document_id, clause)
@@ -911,16 +877,10 @@ class Distribution:
         member_ids = [r.member_id for r in rows if r.member_id is not None]
         member_ids += [r.acknowledged_by for r in rows if r.acknowledged_by is not None]
         names: dict[tuple[str, int | None], str] = {}
-        for chunk in _chunks(org_ids):
-            for org in (
-                await self.session.scalars(select(Organisation).where(Organisation.id.in_(chunk)))
-            ).all():
-                names[("org", org.id)] = _org_name(org)
-        for chunk in _chunks(member_ids):
-            for member in (
-                await self.session.scalars(select(Member).where(Member.id.in_(chunk)))
-            ).all():
-                names[("member", member.id)] = member.full_name
+        for org in await self._by_id(Organisation, org_ids):
+            names[("org", org.id)] = _org_name(org)
+        for member in await self._by_id(Member, member_ids):
+            names[("member", member.id)] = member.full_name
         return names
 
     async def _notify(
@@ -930,22 +890,16 @@ class Distribution:
         reach them) and the list of whom to mail."""
         org_ids = {r.organisation_id for r in rows if r.organisation_id is not None}
         acting = await self._acting_people(org_ids)
-        names = await self._names(rows)
-        people: dict[int, Member] = {}
-        personal: set[int] = set()
+        org_names = {o.id: _org_name(o) for o in await self._by_id(Organisation, org_ids)}
+        named = [r.member_id for r in rows if r.member_id is not None]
+        people = {m.id: m for m in await self._by_id(Member, named)}
+        personal = set(people)
         behalf: dict[int, list[str]] = {}
         unreachable: list[str] = []
-        named = [r.member_id for r in rows if r.member_id is not None]
-        for chunk in _chunks(named):
-            for member in (
-                await self.session.scalars(select(Member).where(Member.id.in_(chunk)))
-            ).all():
-                people[member.id] = member
-                personal.add(member.id)
         for row in rows:
             if row.organisation_id is None:
                 continue
-            org_name = names[("org", row.organisation_id)]
+            org_name = org_names[row.organisation_id]
             officers = acting.get(row.organisation_id, [])
             if not officers:
                 unreachable.append(org_name)
@@ -997,6 +951,37 @@ def _second(moment: dt.datetime) -> dt.datetime:
 def _remind_after(row: DocumentRecipient) -> dt.datetime:
     """When the recipient may be told again: an hour after the last time they were."""
     return (row.reminded_at or row.sent_at) + REMIND_INTERVAL
+
+
+def _recipient_state(
+    row: DocumentRecipient,
+    names: Mapping[tuple[str, int | None], str],
+    acting: Mapping[int, list[Member]],
+    now: dt.datetime,
+    *,
+    signed: bool,
+) -> RecipientState:
+    """One recipient as the secretary sees it (``names`` and ``acting`` from
+    ``Distribution._names`` and ``_acting_people``)."""
+    after = _remind_after(row) if row.acknowledged_at is None else None
+    return RecipientState(
+        id=row.id,
+        organisation_id=row.organisation_id,
+        member_id=row.member_id,
+        name=names[("org", row.organisation_id)]
+        if row.organisation_id is not None
+        else names[("member", row.member_id)],
+        acting=tuple(m.short_name for m in acting.get(row.organisation_id or 0, [])),
+        sent_at=row.sent_at,
+        sent_by=row.sent_by,
+        reminders=row.reminders,
+        reminded_at=row.reminded_at,
+        acknowledged_at=row.acknowledged_at,
+        acknowledged_by=row.acknowledged_by,
+        acknowledged_by_name=names.get(("member", row.acknowledged_by), ""),
+        remind_after=after,
+        can_remind=after is not None and after <= now and signed,
+    )
 
 
 def _acknowledged(row: DocumentRecipient, *, first: bool) -> Acknowledged:

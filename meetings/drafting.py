@@ -7,7 +7,6 @@ hands them over. Nothing here writes.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Any
 
@@ -75,7 +74,7 @@ async def item_resolution(
         organisation=org.name,
         short_name=org.short_name,
         body=body.name,
-        date=_local_date(meeting),
+        date=meeting_date(meeting),
         city=org.city,
         meeting=meeting.number,
         item=item.position,
@@ -85,10 +84,6 @@ async def item_resolution(
         signature_title=("Председатель", body.name),
         signer=initials(chair.full_name) if chair else "",
     )
-
-
-def _local_date(meeting: Meeting) -> dt.date:
-    return meeting.local_start.date()
 
 
 ItemVote = tuple[VoteLine, Vote]
@@ -260,6 +255,25 @@ def _decided_points(item: AgendaItem) -> list[Point]:
     return []
 
 
+#: The genitive of the words a body's name starts with («президиум» → «президиума»).
+_GENITIVE = {
+    "президиум": "президиума",
+    "совет": "совета",
+    "комитет": "комитета",
+    "пленум": "пленума",
+    "конференция": "конференции",
+    "комиссия": "комиссии",
+    "ревизионная": "ревизионной",
+    "контрольно-ревизионная": "контрольно-ревизионной",
+    "счётная": "счётной",
+    "счетная": "счетной",
+    "профком": "профкома",
+    "правление": "правления",
+}
+#: Adjectives (in the genitive) whose noun follows: «ревизионной комиссии».
+_GENITIVE_ADJECTIVES = ("ревизионной", "контрольно-ревизионной", "счётной", "счетной")
+
+
 def genitive(body: str) -> str:
     """«Президиум крайсовпрофа» → «президиума крайсовпрофа»: the first word of a body's
     name in the genitive, for «из 15 членов президиума»."""
@@ -267,26 +281,7 @@ def genitive(body: str) -> str:
     if not words:
         return body
     first = words[0].lower()
-    table = {
-        "президиум": "президиума",
-        "совет": "совета",
-        "комитет": "комитета",
-        "пленум": "пленума",
-        "конференция": "конференции",
-        "комиссия": "комиссии",
-        "ревизионная": "ревизионной",
-        "контрольно-ревизионная": "контрольно-ревизионной",
-        "счётная": "счётной",
-        "счетная": "счетной",
-        "профком": "профкома",
-        "правление": "правления",
-    }
-    words[0] = table.get(first, first)
-    if len(words) > 1 and words[0] in (
-        "ревизионной",
-        "контрольно-ревизионной",
-        "счётной",
-        "счетной",
-    ):
-        words[1] = table.get(words[1].lower(), words[1])
+    words[0] = _GENITIVE.get(first, first)
+    if len(words) > 1 and words[0] in _GENITIVE_ADJECTIVES:
+        words[1] = _GENITIVE.get(words[1].lower(), words[1])
     return " ".join(words)

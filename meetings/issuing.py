@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,8 +55,8 @@ from registry.registrykey import RegistryKeyring
 
 __all__ = ["ROLES", "DocumentDesk", "Draft"]
 
-#: Who signs, in order.
-ROLES = ("secretary", "chair")
+#: Who signs, in order (as the record and the verifier have it).
+ROLES = docsign.ROLES
 #: How long ago a signature may be dated (its time is the one the server handed out).
 CLOCK_SKEW = dt.timedelta(minutes=10)
 
@@ -106,18 +106,16 @@ class DocumentDesk:
         item = await service.item(meeting, item_id) if item_id is not None else None
         if kind is not DocumentKind.PROTOCOL and item is None:
             raise InvalidInput(f"a {kind.value} is of one agenda item", fields={"item": "required"})
-        protocol: Protocol | None = None
-        resolution: Resolution | None = None
         if kind is DocumentKind.RESOLUTION:
             assert item is not None
             resolution = await item_resolution(self.session, self.actor, meeting.id, item.id)
-            protocol_votes = await _item_vote_rows(self.session, meeting.id, item.id)
-            return Draft(kind, meeting, item, None, resolution, tuple(protocol_votes))
+            votes = await _item_vote_rows(self.session, meeting.id, item.id)
+            return Draft(kind, meeting, item, None, resolution, tuple(votes))
         protocol, votes = await meeting_protocol(self.session, self.actor, meeting.id)
         if kind is DocumentKind.EXTRACT:
             assert item is not None
             votes = await _item_vote_rows(self.session, meeting.id, item.id)
-        return Draft(kind, meeting, item, protocol, resolution, tuple(votes))
+        return Draft(kind, meeting, item, protocol, None, tuple(votes))
 
     async def edit_texts(self, meeting_id: int, item_id: int, data: DraftTextsIn) -> AgendaItem:
         """The secretary writes an item's texts for the documents: during the meeting or
@@ -294,19 +292,28 @@ class DocumentDesk:
             .order_by(Document.journal_year.desc(), Document.journal_seq.desc())
             .limit(limit)
         )
+        # Whether the caller may see a meeting, asked once per meeting.
+        can_view: dict[int, bool] = {}
         visible = []
         for document in rows.all():
-            meeting = await self.session.get(Meeting, document.meeting_id)
-            assert meeting is not None
-            if (await roles_in(self.session, meeting, self.actor)).can_view:
+            if document.meeting_id not in can_view:
+                meeting = await self.session.get(Meeting, document.meeting_id)
+                assert meeting is not None
+                roles = await roles_in(self.session, meeting, self.actor)
+                can_view[document.meeting_id] = roles.can_view
+            if can_view[document.meeting_id]:
                 visible.append(document)
         return visible
 
     # --- signing --------------------------------------------------------------------------
 
-    async def next_signer(self, document: Document) -> tuple[str, int] | None:
-        """The role and member who must sign next, or None when both have signed."""
-        done = len(await self.signatures(document))
+    @staticmethod
+    def next_signer(
+        document: Document, signatures: Sequence[DocumentSignature]
+    ) -> tuple[str, int] | None:
+        """The role and member who must sign after ``signatures`` (what :meth:`signatures`
+        gives), or None when both have signed."""
+        done = len(signatures)
         if done >= len(ROLES) or document.state is not DocumentState.SIGNING:
             return None
         role = ROLES[done]
@@ -318,13 +325,13 @@ class DocumentDesk:
         the PDF it downloads) and the signature payload without serial and time, which
         the browser fills in from its own key and clock."""
         document, _roles = await self.get(document_id)
-        step = await self.next_signer(document)
+        signatures = await self.signatures(document)
+        step = self.next_signer(document, signatures)
         if step is None:
             raise Conflict("nobody is to sign this document now", code="not_signing")
         role, member = step
         if self.actor.member_id != member:
             raise PermissionDenied(f"the {role} of the meeting signs now")
-        signatures = await self.signatures(document)
         return {
             "document": document.id,
             "record": json.loads(document.record),
@@ -343,7 +350,8 @@ class DocumentDesk:
         document, _roles = await self.get(document_id)
         # The document row's lock: two signers (or two tabs) cannot both be "next".
         await self.session.refresh(document, with_for_update=True)
-        step = await self.next_signer(document)
+        signatures = await self.signatures(document)
+        step = self.next_signer(document, signatures)
         if step is None:
             raise Conflict("this document takes no more signatures", code="not_signing")
         role, member = step
@@ -357,7 +365,6 @@ class DocumentDesk:
         if type(serial) is not int:
             raise InvalidInput("the signature names no key serial", fields={"serial": "missing"})
         certificate = await self._certificate(serial, member)
-        signatures = await self.signatures(document)
         previous = SignedDocument.parse(signatures[-1].envelope.encode()) if signatures else None
         now = utcnow()
         try:

@@ -487,26 +487,24 @@ def _unpredict(data: bytes, parameters: dict[bytes, _Value], number: int) -> byt
     above = bytearray(width)
     for start in range(0, len(data), width + 1):
         kind = data[start]
+        if kind > 4:
+            raise SignedPdfError(f"object {number}: unknown PNG row filter {kind}")
         row = bytearray(data[start + 1 : start + 1 + width])
-        for i in range(width):
+        for i in range(width if kind else 0):  # 0: the row as it is
             left = row[i - step] if i >= step else 0
             up = above[i]
             corner = above[i - step] if i >= step else 0
-            if kind == 0:
-                continue
             if kind == 1:
                 row[i] = (row[i] + left) & 0xFF
             elif kind == 2:
                 row[i] = (row[i] + up) & 0xFF
             elif kind == 3:
                 row[i] = (row[i] + (left + up) // 2) & 0xFF
-            elif kind == 4:
+            else:
                 guess = left + up - corner
                 a, b, c = abs(guess - left), abs(guess - up), abs(guess - corner)
                 best = left if a <= b and a <= c else up if b <= c else corner
                 row[i] = (row[i] + best) & 0xFF
-            else:
-                raise SignedPdfError(f"object {number}: unknown PNG row filter {kind}")
         out += row
         above = row
     return bytes(out)
@@ -710,11 +708,15 @@ def _integers(value: _Value) -> list[int] | None:
 # --- embed --------------------------------------------------------------------------------
 
 
-def _open(pdf: bytes) -> _Pdf:
-    if not isinstance(pdf, bytes):
-        raise TypeError(f"a PDF is bytes, got {type(pdf).__name__}")
-    if not pdf.startswith(b"%PDF-"):
+def _require_pdf(data: bytes) -> None:
+    if not isinstance(data, bytes):
+        raise TypeError(f"a PDF is bytes, got {type(data).__name__}")
+    if not data.startswith(b"%PDF-"):
         raise SignedPdfError("not a PDF (it does not start with %PDF-)")
+
+
+def _open(pdf: bytes) -> _Pdf:
+    _require_pdf(pdf)
     return _Pdf(pdf, _last_startxref(pdf))
 
 
@@ -929,10 +931,7 @@ def extract(data: bytes) -> Signed:
     :func:`check_unchanged` to see that nothing was changed or added since.
     Raises :class:`SignedPdfError`.
     """
-    if not isinstance(data, bytes):
-        raise TypeError(f"a PDF is bytes, got {type(data).__name__}")
-    if not data.startswith(b"%PDF-"):
-        raise SignedPdfError("not a PDF (it does not start with %PDF-)")
+    _require_pdf(data)
     length, start = _update_start(data)
     xref_offset, end = _update_end(data, start)
     update = data[:end]

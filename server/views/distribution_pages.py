@@ -11,9 +11,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from multidict import MultiDictProxy
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -79,6 +81,9 @@ class AcknowledgementOut(BaseModel):
 
 
 class RecipientOut(BaseModel):
+    # Read off a RecipientState: it has every field, under the same names.
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     kind: str  # organisation | member
     organisation_id: int | None
@@ -133,27 +138,7 @@ def _distribution_out(
         journal=status.journal,
         signed=status.signed,
         acknowledged=status.acknowledged_count,
-        recipients=[
-            RecipientOut(
-                id=r.id,
-                kind=r.kind,
-                organisation_id=r.organisation_id,
-                member_id=r.member_id,
-                name=r.name,
-                acting=list(r.acting),
-                sent_at=r.sent_at,
-                sent_by=r.sent_by,
-                reminders=r.reminders,
-                reminded_at=r.reminded_at,
-                acknowledged=r.acknowledged,
-                acknowledged_at=r.acknowledged_at,
-                acknowledged_by=r.acknowledged_by,
-                acknowledged_by_name=r.acknowledged_by_name,
-                can_remind=r.can_remind,
-                remind_after=r.remind_after,
-            )
-            for r in status.recipients
-        ],
+        recipients=[RecipientOut.model_validate(r) for r in status.recipients],
         told=len(notice.addressees) if notice else 0,
         unreachable=list(notice.unreachable) if notice else [],
     )
@@ -233,16 +218,13 @@ async def panel(
     db: AsyncSession,
     actor: Actor,
     document: Document | int,
-    roles: object = None,
 ) -> dict[str, Any] | None:
     """The keyword arguments of ``distribution_panel`` on the document's page —
     ``{"status": ..., "candidates": ...}`` — or None when the caller has nothing to see
     there (neither manages the distribution nor is a recipient).
 
     ``candidates`` is None unless the caller may send. A ``?distribution=`` flag left
-    by a redirect from here becomes the panel's message. ``roles`` (the caller's
-    meeting roles, if the page has them) is not needed: the service decides."""
-    del roles
+    by a redirect from here becomes the panel's message."""
     document_id = document if isinstance(document, int) else document.id
     service = Distribution(db, actor)
     status = await service.panel(document_id)
@@ -287,36 +269,45 @@ def _refused(request: web.Request, actor: Actor, exc: DomainError) -> web.Respon
     )
 
 
-async def send_submit(request: web.Request) -> web.StreamResponse:
+async def _form_submit(
+    request: web.Request,
+    act: Callable[[Distribution, int, MultiDictProxy[Any]], Awaitable[SendNotice]],
+    flash: str,
+) -> web.StreamResponse:
+    """A send or remind form: the refusal's page, or the mail (after the commit) and
+    back to the document's panel with ``?distribution=<flash>``."""
     document_id = path_id(request, "document_id")
     async with unit(request) as (db, actor):
         form = await read_form(request)
         try:
             async with db.begin_nested():
-                notice = await Distribution(db, actor).send(
-                    document_id,
-                    _form_ids(form.getall("organisation_id", []), "organisation_ids"),
-                    _form_ids(form.getall("member_id", []), "member_ids"),
-                )
+                notice = await act(Distribution(db, actor), document_id, form)
         except (InvalidInput, Conflict) as exc:
             return _refused(request, actor, exc)
     await send_distribution_mail(request.app, notice)
-    return see_other(f"/documents/{document_id}?distribution=sent#distribution")
+    return see_other(f"/documents/{document_id}?distribution={flash}#distribution")
+
+
+async def send_submit(request: web.Request) -> web.StreamResponse:
+    return await _form_submit(
+        request,
+        lambda service, document_id, form: service.send(
+            document_id,
+            _form_ids(form.getall("organisation_id", []), "organisation_ids"),
+            _form_ids(form.getall("member_id", []), "member_ids"),
+        ),
+        "sent",
+    )
 
 
 async def remind_submit(request: web.Request) -> web.StreamResponse:
-    document_id = path_id(request, "document_id")
-    async with unit(request) as (db, actor):
-        form = await read_form(request)
-        try:
-            async with db.begin_nested():
-                notice = await Distribution(db, actor).remind(
-                    document_id, _form_ids(form.getall("recipient_id", []), "recipient_ids")
-                )
-        except (InvalidInput, Conflict) as exc:
-            return _refused(request, actor, exc)
-    await send_distribution_mail(request.app, notice)
-    return see_other(f"/documents/{document_id}?distribution=reminded#distribution")
+    return await _form_submit(
+        request,
+        lambda service, document_id, form: service.remind(
+            document_id, _form_ids(form.getall("recipient_id", []), "recipient_ids")
+        ),
+        "reminded",
+    )
 
 
 async def inbox_page(request: web.Request) -> web.StreamResponse:
@@ -371,6 +362,20 @@ async def document_recipients(request: web.Request, document_id: int) -> Distrib
         return _distribution_out(await Distribution(db, actor).status(document_id))
 
 
+async def _told(
+    request: web.Request,
+    document_id: int,
+    act: Callable[[Distribution], Awaitable[SendNotice]],
+) -> DistributionOut:
+    """Send or remind (``act``), answer with the distribution, mail after the commit."""
+    async with unit(request) as (db, actor):
+        service = Distribution(db, actor)
+        notice = await act(service)
+        out = _distribution_out(await service.status(document_id), notice)
+    await send_distribution_mail(request.app, notice)
+    return out
+
+
 @routes.route(
     "POST",
     "/documents/{document_id}/recipients",
@@ -381,12 +386,11 @@ async def document_recipients(request: web.Request, document_id: int) -> Distrib
     status=201,
 )
 async def send_document(request: web.Request, document_id: int, body: SendIn) -> DistributionOut:
-    async with unit(request) as (db, actor):
-        service = Distribution(db, actor)
-        notice = await service.send(document_id, body.organisation_ids, body.member_ids)
-        out = _distribution_out(await service.status(document_id), notice)
-    await send_distribution_mail(request.app, notice)
-    return out
+    return await _told(
+        request,
+        document_id,
+        lambda service: service.send(document_id, body.organisation_ids, body.member_ids),
+    )
 
 
 @routes.route(
@@ -400,12 +404,9 @@ async def send_document(request: web.Request, document_id: int, body: SendIn) ->
 async def remind_recipients(
     request: web.Request, document_id: int, body: RemindIn
 ) -> DistributionOut:
-    async with unit(request) as (db, actor):
-        service = Distribution(db, actor)
-        notice = await service.remind(document_id, body.recipient_ids)
-        out = _distribution_out(await service.status(document_id), notice)
-    await send_distribution_mail(request.app, notice)
-    return out
+    return await _told(
+        request, document_id, lambda service: service.remind(document_id, body.recipient_ids)
+    )
 
 
 @routes.route(

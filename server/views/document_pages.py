@@ -19,6 +19,7 @@ from meetings.issuing import DocumentDesk, Draft
 from meetings.models import DocumentKind, DocumentState, MeetingState
 from meetings.preparation import MeetingService
 from meetings.schemas import DraftTextsIn
+from registry.actor import Actor
 from registry.credentials import CredentialService
 from registry.errors import InvalidInput, NotFound
 from registry.models import Organisation
@@ -154,7 +155,6 @@ async def _editor_context(desk: DocumentDesk, meeting_id: int) -> dict[str, Any]
         "meeting": draft.meeting,
         "protocol": draft.protocol,
         "items": list(draft.meeting.items),
-        "documents": documents,
         "roles": roles,
         "can_edit": roles.is_secretary
         and draft.meeting.state in (MeetingState.IN_SESSION, MeetingState.CLOSED)
@@ -251,7 +251,7 @@ async def document_page(request: web.Request) -> web.StreamResponse:
         desk = DocumentDesk(db, actor, request.app[KEYRING])
         document, roles = await desk.get(path_id(request, "document_id"))
         signatures = await desk.signatures(document)
-        step = await desk.next_signer(document)
+        step = desk.next_signer(document, signatures)
         names = await desk.names({s.member_id for s in signatures})
         distribution = await distribution_pages.panel(request, db, actor, document)
         return render(
@@ -364,11 +364,29 @@ async def add_signature(request: web.Request, document_id: int, body: SignatureI
 # --- verifying --------------------------------------------------------------------------------
 
 
+def _verify_page(
+    request: web.Request,
+    actor: Actor,
+    *,
+    report: docverify.DocReport | None = None,
+    file_name: str = "",
+    error: str = "",
+    status: int = 200,
+) -> web.Response:
+    return render(
+        request,
+        "documents/verify.html",
+        actor=actor,
+        status=status,
+        report=report,
+        file_name=file_name,
+        error=error,
+    )
+
+
 async def verify_form(request: web.Request) -> web.StreamResponse:
     async with unit(request, anonymous=True) as (_db, actor):
-        return render(
-            request, "documents/verify.html", actor=actor, report=None, file_name="", error=""
-        )
+        return _verify_page(request, actor)
 
 
 @upload
@@ -381,28 +399,13 @@ async def verify_upload(request: web.Request) -> web.StreamResponse:
         try:
             file_name, data = await read_upload(request)
         except InvalidInput:
-            return render(
-                request,
-                "documents/verify.html",
-                actor=actor,
-                report=None,
-                file_name="",
-                error=t("documents.verify.no_file"),
-                status=422,
-            )
+            return _verify_page(request, actor, error=t("documents.verify.no_file"), status=422)
         keyring = request.app[KEYRING]
         credentials = CredentialService(db, actor, keyring)
         unions = await db.scalars(select(Organisation.id).where(Organisation.parent_id.is_(None)))
         lists = [await credentials.revocation_list(union) for union in unions.all()]
         report = docverify.verify_pdf(data, keys=keyring.public_keys(), revocations=lists)
-        return render(
-            request,
-            "documents/verify.html",
-            actor=actor,
-            report=report,
-            file_name=file_name,
-            error="",
-        )
+        return _verify_page(request, actor, report=report, file_name=file_name)
 
 
 # --- routes -----------------------------------------------------------------------------------

@@ -106,6 +106,11 @@ class DocumentDesk:
         item = await service.item(meeting, item_id) if item_id is not None else None
         if kind is not DocumentKind.PROTOCOL and item is None:
             raise InvalidInput(f"a {kind.value} is of one agenda item", fields={"item": "required"})
+        if kind is DocumentKind.PROTOCOL and item_id is not None:
+            raise InvalidInput(
+                "a protocol is of the whole meeting, not of one agenda item",
+                fields={"item": "must be empty for a protocol"},
+            )
         if kind is DocumentKind.RESOLUTION:
             assert item is not None
             resolution = await item_resolution(self.session, self.actor, meeting.id, item.id)

@@ -211,6 +211,14 @@ async def test_finalise_rules(db: AsyncSession, client: Any) -> None:
     assert (await finalise(secretary, held, kind="resolution", item=str(item))).status == 303
     assert (await finalise(secretary, held, kind="resolution", item="999999")).status == 404
     assert (await finalise(secretary, held, kind="nonsense")).status == 422
+    # A protocol is of the whole meeting: one with an item would be a second live
+    # protocol beside the first. Refused, and nothing is written.
+    before = (await db.scalars(select(Document.id))).all()
+    await db.commit()
+    refused = await finalise(secretary, held, kind="protocol", item=str(item))
+    assert refused.status == 422
+    assert "whole meeting" in await refused.text()
+    assert (await db.scalars(select(Document.id))).all() == before
 
 
 async def test_document_page_and_journal(db: AsyncSession, client: Any) -> None:

@@ -273,7 +273,16 @@ def _integer_or_double(literal: str) -> int | float:
     value = int(literal)
     if len(literal) < 16:  # fewer than 16 digits: below 2**53 (16 digits)
         return value
-    return value if abs(value) <= _EXACT_INT_LIMIT else float(value)
+    if abs(value) <= _EXACT_INT_LIMIT:
+        return value
+    try:
+        return float(value)
+    except OverflowError:  # 309 digits or more: beyond the largest double (RFC 8785 §3.2.2.3)
+        raise CanonicalJSONError(
+            "non_finite_number",
+            f"the integer {literal[:20]}… ({len(literal)} digits) is beyond the largest "
+            "JSON number (an IEEE 754 double)",
+        ) from None
 
 
 def _no_constants(name: str) -> NoReturn:

@@ -368,6 +368,18 @@ def test_parse_json_reads_large_integers_as_doubles() -> None:
     assert parse_canonical(b"65332817718815540") == 6.533281771881554e16
 
 
+@pytest.mark.parametrize("digits", [308, 309, 400, 4000])
+def test_parse_json_refuses_integers_beyond_the_largest_double(digits: int) -> None:
+    literal = b"9" * digits
+    if digits <= 308:  # 10**308 - 1 is below the largest double
+        assert parse_json(b"[%s]" % literal) == [float(int(literal))]
+        return
+    for data in (b"[%s]" % literal, b'{"n":-%s}' % literal):
+        with pytest.raises(CanonicalJSONError) as info:
+            parse_json(data)
+        assert info.value.reason in {"non_finite_number", "invalid_json"}
+
+
 def test_parse_canonical_signed() -> None:
     assert parse_canonical_signed(b'{"v":1}') == {"v": 1}
     with pytest.raises(CanonicalJSONError) as info:

@@ -133,19 +133,23 @@ def _run(args: argparse.Namespace) -> Report:
         try:
             trusted = read_keys(_read(args.keys))
         except (OSError, KeysError) as exc:
-            report.fail("--keys", f"{args.keys}: {_reason(exc)}")
+            report.fail(
+                "V-111" if isinstance(exc, OSError) else "V-110",
+                "--keys",
+                f"{args.keys}: {_reason(exc)}",
+            )
             return report
     try:
         data = _read(args.bundle)
     except OSError as exc:
-        report.fail("bundle", f"{args.bundle}: {_reason(exc)}")
+        report.fail("V-111", "bundle", f"{args.bundle}: {_reason(exc)}")
         return report
     receipt = None
     if args.command == "receipt":
         try:
             receipt = _unwrap(_read(args.receipt))
         except OSError as exc:
-            report.fail("receipt", f"{args.receipt}: {_reason(exc)}")
+            report.fail("V-111", "receipt", f"{args.receipt}: {_reason(exc)}")
             return report
     report = verify_bundle(data, trusted=trusted, jobs=args.jobs)
     if receipt is not None:

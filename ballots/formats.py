@@ -31,7 +31,9 @@ from crypto.instant import format_instant
 __all__ = [
     "BALLOT_TYPE",
     "BUNDLE_TYPE",
+    "BUNDLE_VERSION",
     "CHECKPOINT_TYPE",
+    "CHECKPOINT_VERSION",
     "DEFINITION_TYPE",
     "ENTRY_TYPE",
     "KINDS",
@@ -61,6 +63,12 @@ RECEIPT_TYPE = "kvorum.receipt"
 CHECKPOINT_TYPE = "kvorum.board-checkpoint"
 RESULT_TYPE = "kvorum.vote-result"
 BUNDLE_TYPE = "kvorum.audit-bundle"
+# Version 2 of the checkpoint (and so of the bundle) places each revocation on the
+# board: the number of entries the board held when it took the revocation into
+# account. Version 1 ordered ballots and revocations by their whole-second instants
+# alone, which cannot tell apart a ballot and a revocation of the same second.
+CHECKPOINT_VERSION = 2
+BUNDLE_VERSION = 2
 
 KINDS = ("meeting", "absentee", "survey")
 BASES = ("cast", "present", "composition", "none")
@@ -555,11 +563,19 @@ def receipt_payload(
 
 
 def checkpoint_payload(
-    definition: Definition, length: int, head: str, closed_at: dt.datetime, issuer: str
+    definition: Definition,
+    length: int,
+    head: str,
+    closed_at: dt.datetime,
+    issuer: str,
+    revoked: Mapping[int, int] | None = None,
 ) -> dict[str, object]:
-    return {
+    """The board as it was closed. ``revoked`` (certificate serial → the number of
+    entries the board held when it took that certificate's revocation into account)
+    makes a version 2 checkpoint; without it the payload is version 1."""
+    payload: dict[str, object] = {
         "type": CHECKPOINT_TYPE,
-        "v": VERSION,
+        "v": 1 if revoked is None else CHECKPOINT_VERSION,
         "vote": definition.vote,
         "definition": definition.fingerprint,
         "length": length,
@@ -567,6 +583,11 @@ def checkpoint_payload(
         "closed_at": format_instant(closed_at),
         "issuer": issuer,
     }
+    if revoked is not None:
+        payload["revoked"] = [
+            {"serial": serial, "after": after} for serial, after in sorted(revoked.items())
+        ]
+    return payload
 
 
 @dataclass(frozen=True)

@@ -27,10 +27,13 @@ from typing import Any
 import nacl.bindings
 import nacl.exceptions
 
+from ballots.checks import CHECKS
 from ballots.formats import (
     BALLOT_TYPE,
     BUNDLE_TYPE,
+    BUNDLE_VERSION,
     CHECKPOINT_TYPE,
+    CHECKPOINT_VERSION,
     DEFINITION_TYPE,
     ENTRY_TYPE,
     NONCE,
@@ -51,9 +54,9 @@ from crypto.encoding import b64u_encode
 from crypto.envelope import SignedDocument
 from crypto.errors import CredentialError
 from crypto.instant import format_instant, parse_instant
-from crypto.revocation import RevocationList, verify_revocation_list
+from crypto.revocation import REVOCATION_LIST_TYPE, RevocationList, verify_revocation_list
 
-__all__ = ["Report", "check_receipt", "verify_bundle"]
+__all__ = ["Failure", "Report", "check_receipt", "verify_bundle"]
 
 _HASH = re.compile(r"sha256:[0-9a-f]{64}")
 # [0-9], not \d, which also matches other scripts' digits; that an instant exists
@@ -100,11 +103,28 @@ class VoteSummary:
     head: str = ""
 
 
+@dataclass(frozen=True)
+class Failure:
+    """A check that failed: its id (``docs/ballots.md``), where, and what was found."""
+
+    check: str
+    where: str
+    message: str
+
+    @property
+    def reason(self) -> str:
+        return CHECKS[self.check].reason
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.check} {self.reason}: {self.message}"
+
+
 @dataclass
 class Report:
     """What the verifier found: ``problems`` empty means every check held."""
 
     problems: list[str] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     votes: list[VoteSummary] = field(default_factory=list)
     signers: set[str] = field(default_factory=set)
@@ -113,8 +133,21 @@ class Report:
     def ok(self) -> bool:
         return not self.problems
 
-    def fail(self, where: str, message: str) -> None:
-        self.problems.append(f"{where}: {message}")
+    @property
+    def checks(self) -> list[str]:
+        """The ids of the checks that failed, in the order they were found."""
+        return list(dict.fromkeys(failure.check for failure in self.failures))
+
+    def fail(self, check: str, where: str, message: str) -> None:
+        """Record a failure of ``check``; an id the list does not hold is a bug."""
+        if check not in CHECKS:
+            raise ValueError(f"{check!r} is not a check of docs/ballots.md")
+        reason = CHECKS[check].reason
+        if message.startswith(f"{reason}: "):  # a CredentialError's own reason, once
+            message = message[len(reason) + 2 :]
+        failure = Failure(check, where, message)
+        self.failures.append(failure)
+        self.problems.append(str(failure))
 
     def text(self) -> str:
         lines = list(self.notes)
@@ -140,6 +173,10 @@ class Report:
 
 class _Stop(Exception):
     """A failure that makes the rest of a part uncheckable."""
+
+    def __init__(self, check: str, message: str) -> None:
+        super().__init__(message)
+        self.check = check
 
 
 # --- worker side --------------------------------------------------------------------------
@@ -229,9 +266,9 @@ def _check_entries(start: int, end: int) -> list[tuple[Any, ...]]:
     be the one it was checked against (see _verify_vote)."""
     definition: Definition = _STATE["definition"]
     entries: Sequence[Any] = _STATE["entries"]
-    revoked: Mapping[int, str] = _STATE["revoked"]
+    revoked: Mapping[int, str | int] = _STATE["revoked"]
     return [
-        _check_entry(entries[index], definition, _claimed_certificate, revoked)
+        _check_entry(entries[index], index + 1, definition, _claimed_certificate, revoked)
         for index in range(start, end)
     ]
 
@@ -253,29 +290,35 @@ def _claimed_certificate(serial: int) -> _Cert | None:
 
 def _check_entry(
     entry: Any,
+    position: int,
     definition: Definition,
     certificate: Callable[[int], _Cert | None],
-    revoked: Mapping[int, str],
+    revoked: Mapping[int, str | int],
 ) -> tuple[Any, ...]:
+    """The checks of one entry at ``position`` (from 1) that need no other entry.
+    ``revoked``: serial → its revocation's instant (version 1: the ballot must be
+    received before it) or the number of entries the board held when it took the
+    revocation into account (version 2: the ballot must be at or before it)."""
     canonical = _entry_canonical(entry) if isinstance(entry, dict) else None
     if canonical is None:
         try:
             digest = "sha256:" + hashlib.sha256(canonicalize_signed(entry)).hexdigest()
         except CanonicalJSONError:
             digest = ""
-        return (digest, None, None, None, None, None, None, None, None, _shape_problem(entry))
+        shape = ("V-60", _shape_problem(entry))
+        return (digest, None, None, None, None, None, None, None, None, shape)
     digest = "sha256:" + hashlib.sha256(canonical).hexdigest()
     ballot = entry["ballot"]
     payload = ballot["payload"]
     received = entry["received_at"]
     base = (digest, canonical, entry["seq"], entry["prev"], received)
-    problem = None
+    problem: tuple[str, str] | None = None
     member = serial = choice = None
     try:
         if entry["vote"] != definition.vote or entry["v"] != VERSION:
-            raise BallotRefused("malformed", f"the entry is for vote {entry['vote']}")
+            raise BallotRefused("bad_entry", f"the entry is for vote {entry['vote']}")
         if not _real(received):
-            raise BallotRefused("malformed", f"received_at {received} does not exist")
+            raise BallotRefused("bad_entry", f"received_at {received} does not exist")
         serial, choice = ballot_fields(payload, definition)
         cert = certificate(serial)
         if cert is None:
@@ -306,16 +349,35 @@ def _check_entry(
                 "expired", f"certificate {serial} is not valid at {received} ({issued}..{expires})"
             )
         when = revoked.get(serial)
-        if when is not None and when <= received:
+        if isinstance(when, str) and when <= received:
             raise BallotRefused("revoked", f"certificate {serial} was revoked at {when}")
+        if isinstance(when, int) and position > when:
+            raise BallotRefused(
+                "revoked",
+                f"certificate {serial} was revoked when the board held {when} entries",
+            )
     except BallotRefused as exc:
-        problem = f"{exc.reason}: {exc.message}"
+        problem = (_ENTRY_CHECKS.get(exc.reason, "V-62"), exc.message)
     return (*base, member, serial, choice, ballot["signature"], problem)
+
+
+# The reason of a refused entry → the check it fails (docs/ballots.md, "Entries").
+_ENTRY_CHECKS = {
+    "bad_entry": "V-60",
+    "malformed": "V-62",
+    "wrong_vote": "V-63",
+    "bad_choice": "V-64",
+    "unknown_key": "V-65",
+    "bad_signature": "V-66",
+    "not_on_roll": "V-67",
+    "expired": "V-68",
+    "revoked": "V-69",
+}
 
 
 def _shape_problem(entry: Any) -> str:
     if not isinstance(entry, dict):
-        return "malformed: an entry must be a JSON object"
+        return "an entry must be a JSON object"
     try:
         keys = sorted(entry)
         ballot = entry.get("ballot")
@@ -328,7 +390,7 @@ def _shape_problem(entry: Any) -> str:
             and sorted(payload) == sorted(_BALLOT_FIELDS)
         ):
             return (
-                "malformed: a field of the entry is not of its version 1 form (the types, "
+                "a field of the entry is not of its version 1 form (the types, "
                 "a hash, an instant, a key id, a 64-byte signature in canonical "
                 "base64url, a nonce)"
             )
@@ -339,10 +401,10 @@ def _shape_problem(entry: Any) -> str:
             f"{sorted(payload) if isinstance(payload, dict) else None})"
         )
     except Exception:
-        return "malformed: the entry is not a version 1 board entry"
+        return "the entry is not a version 1 board entry"
 
 
-_Checked = tuple[str | None, bytes | None, str | None]
+_Checked = tuple[tuple[str, str] | None, bytes | None, str | None]
 
 
 def _check_certificates(start: int, end: int) -> list[_Checked]:
@@ -366,7 +428,10 @@ def _check_certificates(start: int, end: int) -> list[_Checked]:
                 raise CredentialError("issuer_mismatch", "issuer is not the signer")
             out.append((None, _envelope_bytes(signed), certificate.public_key.key_id))
         except CredentialError as exc:
-            out.append((f"{exc.reason}: {exc}", None, None))
+            check = signature_check(exc)
+            if exc.reason == "malformed":
+                check = "V-50"
+            out.append(((check, f"{exc.reason}: {exc}"), None, None))
     return out
 
 
@@ -469,7 +534,7 @@ def _canon(value: object) -> bytes:
     try:
         return canonicalize(value)
     except CanonicalJSONError as exc:
-        raise _Stop(f"not canonical JSON: {exc}") from exc
+        raise _Stop("V-4", f"not canonical JSON: {exc}") from exc
 
 
 def verify_bundle(
@@ -494,29 +559,34 @@ def _verify_bundle(data: bytes, trusted: Mapping[str, PublicKey] | None, jobs: i
     try:
         bundle = parse_json(data)
     except CanonicalJSONError as exc:
-        report.fail("bundle", f"not valid JSON: {exc}")
+        report.fail("V-1", "bundle", f"not valid JSON: {exc}")
         return report
     if not isinstance(bundle, dict):
-        report.fail("bundle", "not a JSON object")
+        report.fail("V-2", "bundle", "not a JSON object, so not a kvorum.audit-bundle")
         return report
-    if bundle.get("type") != BUNDLE_TYPE or bundle.get("v") != VERSION:
+    version = bundle.get("v")
+    if bundle.get("type") != BUNDLE_TYPE or type(version) is not int or version not in _VERSIONS:
+        # A version this verifier does not know is refused, naming it: its rules may
+        # differ in any check (docs/ballots.md, "Versions").
         report.fail(
+            "V-2",
             "bundle",
-            f"not a {BUNDLE_TYPE} version {VERSION} (type {bundle.get('type')!r:.60}, "
-            f"v {bundle.get('v')!r:.10}); this verifier cannot check it",
+            f"a {_short(bundle.get('type'))[:60]} version {_short(version)[:20]}; this "
+            f"verifier knows {BUNDLE_TYPE} versions "
+            f"{', '.join(map(str, _VERSIONS))} and cannot check it",
         )
         return report
     if set(bundle) != {"registry_keys", "type", "v", "votes"}:
-        report.fail("bundle", f"unexpected top-level fields {sorted(bundle)}")
+        report.fail("V-3", "bundle", f"unexpected top-level fields {sorted(bundle)}")
         return report
     keys = _registry_keys(bundle["registry_keys"], trusted, report)
     votes = bundle["votes"]
     if not isinstance(votes, list) or not votes:
-        report.fail("bundle", "votes must be a non-empty array")
+        report.fail("V-3", "bundle", "votes must be a non-empty array")
         return report
     pieces: list[tuple[str, bytes]] = [
         ("bundle header", b'{"registry_keys":' + _canon(bundle["registry_keys"])),
-        ("bundle header", b',"type":"' + BUNDLE_TYPE.encode() + b'","v":1,"votes":['),
+        ("bundle header", b',"type":"%s","v":%d,"votes":[' % (BUNDLE_TYPE.encode(), version)),
     ]
     seen: set[int] = set()
     for index, vote in enumerate(votes):
@@ -524,15 +594,15 @@ def _verify_bundle(data: bytes, trusted: Mapping[str, PublicKey] | None, jobs: i
         if index:
             pieces.append((where, b","))
         try:
-            pieces.extend(_verify_vote(vote, where, keys, report, jobs, seen))
+            pieces.extend(_verify_vote(vote, where, keys, report, jobs, seen, version))
         except _Stop as exc:
-            report.fail(where, str(exc))
+            report.fail(exc.check, where, str(exc))
             return report
     pieces.append(("bundle end", b"]}"))
     _check_canonical(data, pieces, report)
     unused = sorted(set(keys) - report.signers)
     for key_id in unused:
-        report.fail("registry_keys", f"key {key_id} signs nothing in the bundle")
+        report.fail("V-11", "registry_keys", f"key {key_id} signs nothing in the bundle")
     return report
 
 
@@ -541,17 +611,17 @@ def _registry_keys(
 ) -> dict[str, PublicKey]:
     if not isinstance(value, dict) or not value:
         raise_or = "registry_keys must be a non-empty object of key id → public key"
-        report.fail("registry_keys", raise_or)
+        report.fail("V-10", "registry_keys", raise_or)
         return {}
     keys: dict[str, PublicKey] = {}
     for key_id, text in value.items():
         try:
             public = PublicKey.from_b64u(str(text))
         except CredentialError as exc:
-            report.fail("registry_keys", f"key {key_id}: {exc}")
+            report.fail("V-10", "registry_keys", f"key {key_id}: {exc}")
             continue
         if public.key_id != key_id:
-            report.fail("registry_keys", f"key {key_id} is filed under the wrong id")
+            report.fail("V-10", "registry_keys", f"key {key_id} is filed under the wrong id")
             continue
         keys[key_id] = public
     if trusted is None:
@@ -566,40 +636,56 @@ def _registry_keys(
         # The trusted key itself is the anchor, not the bundle's key that has its id:
         # an id is a truncated hash, and two keys could share one.
         if key_id not in trusted:
-            report.fail("registry_keys", f"key {key_id} is not among the trusted keys")
+            report.fail("V-12", "registry_keys", f"key {key_id} is not among the trusted keys")
         elif trusted[key_id] != keys[key_id]:
-            report.fail("registry_keys", f"key {key_id} differs from the trusted key of that id")
+            report.fail(
+                "V-12", "registry_keys", f"key {key_id} differs from the trusted key of that id"
+            )
         else:
             anchored[key_id] = trusted[key_id]
     report.notes.append("trust anchor: the keys given with --keys")
     return anchored
 
 
+def signature_check(exc: CredentialError) -> str:
+    """The check a signed part fails with ``exc``: V-21 for its signature or signer,
+    V-20 for its form, type or version."""
+    return "V-21" if exc.reason in _SIGNATURE_REASONS else "V-20"
+
+
+_SIGNATURE_REASONS = frozenset({"unknown_signer", "bad_signature", "issuer_mismatch"})
+
+
 def _signed(
-    value: object, keys: Mapping[str, PublicKey], kind: str, report: Report
+    value: object,
+    keys: Mapping[str, PublicKey],
+    kind: str,
+    report: Report,
+    version: int = VERSION,
 ) -> tuple[Any, bytes]:
     """A registry-signed document's payload (plain JSON objects) and its envelope's
     canonical bytes."""
-    fast = _signed_fast(value, keys, kind)
+    fast = _signed_fast(value, keys, kind, version)
     if fast is not None:
         report.signers.add(fast[2])
         return fast[0], fast[1]
     try:
         document = SignedDocument.parse(value if isinstance(value, dict) else b"")
-        document.verify(keys, expect_type=kind, expect_version=VERSION)
+        document.verify(keys, expect_type=kind, expect_version=version)
     except CredentialError as exc:
-        raise _Stop(f"{kind}: {exc.reason}: {exc}") from exc
+        raise _Stop(signature_check(exc), f"{kind}: {exc.reason}: {exc}") from exc
     payload = document.payload
     if payload.get("issuer") != document.signer:
         raise _Stop(
-            f"{kind}: names issuer {payload.get('issuer')!r:.40}, signed by {document.signer}"
+            "V-21",
+            f"{kind}: names issuer {payload.get('issuer')!r:.40}, signed by {document.signer}",
         )
     report.signers.add(document.signer)
     return json_copy(payload), _envelope_bytes(document)
 
 
 def _signed_fast(
-    value: object, keys: Mapping[str, PublicKey], kind: str
+    value: object, keys: Mapping[str, PublicKey], kind: str, version: int
 ) -> tuple[dict[str, Any], bytes, str] | None:
     """The payload, envelope bytes and signer of a document in the form the registry
     writes, checked without copying its payload (a definition holds the whole roll);
@@ -615,7 +701,7 @@ def _signed_fast(
         or signer not in keys
         or payload.get("type") != kind
         or type(payload.get("v")) is not int
-        or payload.get("v") != VERSION
+        or payload.get("v") != version
         or payload.get("issuer") != signer
     ):
         return None
@@ -659,14 +745,15 @@ def _verify_vote(
     report: Report,
     jobs: int,
     seen: set[int],
+    version: int,
 ) -> list[tuple[str, bytes]]:
     if not isinstance(vote, dict) or set(vote) != set(_VOTE_FIELDS):
-        raise _Stop(f"must be an object with exactly the fields {', '.join(_VOTE_FIELDS)}")
+        raise _Stop("V-3", f"must be an object with exactly the fields {', '.join(_VOTE_FIELDS)}")
     certificates, entries = vote["certificates"], vote["entries"]
     if not isinstance(certificates, list):
-        raise _Stop("certificates must be an array")
+        raise _Stop("V-3", "certificates must be an array")
     if not isinstance(entries, list):
-        raise _Stop("entries must be an array")
+        raise _Stop("V-3", "entries must be an array")
     # Certificates are checked in worker processes from here on, and ballots in others
     # once the definition and revocations are read, each against the certificate its
     # serial claims (rechecked below where that is not the one that counts); the
@@ -682,10 +769,21 @@ def _verify_vote(
             )
             report.votes.append(summary)
             checkpoint, checkpoint_bytes = _signed(
-                vote["checkpoint"], keys, CHECKPOINT_TYPE, report
+                vote["checkpoint"],
+                keys,
+                CHECKPOINT_TYPE,
+                report,
+                _checkpoint_version(vote["checkpoint"], version),
             )
             crl = _revocations(vote["revocations"], keys, definition, checkpoint, where, report)
-            revoked = {e.serial: format_instant(e.revoked_at) for e in crl.entries}
+            revoked: dict[int, str | int]
+            if checkpoint.get("v") == 1:
+                # Version 1: by the instants alone (a revocation in the second of a
+                # ballot voids it).
+                revoked = {e.serial: format_instant(e.revoked_at) for e in crl.entries}
+            else:
+                # Version 2: by the board position the checkpoint gives each revocation.
+                revoked = dict(_places(checkpoint, where, report))
             _STATE.update(definition=definition, entries=entries, revoked=revoked)
             with _started(_tasks("e", len(entries), jobs), jobs) as entry_rows:
                 result, result_bytes = _signed(vote["result"], keys, RESULT_TYPE, report)
@@ -694,7 +792,7 @@ def _verify_vote(
     finally:
         _STATE.clear()
     accepted, certificate_bytes = _certificates(
-        certificates, certificate_checks, definition, where, report
+        certificates, certificate_checks, definition, crl, where, report
     )
     certs = {serial: cert for serial, (_index, cert) in accepted.items()}
     for index, row in enumerate(checked):
@@ -702,7 +800,7 @@ def _verify_vote(
         taken = accepted.get(serial) if serial is not None else None
         if serial is not None and claimed.get(serial) != (taken[0] if taken else None):
             # Checked against a certificate other than the one that counts.
-            checked[index] = _check_entry(entries[index], definition, certs.get, revoked)
+            checked[index] = _check_entry(entries[index], index + 1, definition, certs.get, revoked)
 
     prev = definition.fingerprint
     last_time = format_instant(definition.opens_at)
@@ -712,6 +810,7 @@ def _verify_vote(
     used: set[int] = set()
     signatures: set[str] = set()
     entry_pieces: list[tuple[str, bytes]] = []
+    times: list[str | None] = []
     for index, row in enumerate(checked):
         seq = index + 1
         name = f"{where}, entry {seq}"
@@ -727,31 +826,36 @@ def _verify_vote(
             signature,
             problem,
         ) = row
+        times.append(received)
         if problem:
-            report.fail(name, problem)
+            report.fail(problem[0], name, problem[1])
         if canonical is None:
             entry_pieces.append((name, _canon(entries[index])))
             prev = digest
             continue
         entry_pieces.append((name, canonical))
         if entry_seq != seq:
-            report.fail(name, f"sequence number {entry_seq} out of place (expected {seq})")
+            report.fail("V-61", name, f"sequence number {entry_seq} out of place (expected {seq})")
         if entry_prev != prev:
             report.fail(
-                name, f"does not link to the entry before it (prev {entry_prev}, expected {prev})"
+                "V-61",
+                name,
+                f"does not link to the entry before it (prev {entry_prev}, expected {prev})",
             )
         if received < last_time:
-            report.fail(name, f"received at {received}, before the entry or opening before it")
+            report.fail(
+                "V-70", name, f"received at {received}, before the entry or opening before it"
+            )
         if limit is not None and received > limit:
-            report.fail(name, f"received at {received}, after the deadline {limit}")
+            report.fail("V-70", name, f"received at {received}, after the deadline {limit}")
         if isinstance(closed_at, str) and received > closed_at:
-            report.fail(name, f"received at {received}, after the board was closed")
+            report.fail("V-70", name, f"received at {received}, after the board was closed")
         # A replayed ballot would override the voter's later one (the last counts).
         # Signatures are deterministic and spelled one way only (_SIGNATURE), so a
         # replay has the signature of the original; the server refuses a ballot
         # with the signature of one on the board (board.py, ballot_digest).
         if signature in signatures:
-            report.fail(name, "repeats a ballot already on the board")
+            report.fail("V-71", name, "repeats a ballot already on the board")
         signatures.add(signature)
         last_time = max(last_time, received)
         prev = digest
@@ -764,7 +868,7 @@ def _verify_vote(
 
     expected_checkpoint = {
         "type": CHECKPOINT_TYPE,
-        "v": VERSION,
+        "v": checkpoint.get("v"),
         "vote": definition.vote,
         "definition": definition.fingerprint,
         "length": len(entries),
@@ -772,11 +876,14 @@ def _verify_vote(
         "closed_at": closed_at,
         "issuer": checkpoint.get("issuer"),
     }
-    _compare(checkpoint, expected_checkpoint, f"{where}, checkpoint", report)
+    if checkpoint.get("v") != 1:
+        expected_checkpoint["revoked"] = checkpoint.get("revoked")
+        _check_places(revoked, crl, accepted, claimed, times, where, report)
+    _compare(checkpoint, expected_checkpoint, f"{where}, checkpoint", report, check="V-80")
     if not _is_instant(closed_at):
-        report.fail(f"{where}, checkpoint", "closed_at is not an instant")
+        report.fail("V-80", f"{where}, checkpoint", "closed_at is not an instant")
     elif closed_at < format_instant(definition.opens_at):
-        report.fail(f"{where}, checkpoint", "closed before the vote opened")
+        report.fail("V-80", f"{where}, checkpoint", "closed before the vote opened")
 
     outcome = decide(definition, last)
     summary.voters, summary.counts, summary.adopted = (
@@ -793,7 +900,7 @@ def _verify_vote(
         revocations=crl.number,
         issuer=str(result.get("issuer")),
     )
-    _compare(result, expected_result, f"{where}, result", report, signed=result_bytes)
+    _compare(result, expected_result, f"{where}, result", report, signed=result_bytes, check="V-90")
 
     pieces: list[tuple[str, bytes]] = [(where, b'{"certificates":[')]
     for number, document in enumerate(vote["certificates"]):
@@ -821,9 +928,10 @@ def _definition(
     try:
         definition = Definition.from_payload(signed)
     except CredentialError as exc:
-        raise _Stop(f"definition: {exc.reason}: {exc}") from exc
+        check = "V-20" if exc.reason in {"wrong_type", "unsupported_version"} else "V-30"
+        raise _Stop(check, f"definition: {exc.reason}: {exc}") from exc
     if definition.vote in seen:
-        raise _Stop(f"vote {definition.vote}: the bundle holds this vote twice")
+        raise _Stop("V-31", f"vote {definition.vote}: the bundle holds this vote twice")
     seen.add(definition.vote)
     return definition, envelope
 
@@ -857,6 +965,7 @@ def _compare(
     report: Report,
     *,
     signed: bytes | None = None,
+    check: str,
 ) -> None:
     """Report each field where ``actual`` differs from ``expected`` as JSON. ``signed``:
     the envelope ``actual`` is the payload of, whose canonical bytes are known."""
@@ -875,6 +984,7 @@ def _compare(
         # a result claiming "counts": [true, 0] or "adopted": 1 would pass.
         if not _same(actual.get(name, "<missing>"), expected.get(name, "<absent>")):
             report.fail(
+                check,
                 where,
                 f"{name} is {_short(actual.get(name, '<missing>'))} "
                 f"but the board gives {_short(expected.get(name, '<absent>'))}",
@@ -911,18 +1021,115 @@ def _revocations(
         # opens_at.replace(year=9999), which fails for a vote opened on 29 February).
         crl = verify_revocation_list(document, keys, now=_END_OF_TIME)
     except CredentialError as exc:
-        raise _Stop(f"revocation list: {exc.reason}: {exc}") from exc
+        check = signature_check(exc)
+        if exc.reason == "malformed" and isinstance(value, dict):
+            try:  # an envelope of the right type and version, its content wrong
+                SignedDocument.parse(value).verify(
+                    keys, expect_type=REVOCATION_LIST_TYPE, expect_version=1
+                )
+                check = "V-40"
+            except CredentialError:
+                pass
+        raise _Stop(check, f"revocation list: {exc.reason}: {exc}") from exc
     report.signers.add(document.signer)
     if crl.organisation_id != definition.org:
-        raise _Stop(f"the revocation list is of organisation {crl.organisation_id}")
+        raise _Stop("V-40", f"the revocation list is of organisation {crl.organisation_id}")
     closed_at = checkpoint.get("closed_at")
     if not isinstance(closed_at, str) or format_instant(crl.issued_at) < closed_at:
         report.fail(
+            "V-41",
             f"{where}, revocation list",
             f"issued at {format_instant(crl.issued_at)}, before the vote closed: "
             "a later revocation could be missing",
         )
     return crl
+
+
+_VERSIONS = (1, BUNDLE_VERSION)
+
+
+def _checkpoint_version(value: object, bundle_version: int) -> int:
+    """The checkpoint version a vote of a bundle of ``bundle_version`` must have: 1 in
+    a version 1 bundle; 2 in a version 2 bundle, or 1 for a vote closed before
+    version 2 (its revocations are then judged by their instants)."""
+    if bundle_version == 1:
+        return 1
+    payload = value.get("payload") if isinstance(value, dict) else None
+    claimed = payload.get("v") if isinstance(payload, dict) else None
+    return 1 if type(claimed) is int and claimed == 1 else CHECKPOINT_VERSION
+
+
+def _places(checkpoint: Mapping[str, Any], where: str, report: Report) -> dict[int, int]:
+    """A version 2 checkpoint's ``revoked``: serial → the entries before the revocation
+    took effect (V-81 for its form; what it must hold is checked in _check_places)."""
+    name = f"{where}, checkpoint"
+    value = checkpoint.get("revoked")
+    length = checkpoint.get("length")
+    if not isinstance(value, list):
+        report.fail("V-81", name, "revoked must be an array")
+        return {}
+    places: dict[int, int] = {}
+    previous = 0
+    for number, item in enumerate(value, 1):
+        if not isinstance(item, dict) or set(item) != {"after", "serial"}:
+            report.fail("V-81", name, f"revoked #{number} must be {{after, serial}}")
+            return {}
+        serial, after = item["serial"], item["after"]
+        if type(serial) is not int or not 1 <= serial <= _MAX_INT:
+            report.fail("V-81", name, f"revoked #{number}: serial must be a positive integer")
+            return {}
+        if type(after) is not int or not 0 <= after <= (length if type(length) is int else -1):
+            report.fail(
+                "V-81",
+                name,
+                f"revoked #{number}: after must be a number of entries from 0 to the length",
+            )
+            return {}
+        if serial <= previous:
+            report.fail("V-81", name, "revoked must be sorted by serial without repeats")
+            return {}
+        previous = serial
+        places[serial] = after
+    return places
+
+
+def _check_places(
+    revoked: Mapping[int, str | int],
+    crl: RevocationList,
+    accepted: Mapping[int, tuple[int, _Cert]],
+    claimed: Mapping[int, int],
+    times: Sequence[str | None],
+    where: str,
+    report: Report,
+) -> None:
+    """Version 2: the checkpoint places exactly the revocations of the list that concern
+    a certificate of the bundle (V-81), and none is dated after the first entry the
+    board took after it (V-82): the board took it into account once it was made."""
+    name = f"{where}, checkpoint"
+    in_bundle = set(claimed)
+    listed = {entry.serial for entry in crl.entries}
+    for serial in sorted(revoked):
+        if serial not in in_bundle:
+            report.fail("V-81", name, f"revoked names {serial}, not a certificate of the bundle")
+        elif serial not in listed:
+            report.fail("V-81", name, f"revoked names {serial}, which the list does not revoke")
+    for serial in sorted((listed & in_bundle) - set(revoked)):
+        report.fail(
+            "V-81", name, f"certificate {serial} is revoked by the list but not placed on the board"
+        )
+    for serial, after in sorted(revoked.items()):
+        entry = crl.is_revoked(serial)
+        if entry is None or not isinstance(after, int) or after >= len(times):
+            continue
+        following = times[after]
+        when = format_instant(entry.revoked_at)
+        if isinstance(following, str) and when > following:
+            report.fail(
+                "V-82",
+                name,
+                f"certificate {serial} is revoked at {when}, after entry {after + 1} "
+                f"({following}) which the board took after the revocation",
+            )
 
 
 def _claims(certificates: list[Any]) -> dict[int, int]:
@@ -942,6 +1149,7 @@ def _certificates(
     value: list[Any],
     checked: list[_Checked],
     definition: Definition,
+    crl: RevocationList,
     where: str,
     report: Report,
 ) -> tuple[dict[int, tuple[int, _Cert]], list[bytes | None]]:
@@ -950,26 +1158,31 @@ def _certificates(
     be read."""
     certs: dict[int, tuple[int, _Cert]] = {}
     holders: dict[str, int] = {}
+    previous = 0
     for index, (problem, _, key_id) in enumerate(checked):
         name = f"{where}, certificate #{index + 1}"
         if problem:
-            report.fail(name, problem)
+            report.fail(problem[0], name, problem[1])
             continue
         document = value[index]
         payload = document["payload"]
         report.signers.add(document["signer"])
         serial = payload["serial"]
         if payload["org"] != definition.org:
-            report.fail(name, f"certificate {serial} is of organisation {payload['org']}")
+            report.fail("V-50", name, f"certificate {serial} is of organisation {payload['org']}")
             continue
         if serial in certs:
-            report.fail(name, f"certificate {serial} appears twice")
+            report.fail("V-51", name, f"certificate {serial} appears twice")
             continue
+        if serial < previous:
+            # One order, so that the file has one spelling (docs/ballots.md).
+            report.fail("V-51", name, f"certificate {serial} comes after {previous}")
+        previous = max(previous, serial)
         # One device key certified for two members would let one person vote twice;
         # the registry never certifies a key twice (registry/credentials.py).
         holder = holders.setdefault(str(key_id), payload["member"])
         if holder != payload["member"]:
-            report.fail(name, f"key {key_id} is certified for member {holder} already")
+            report.fail("V-52", name, f"key {key_id} is certified for member {holder} already")
             continue
         certs[serial] = (
             index,
@@ -985,16 +1198,29 @@ def _certificates(
     for voter in definition.roll:
         for serial in voter.keys:
             _index, cert = certs.get(serial, (None, None))
+            revocation = crl.is_revoked(serial)
             if cert is None:
                 report.fail(
-                    where, f"the roll lists certificate {serial}, which is not in the bundle"
+                    "V-53",
+                    where,
+                    f"the roll lists certificate {serial}, which is not in the bundle",
                 )
             elif cert[0] != voter.member:
                 report.fail(
-                    where, f"certificate {serial} is member {cert[0]}'s, not {voter.member}'s"
+                    "V-53",
+                    where,
+                    f"certificate {serial} is member {cert[0]}'s, not {voter.member}'s",
                 )
-            elif cert[3] > opened:
-                report.fail(where, f"certificate {serial} was issued after the vote opened")
+            elif not cert[3] <= opened < cert[4]:
+                report.fail(
+                    "V-53", where, f"certificate {serial} was not valid when the vote opened"
+                )
+            # Strictly before: a revocation in the very second of the opening may
+            # have come after the roll was fixed.
+            elif revocation is not None and format_instant(revocation.revoked_at) < opened:
+                report.fail(
+                    "V-53", where, f"certificate {serial} was revoked before the vote opened"
+                )
     return certs, [blob for _, blob, _ in checked]
 
 
@@ -1007,7 +1233,9 @@ def _check_unused_certificates(
 ) -> None:
     listed = {serial for voter in definition.roll for serial in voter.keys}
     for serial in sorted(set(certs) - listed - used):
-        report.fail(where, f"certificate {serial} is neither on the roll nor used by a ballot")
+        report.fail(
+            "V-54", where, f"certificate {serial} is neither on the roll nor used by a ballot"
+        )
 
 
 def _check_canonical(data: bytes, pieces: list[tuple[str, bytes]], report: Report) -> None:
@@ -1021,10 +1249,10 @@ def _check_canonical(data: bytes, pieces: list[tuple[str, bytes]], report: Repor
     position = 0
     for name, blob in pieces:
         if position + len(blob) > offset:
-            report.fail(name, f"the bundle is not in canonical form at byte {offset}")
+            report.fail("V-4", name, f"the bundle is not in canonical form at byte {offset}")
             return
         position += len(blob)
-    report.fail("bundle end", f"the bundle is not in canonical form at byte {offset}")
+    report.fail("V-4", "bundle end", f"the bundle is not in canonical form at byte {offset}")
 
 
 # --- receipts -----------------------------------------------------------------------------
@@ -1050,16 +1278,16 @@ def check_receipt(
         document = SignedDocument.parse(receipt)
         bundle = parse_json(data)
     except CredentialError as exc:  # CanonicalJSONError is one
-        report.fail("receipt", f"{exc.reason}: {exc}")
+        report.fail("V-100", "receipt", f"{exc.reason}: {exc}")
         return
     if not isinstance(bundle, dict):
-        report.fail("receipt", "the bundle is not a JSON object")
+        report.fail("V-101", "receipt", "the bundle is not a JSON object")
         return
     keys = dict(trusted) if trusted is not None else _bundle_keys(bundle.get("registry_keys"))
     try:
         document.verify(keys, expect_type=RECEIPT_TYPE, expect_version=VERSION)
     except CredentialError as exc:
-        report.fail("receipt", f"{exc.reason}: {exc}")
+        report.fail("V-100", "receipt", f"{exc.reason}: {exc}")
         return
     payload = json_copy(document.payload)
     vote_id = payload.get("vote")
@@ -1071,7 +1299,7 @@ def check_receipt(
             continue
         _check_receipt_entry(payload, document.signer, signed, vote.get("entries"), report)
         return
-    report.fail("receipt", f"vote {_short(vote_id)} is not in the bundle")
+    report.fail("V-101", "receipt", f"vote {_short(vote_id)} is not in the bundle")
 
 
 def _bundle_keys(value: object) -> dict[str, PublicKey]:
@@ -1096,10 +1324,11 @@ def _check_receipt_entry(
     seq = receipt.get("seq")
     vote_id = definition.get("vote")
     if not isinstance(entries, list):
-        report.fail("receipt", f"vote {vote_id} has no board")
+        report.fail("V-101", "receipt", f"vote {vote_id} has no board")
         return
     if type(seq) is not int or not 1 <= seq <= len(entries):
         report.fail(
+            "V-101",
             "receipt",
             f"entry {_short(seq)} is not on the board of vote {vote_id} "
             f"({len(entries)} entries): your ballot is missing",
@@ -1110,10 +1339,11 @@ def _check_receipt_entry(
         fingerprint = "sha256:" + hashlib.sha256(canonicalize_signed(definition)).hexdigest()
         digest = "sha256:" + hashlib.sha256(canonicalize_signed(entry)).hexdigest()
     except CanonicalJSONError as exc:
-        report.fail("receipt", f"vote {vote_id} cannot be read: {exc}")
+        report.fail("V-101", "receipt", f"vote {vote_id} cannot be read: {exc}")
         return
     if digest != receipt.get("entry"):
         report.fail(
+            "V-101",
             "receipt",
             f"entry {seq} of vote {vote_id} on the board has hash {digest}, the receipt "
             f"{_short(receipt.get('entry'))}: the board does not hold your ballot there",
@@ -1130,7 +1360,7 @@ def _check_receipt_entry(
         "issuer": signer,
     }
     problems = len(report.problems)
-    _compare(receipt, expected, "receipt", report)
+    _compare(receipt, expected, "receipt", report, check="V-101")
     if len(report.problems) == problems:
         report.notes.append(
             f"receipt: your ballot is entry {seq} of vote {vote_id}, "

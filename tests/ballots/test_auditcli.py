@@ -123,7 +123,7 @@ def test_verify_with_keys_lacking_the_signer(
     status, out = run(capsys, "verify", files["bundle"], "--keys", files["keys"])
     assert status == 1
     own = sample.registry.public_key.key_id
-    assert f"registry_keys: key {own} is not among the trusted keys" in out
+    assert f"registry_keys: V-12 untrusted_key: key {own} is not among the trusted keys" in out
     assert "FAILED" in out
 
 
@@ -135,16 +135,19 @@ def test_verify_tampered(
     files["bundle"].write_bytes(dump(bundle))
     status, out = run(capsys, "verify", files["bundle"])
     assert status == 1
-    assert "vote 1, entry 2: bad_signature: the ballot's signature does not verify" in out
+    assert "vote 1, entry 2: V-66 bad_signature: the ballot's signature does not verify" in out
 
 
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b"", "bundle: not valid JSON"),
-        (b"\xef\xbb\xbf{}", "bundle: not valid JSON"),
-        (b"[]", "bundle: not a JSON object"),
-        (b'{"type":"kvorum.audit-bundle","v":2}', "not a kvorum.audit-bundle version 1"),
+        (b"", "bundle: V-1 not_json: not valid JSON"),
+        (b"\xef\xbb\xbf{}", "bundle: V-1 not_json: not valid JSON"),
+        (b"[]", "bundle: V-2 unknown_version: not a JSON object"),
+        (
+            b'{"type":"kvorum.audit-bundle","v":3}',
+            "V-2 unknown_version: a 'kvorum.audit-bundle' version 3",
+        ),
     ],
 )
 def test_verify_unparsable_bundle(
@@ -185,7 +188,7 @@ def test_unusable_keys_file(
     files["keys"].write_bytes(document)
     status, out = run(capsys, "verify", files["bundle"], "--keys", files["keys"])
     assert status == 1
-    assert f"--keys: {files['keys']}: " in out
+    assert f"--keys: V-110 bad_keys_file: {files['keys']}: " in out
     assert message in out
     with pytest.raises(KeysError, match=message):
         read_keys(document)
@@ -240,7 +243,7 @@ def test_receipt_of_a_dropped_ballot(capsys: pytest.CaptureFixture[str], tmp_pat
     assert run(capsys, "verify", bundle)[0] == 0  # the rebuilt board is consistent …
     status, out = run(capsys, "receipt", bundle, receipt)
     assert status == 1  # … but it does not hold this voter's ballot
-    assert "receipt: entry 3 of vote 1 on the board has hash" in out
+    assert "receipt: V-101 missing_ballot: entry 3 of vote 1 on the board has hash" in out
 
 
 def test_receipt_against_a_failing_bundle(
@@ -249,7 +252,7 @@ def test_receipt_against_a_failing_bundle(
     files["bundle"].write_bytes(sample.bundle_bytes() + b"\n")
     status, out = run(capsys, "receipt", files["bundle"], files["receipt"])
     assert status == 1
-    assert "bundle end: the bundle is not in canonical form" in out
+    assert "bundle end: V-4 not_canonical: the bundle is not in canonical form" in out
 
 
 @pytest.mark.parametrize("content", [b"", b"{}", b"[]", b"nonsense"])
@@ -259,7 +262,7 @@ def test_unusable_receipt(
     files["receipt"].write_bytes(content)
     status, out = run(capsys, "receipt", files["bundle"], files["receipt"])
     assert status == 1
-    assert "receipt: malformed" in out
+    assert "receipt: V-100 bad_receipt: malformed" in out
 
 
 def test_missing_receipt(
@@ -321,10 +324,10 @@ def test_python_m_ballots(files: dict[str, Path], sample: Sample) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "receipt: your ballot is entry 3 of vote 1" in result.stdout
 
-    files["bundle"].write_bytes(sample.bundle_bytes().replace(b'"v":1,"votes"', b'"v":2,"votes"'))
+    files["bundle"].write_bytes(sample.bundle_bytes().replace(b'"v":1,"votes"', b'"v":9,"votes"'))
     result = python_m("verify", files["bundle"])
     assert result.returncode == 1
-    assert "not a kvorum.audit-bundle version 1" in result.stdout
+    assert "V-2 unknown_version: a 'kvorum.audit-bundle' version 9" in result.stdout
 
     result = python_m("audit", files["bundle"])
     assert result.returncode == 2

@@ -43,7 +43,7 @@ from ballots.formats import (
     ballot_fields,
     receipt_payload,
 )
-from ballots.models import BoardEntry, Vote, VoteState
+from ballots.models import BoardEntry, BoardRevocation, Vote, VoteState
 from ballots.votes import definition_of, refusal, refused, second
 from crypto.canonical import CanonicalJSONError, canonicalize_signed, parse_json
 from crypto.certificate import KeyCertificate
@@ -279,15 +279,6 @@ class Board:
                     select(Vote).options(*_LARGE).where(Vote.id == vote_id).with_for_update()
                 )
                 assert vote is not None
-                now = second(utcnow())
-                if vote.state is VoteState.CLOSED or (
-                    vote.closes_at is not None and now >= vote.closes_at
-                ):
-                    self.forget(vote_id)
-                    error = refusal("closed", "the vote is closed")
-                    for pending in batch:
-                        pending.future.set_exception(error)
-                    return False
                 revoked: set[int] = set()
                 documents: dict[int, str] = {}
                 for serial, kind, document, revoked_at in (
@@ -304,6 +295,21 @@ class Board:
                         revoked.add(serial)
                     if kind == KEY_CERTIFICATE:
                         documents[serial] = document
+                # The time is read after the revocations: a revocation this batch sees
+                # was stamped before it committed, so before ``now`` — the version 2
+                # checkpoint's promise that a revocation is not dated after the entry
+                # that follows its place (docs/ballots.md, V-82).
+                now = second(utcnow())
+                if vote.state is VoteState.CLOSED or (
+                    vote.closes_at is not None and now >= vote.closes_at
+                ):
+                    self.forget(vote_id)
+                    error = refusal("closed", "the vote is closed")
+                    for pending in batch:
+                        pending.future.set_exception(error)
+                    return False
+                if revoked:
+                    await _place_revocations(db, vote, revoked)
                 existing: dict[str, _Written] = {}
                 if lookup:
                     existing = {
@@ -400,6 +406,24 @@ class Board:
                 }
             )
         return bool(existing)
+
+
+async def _place_revocations(db: AsyncSession, vote: Vote, revoked: set[int]) -> None:
+    """Place on the board the revocations this append is the first to take into
+    account: after the entries it holds now, before any it appends (which refuses
+    the revoked certificates' ballots)."""
+    placed = set(
+        (
+            await db.scalars(
+                select(BoardRevocation.serial).where(
+                    BoardRevocation.vote_id == vote.id, BoardRevocation.serial.in_(revoked)
+                )
+            )
+        ).all()
+    )
+    for serial in sorted(revoked - placed):
+        db.add(BoardRevocation(vote_id=vote.id, serial=serial, after=vote.board_length))
+    await db.flush()
 
 
 def _check(pending: _Pending, certificate: _Certificate | None, now: dt.datetime) -> None:

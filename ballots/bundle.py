@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from ballots.formats import BUNDLE_TYPE, VERSION
+from ballots.formats import BUNDLE_TYPE, BUNDLE_VERSION
 from crypto.canonical import canonicalize
 from crypto.ed25519 import PublicKey
 
@@ -32,15 +32,19 @@ class VoteRecord:
 
 def assemble_bundle(registry_keys: Iterable[PublicKey], votes: Sequence[VoteRecord]) -> bytes:
     """The bundle's bytes: canonical JSON (RFC 8785) of
-    ``{"registry_keys", "type", "v", "votes": [...]}``, certificates in serial order."""
+    ``{"registry_keys", "type", "v", "votes": [...]}``, certificates in serial order,
+    votes in the order given (a meeting's: by vote id)."""
     keys = {key.key_id: key.b64u for key in registry_keys}
+    # Version 2 once a vote holds a version 2 checkpoint; a bundle of votes closed
+    # before that stays version 1, byte for byte what it was.
+    version = max((_version(vote.checkpoint) for vote in votes), default=1)
     parts = [
         b'{"registry_keys":',
         canonicalize(keys),
         b',"type":"',
         BUNDLE_TYPE.encode(),
         b'","v":',
-        str(VERSION).encode(),
+        str(BUNDLE_VERSION if version > 1 else 1).encode(),
         b',"votes":[',
     ]
     for index, vote in enumerate(votes):
@@ -69,3 +73,9 @@ def _serial(certificate: Mapping[str, object]) -> int:
     payload = certificate.get("payload")
     serial = payload.get("serial") if isinstance(payload, Mapping) else None
     return serial if isinstance(serial, int) else 0
+
+
+def _version(checkpoint: Mapping[str, object]) -> int:
+    payload = checkpoint.get("payload")
+    version = payload.get("v") if isinstance(payload, Mapping) else None
+    return version if isinstance(version, int) else 1

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from registry.orm import Base, enum_column, utcnow
 
-__all__ = ["BoardEntry", "Vote", "VoteKind", "VoteState"]
+__all__ = ["BoardEntry", "BoardRevocation", "Vote", "VoteKind", "VoteState"]
 
 
 class VoteKind(enum.StrEnum):
@@ -84,3 +84,18 @@ class BoardEntry(Base):
     # SHA-256 of the ballot's signature: the same ballot twice is a replay.
     ballot_digest: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[dt.datetime]
+
+
+class BoardRevocation(Base):
+    """A certificate's revocation placed on a vote's board: ``after`` is the number of
+    entries the board held when it first took the revocation into account (an append
+    that read it, or the close). No ballot of that certificate follows it on the
+    board; the version 2 checkpoint lists these places (docs/ballots.md)."""
+
+    __tablename__ = "board_revocation"
+
+    vote_id: Mapped[int] = mapped_column(
+        ForeignKey("vote.id", ondelete="RESTRICT"), primary_key=True
+    )
+    serial: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    after: Mapped[int] = mapped_column(Integer)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +24,7 @@ from ballots.formats import (
     receipt_payload,
     result_payload,
 )
-from ballots.models import BoardEntry, Vote, VoteKind, VoteState
+from ballots.models import BoardEntry, BoardRevocation, Vote, VoteKind, VoteState
 from crypto.canonical import canonicalize
 from crypto.ed25519 import PublicKey
 from crypto.envelope import SignedDocument, sign_document
@@ -236,15 +236,20 @@ class VoteService:
             closed_at = max(vote.closes_at, vote.board_time or vote.opens_at)
         definition = definition_of(vote)
         key = self.keyring.current
-        checkpoint = sign_document(
-            checkpoint_payload(
-                definition, vote.board_length, vote.board_head, closed_at, key.public_key.key_id
-            ),
-            key,
-        )
         crl = await CredentialService(
             self.session, self.actor, self.keyring
         ).publish_revocation_list(definition.org)
+        checkpoint = sign_document(
+            checkpoint_payload(
+                definition,
+                vote.board_length,
+                vote.board_head,
+                closed_at,
+                key.public_key.key_id,
+                revoked=await self._places(vote, definition, crl),
+            ),
+            key,
+        )
         outcome = decide(definition, await self.last_choices(vote.id))
         crl_number = crl.payload["number"]
         assert isinstance(crl_number, int)
@@ -267,6 +272,44 @@ class VoteService:
         vote.revocations = json.dumps(crl.to_json(), ensure_ascii=False)
         await self.session.flush()
         return vote
+
+    async def _places(
+        self, vote: Vote, definition: Definition, crl: SignedDocument
+    ) -> dict[int, int]:
+        """Serial → place on the board of each revocation in ``crl`` (the list the vote
+        closes with) of a certificate the bundle holds: where an append first took it
+        into account, else here, after the last entry. Under the vote's lock."""
+        entries = crl.payload.get("entries")
+        listed = {
+            item["serial"]
+            for item in (entries if isinstance(entries, list | tuple) else ())
+            if isinstance(item, Mapping) and isinstance(item.get("serial"), int)
+        }
+        on_roll = {serial for voter in definition.roll for serial in voter.keys}
+        used = set(
+            (
+                await self.session.scalars(
+                    select(BoardEntry.serial).where(BoardEntry.vote_id == vote.id).distinct()
+                )
+            ).all()
+        )
+        places = {
+            serial: after
+            for serial, after in (
+                await self.session.execute(
+                    select(BoardRevocation.serial, BoardRevocation.after).where(
+                        BoardRevocation.vote_id == vote.id
+                    )
+                )
+            ).tuples()
+        }
+        revoked = listed & (on_roll | used)
+        for serial in sorted(revoked - set(places)):
+            places[serial] = vote.board_length
+            self.session.add(
+                BoardRevocation(vote_id=vote.id, serial=serial, after=vote.board_length)
+            )
+        return {serial: places[serial] for serial in sorted(revoked)}
 
     async def due(self, now: dt.datetime | None = None) -> list[int]:
         """Open votes whose deadline has passed."""

@@ -43,7 +43,7 @@ _TABLE = (
     ("V-21", "bad_signature", "signed by a bundle key that is its issuer"),
     # The definition.
     ("V-30", "bad_definition", "the definition keeps every rule of its format"),
-    ("V-31", "repeated_vote", "no vote twice in a bundle"),
+    ("V-31", "vote_order", "votes in ascending order of id, none twice"),
     # The revocation list.
     ("V-40", "bad_revocation_list", "the list is of the union and keeps its format"),
     ("V-41", "stale_revocation_list", "the list was issued at or after the close"),
@@ -53,6 +53,7 @@ _TABLE = (
     ("V-52", "shared_key", "no key certified for two members"),
     ("V-53", "roll_certificate", "each serial of the roll: present, the member's, valid then"),
     ("V-54", "unneeded_certificate", "each certificate is on the roll or used"),
+    ("V-55", "inconsistent_certificate", "one serial, one certificate across the votes"),
     # The board's entries.
     ("V-60", "bad_entry", "a board entry of this vote in its version 1 form"),
     ("V-61", "broken_chain", "seq and prev link the entry to the one before"),

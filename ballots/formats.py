@@ -291,6 +291,11 @@ class Definition:
             raise malformed(w, "a meeting vote's roll is the members present: their numbers differ")
         if len(self.roll) > self.composition and self.kind != "survey":
             raise malformed(w, "the roll is larger than the composition")
+        if self.kind == "survey" and self.composition != len(self.roll):
+            raise malformed(w, "a survey's composition is the size of its roll")
+        if self.kind == "meeting" and self.late_keys:
+            # A meeting votes with the keys its roll fixed at the opening.
+            raise malformed(w, "a meeting vote takes no late keys")
         check_key_id(self.issuer, "issuer")
         payload = self._build_payload()
         object.__setattr__(self, "_members", members)

@@ -589,12 +589,13 @@ def _verify_bundle(data: bytes, trusted: Mapping[str, PublicKey] | None, jobs: i
         ("bundle header", b',"type":"%s","v":%d,"votes":[' % (BUNDLE_TYPE.encode(), version)),
     ]
     seen: set[int] = set()
+    serials: dict[int, bytes] = {}
     for index, vote in enumerate(votes):
         where = f"vote #{index + 1}"
         if index:
             pieces.append((where, b","))
         try:
-            pieces.extend(_verify_vote(vote, where, keys, report, jobs, seen, version))
+            pieces.extend(_verify_vote(vote, where, keys, report, jobs, seen, version, serials))
         except _Stop as exc:
             report.fail(exc.check, where, str(exc))
             return report
@@ -746,6 +747,7 @@ def _verify_vote(
     jobs: int,
     seen: set[int],
     version: int,
+    serials: dict[int, bytes],
 ) -> list[tuple[str, bytes]]:
     if not isinstance(vote, dict) or set(vote) != set(_VOTE_FIELDS):
         raise _Stop("V-3", f"must be an object with exactly the fields {', '.join(_VOTE_FIELDS)}")
@@ -795,6 +797,16 @@ def _verify_vote(
         certificates, certificate_checks, definition, crl, where, report
     )
     certs = {serial: cert for serial, (_index, cert) in accepted.items()}
+    for serial, (index, _cert) in accepted.items():
+        # One serial names one credential (crypto/revocation.py): the votes of a
+        # meeting's bundle hold the same certificate under it, byte for byte.
+        blob = certificate_bytes[index]
+        if blob is not None and serials.setdefault(serial, blob) != blob:
+            report.fail(
+                "V-55",
+                f"{where}, certificate #{index + 1}",
+                f"certificate {serial} differs from the one of that serial in an earlier vote",
+            )
     for index, row in enumerate(checked):
         serial = row[6]
         taken = accepted.get(serial) if serial is not None else None
@@ -932,6 +944,8 @@ def _definition(
         raise _Stop(check, f"definition: {exc.reason}: {exc}") from exc
     if definition.vote in seen:
         raise _Stop("V-31", f"vote {definition.vote}: the bundle holds this vote twice")
+    if seen and definition.vote < max(seen):
+        raise _Stop("V-31", f"vote {definition.vote} follows vote {max(seen)}: not in id order")
     seen.add(definition.vote)
     return definition, envelope
 

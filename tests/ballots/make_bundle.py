@@ -37,7 +37,6 @@ from ballots.formats import (
     BALLOT_TYPE,
     BUNDLE_TYPE,
     ENTRY_TYPE,
-    VERSION,
     Definition,
     Outcome,
     RollEntry,
@@ -301,6 +300,8 @@ class Sample:
     closed_at: dt.datetime
     record: VoteRecord
     documents: dict[str, bytes] = field(repr=False)
+    #: The checkpoint's version: 2 places revocations on the board, 1 dates them only.
+    format_version: int = 2
     _receipts: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)
 
     @property
@@ -374,7 +375,8 @@ def bundle_of(samples: Sequence[Sample]) -> bytes:
         [
             b'{"registry_keys":',
             canonicalize(keys),
-            b',"type":"%s","v":%d,"votes":[' % (BUNDLE_TYPE.encode(), VERSION),
+            b',"type":"%s","v":%d,"votes":['
+            % (BUNDLE_TYPE.encode(), max(sample.format_version for sample in samples)),
             b",".join(sample.vote_bytes() for sample in samples),
             b"]}",
         ]
@@ -414,6 +416,8 @@ def build_vote(
     certificate_times: Mapping[int, tuple[dt.datetime, dt.datetime]] | None = None,
     shared_keys: Mapping[int, int] | None = None,
     revoked: Mapping[int, dt.datetime] | None = None,
+    places: Mapping[int, int] | None = None,
+    format_version: int = 2,
     crl_number: int = 1,
     crl_issued_at: dt.datetime | None = None,
     registry: SigningKey | None = None,
@@ -435,7 +439,11 @@ def build_vote(
     whose certificate is issued after the opening and is not on the roll (the
     definition then allows late keys); ``off_roll``: voters with a certificate
     in the bundle who are not on the roll; ``revoked``: voter index → when their
-    certificate was revoked. ``certificate_registry`` signs the certificates (an
+    certificate was revoked; ``places``: voter index → the number of entries the
+    board held when it took that revocation into account (version 2; by default the
+    entries received before the revocation's second). ``format_version`` 1 makes the
+    bundle of before version 2, whose checkpoint does not place revocations.
+    ``certificate_registry`` signs the certificates (an
     older registry key, say); ``extra_registry_keys`` are listed but sign
     nothing. The hooks change a document before it is signed: ``entry_hook(cast
     index, entry)`` may return another entry or None to leave it off the board.
@@ -513,8 +521,14 @@ def build_vote(
     outcome = decide(definition, board.last)
     if closed_at is None:
         closed_at = closes or (board.received[-1] if board.received else opens) + 60 * SECOND
+    placed: dict[int, int] | None = None
+    if format_version >= 2:
+        placed = {}
+        for index, when in (revoked or {}).items():
+            default = sum(1 for received in board.received if received < when)
+            placed[voters[index].serial] = (places or {}).get(index, default)
     checkpoint: dict[str, Any] = checkpoint_payload(
-        definition, len(board.entries), board.head or fingerprint, closed_at, issuer
+        definition, len(board.entries), board.head or fingerprint, closed_at, issuer, placed
     )
     if checkpoint_hook is not None:
         checkpoint = dict(checkpoint_hook(checkpoint))
@@ -581,6 +595,7 @@ def build_vote(
             "result": result_bytes,
             "revocations": revocations_bytes,
         },
+        format_version=format_version,
     )
 
 

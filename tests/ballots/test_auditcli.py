@@ -324,7 +324,7 @@ def test_python_m_ballots(files: dict[str, Path], sample: Sample) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "receipt: your ballot is entry 3 of vote 1" in result.stdout
 
-    files["bundle"].write_bytes(sample.bundle_bytes().replace(b'"v":1,"votes"', b'"v":9,"votes"'))
+    files["bundle"].write_bytes(sample.bundle_bytes().replace(b'"v":2,"votes"', b'"v":9,"votes"'))
     result = python_m("verify", files["bundle"])
     assert result.returncode == 1
     assert "V-2 unknown_version: a 'kvorum.audit-bundle' version 9" in result.stdout

@@ -98,7 +98,7 @@ def sample() -> Sample:
 
 
 def test_generator_templates_are_canonical() -> None:
-    sample = build_vote(4, ballots_per_voter=2, late=[3], revoked={2: OPENS + DAY})
+    sample = build_vote(4, ballots_per_voter=2, late=[3], kind="absentee", revoked={2: OPENS + DAY})
     for entry in sample.entries:
         assert canonicalize_signed(parse_json(entry)) == entry
     for voter in sample.voters:
@@ -689,13 +689,37 @@ def test_certificate_revoked_before_the_ballot() -> None:
     fails(
         verify(sample.bundle_bytes()),
         "vote 1, entry 2",
+        "revoked: certificate 10002 was revoked when the board held 0 entries",
+    )
+    sample = build_vote(4, revoked={1: OPENS + SECOND}, format_version=1)
+    fails(
+        verify(sample.bundle_bytes()),
+        "vote 1, entry 2",
         "revoked: certificate 10002 was revoked at 2025-03-03T10:00:01Z",
     )
 
 
-def test_certificate_revoked_as_the_ballot_arrived() -> None:
-    sample = build_vote(4, revoked={1: OPENS + 2 * SECOND})
+@pytest.mark.parametrize("version", [1, 2])
+def test_certificate_revoked_as_the_ballot_arrived(version: int) -> None:
+    # Placed before its ballot (version 2), or dated in its second (version 1).
+    sample = build_vote(4, revoked={1: OPENS + 2 * SECOND}, format_version=version)
     fails(verify(sample.bundle_bytes()), "vote 1, entry 2", "revoked")
+
+
+def test_a_revocation_placed_after_a_ballot_of_its_second_lets_it_count() -> None:
+    # The race of a ballot and a revocation in one second: the board took the ballot
+    # first, the server counted it, and version 2 says so.
+    sample = build_vote(4, revoked={1: OPENS + 2 * SECOND}, places={1: 2})
+    passes(sample.bundle_bytes())
+    assert sample.outcome.voters == 4
+
+
+def test_a_revocation_placed_before_its_date() -> None:
+    # Placed after entry 0 but dated after entry 1 was received: misdated.
+    casts = [Cast(0), Cast(1), Cast(2)]  # voter 3 does not vote
+    sample = build_vote(4, casts=casts, revoked={3: OPENS + 2 * SECOND}, places={3: 0})
+    report = verify(sample.bundle_bytes())
+    assert report.checks == ["V-82"], report.text()
 
 
 def test_expired_certificate() -> None:
@@ -710,7 +734,7 @@ def test_expired_certificate() -> None:
 
 def test_certificate_not_yet_valid() -> None:
     times = {1: (OPENS + 10 * SECOND, OPENS + 400 * DAY)}
-    sample = build_vote(4, certificate_times=times, late=[1])
+    sample = build_vote(4, certificate_times=times, late=[1], kind="absentee")
     fails(verify(sample.bundle_bytes()), "vote 1, entry 2", "expired: certificate 10002")
 
 

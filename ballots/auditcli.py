@@ -33,7 +33,7 @@ from crypto.canonical import canonicalize, parse_json
 from crypto.ed25519 import PublicKey
 from crypto.errors import CredentialError
 
-__all__ = ["KeysError", "main", "read_keys"]
+__all__ = ["KeysError", "check", "main", "read_keys"]
 
 KEYS_TYPE = "kvorum.registry-keys"
 
@@ -124,6 +124,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = _run(args)
     print(report.text())
     return 0 if report.ok else 1
+
+
+def check(argv: Sequence[str]) -> Report:
+    """The report of ``audit`` with ``argv`` (a valid command line), without printing it."""
+    return _run(_parser().parse_args(list(argv)))
 
 
 def _run(args: argparse.Namespace) -> Report:

@@ -68,10 +68,13 @@ from meetings.docsign import (
 )
 from meetings.signedpdf import Signed, SignedPdfError, check_unchanged, extract
 
-__all__ = ["CHECKS", "Check", "DocReport", "verify_pdf"]
+__all__ = ["CHECKS", "CHECK_IDS", "Check", "DocReport", "verify_pdf"]
 
 #: Every check a complete report holds, in order.
 CHECKS = ("file", "unchanged", "pdf", "trust", "revocations", "signatures", *ROLES)
+#: Each check's id in docs/documents.md ("What the verifier checks"), printed with it.
+#: Ids are never renumbered or reused; a later check takes the next free one.
+CHECK_IDS = {name: f"D-{number}" for number, name in enumerate(CHECKS, 1)}
 
 
 @dataclass(frozen=True)
@@ -134,12 +137,15 @@ class DocReport:
             return "FAILED: not every check was made"
         first = failures[0]
         more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
-        return f"FAILED: {first.name}: {first.message}{more}"
+        return f"FAILED: {CHECK_IDS.get(first.name, '?')} {first.name}: {first.message}{more}"
 
     def text(self) -> str:
         """The report as printed: notes, one line per check, and the summary."""
         lines = list(self.notes)
-        lines += [f"{'ok  ' if c.ok else 'FAIL'}  {c.name}: {c.message}" for c in self.checks]
+        lines += [
+            f"{'ok  ' if c.ok else 'FAIL'}  {CHECK_IDS.get(c.name, '?')} {c.name}: {c.message}"
+            for c in self.checks
+        ]
         lines.append(self.summary)
         return "\n".join(lines)
 

@@ -55,7 +55,7 @@ def test_an_honest_document_exits_0(
 ) -> None:
     status, out = run(capsys, "verify", files["pdf"])
     assert status == 0, out
-    assert "ok    chair: Петров Пётр Петрович (member 21)" in out
+    assert "ok    D-8 chair: Петров Пётр Петрович (member 21)" in out
     assert "trust anchor: the registry keys embedded in the file" in out
     assert out.rstrip().splitlines()[-1].startswith("OK: protocol № 7 of 2026-03-02")
     status, out = run(
@@ -73,7 +73,7 @@ def test_checks_that_fail_exit_1_and_say_why(
         capsys, "verify", files["pdf"], "--revocations", files["newer"], files["revoking"]
     )
     assert status == 1
-    assert "FAIL  chair: key revoked on 2026-03-04 (certificate 1002" in out
+    assert "FAIL  D-8 chair: key revoked on 2026-03-04 (certificate 1002" in out
     status, out = run(capsys, "verify", files["pdf"], "--keys", files["forger"])
     assert status == 1
     assert "which is not trusted" in out
@@ -81,7 +81,9 @@ def test_checks_that_fail_exit_1_and_say_why(
     files["pdf"].write_bytes(changed)
     status, out = run(capsys, "verify", files["pdf"])
     assert status == 1
-    assert f"FAIL  unchanged: bytes were added after signing at offset {len(changed) - 6}" in out
+    assert (
+        f"FAIL  D-2 unchanged: bytes were added after signing at offset {len(changed) - 6}" in out
+    )
 
 
 def test_unreadable_inputs_fail_closed(
@@ -89,20 +91,20 @@ def test_unreadable_inputs_fail_closed(
 ) -> None:
     status, out = run(capsys, "verify", tmp_path / "missing.pdf")
     assert status == 1
-    assert "FAIL  file: " in out
+    assert "FAIL  D-1 file: " in out
     assert "cannot be read (No such file or directory)" in out
-    assert "FAIL  chair: not checked: an input file cannot be read" in out
+    assert "FAIL  D-8 chair: not checked: an input file cannot be read" in out
     (tmp_path / "bad.json").write_text("{")
     status, out = run(capsys, "verify", files["pdf"], "--keys", tmp_path / "bad.json")
     assert status == 1
-    assert "FAIL  trust: --keys" in out
+    assert "FAIL  D-4 trust: --keys" in out
     status, out = run(capsys, "verify", files["pdf"], "--revocations", tmp_path / "bad.json")
     assert status == 1
-    assert "FAIL  revocations: --revocations" in out
+    assert "FAIL  D-5 revocations: --revocations" in out
     (tmp_path / "plain.pdf").write_bytes(b"%PDF-1.7\n%%EOF\n")
     status, out = run(capsys, "verify", tmp_path / "plain.pdf")
     assert status == 1
-    assert "FAIL  file: no Kvorum signatures embedded" in out
+    assert "FAIL  D-1 file: no Kvorum signatures embedded" in out
 
 
 def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:

@@ -14,6 +14,7 @@ import functools
 import json
 import re
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -43,6 +44,7 @@ from meetings.docsign import (
 from meetings.docverify import CHECKS, DocReport, verify_pdf
 from meetings.signedpdf import embed, extract
 
+ROOT = Path(__file__).resolve().parents[2]
 ORG = 7
 ORG_NAME = "Первичная профсоюзная организация ООО «Север»"
 SECRETARY, CHAIR, OUTSIDER = 17, 21, 33
@@ -305,7 +307,7 @@ def test_a_changed_byte_in_the_document_is_reported() -> None:
     (message,) = report.failed_checks("pdf")
     assert "the record states" in message
     assert "the document was changed after it was signed" in message
-    assert report.summary.startswith("FAILED: pdf: the document's SHA-256 is ")
+    assert report.summary.startswith("FAILED: D-3 pdf: the document's SHA-256 is ")
 
 
 def test_bytes_added_after_signing_are_reported_with_their_offset() -> None:
@@ -349,7 +351,7 @@ def test_a_signature_by_another_key_is_reported() -> None:
         f"wrong_key: the chair's signature is signed by key {KEYS['thief'].public_key.key_id}, "
         f"but certificate 1002 certifies key {KEYS['chair'].public_key.key_id}"
     ]
-    assert report.summary.startswith("FAILED: chair: wrong_key")
+    assert report.summary.startswith("FAILED: D-8 chair: wrong_key")
 
 
 def test_a_certificate_from_an_untrusted_registry_is_reported() -> None:
@@ -541,7 +543,7 @@ def test_files_that_cannot_be_read_fail_closed() -> None:
     for name in CHECKS[1:]:
         assert report.failed_checks(name) == ["not checked: the file is not a signed Kvorum PDF"]
     assert report.summary == (
-        "FAILED: file: no Kvorum signatures embedded (the PDF has no Kvorum update) "
+        "FAILED: D-1 file: no Kvorum signatures embedded (the PDF has no Kvorum update) "
         f"(and {len(CHECKS) - 1} more)"
     )
     assert check(b"GIF89a").failed_checks("file") == ["not a PDF (it does not start with %PDF-)"]
@@ -828,3 +830,75 @@ def test_sign_pdf_refuses_a_record_of_another_pdf() -> None:
     stranger = sign(record_of(b"%PDF-other"), "secretary", None)
     with pytest.raises(ValueError, match="is not of this record"):
         sign_pdf(honest.pdf, honest.record, [stranger], [], [], [])
+
+
+# --- the numbered checks of docs/documents.md ------------------------------------------
+
+
+def _unsigned_chair() -> bytes:
+    signed = parts()
+    signed.signatures = signed.signatures[:1]
+    return signed.signed()
+
+
+def _forged_secretary() -> bytes:
+    signed = parts()
+    record = signed.record
+    secretary = sign(record, "secretary", None, key_of="thief")
+    signed.signatures = [secretary, sign(record, "chair", secretary)]
+    return signed.signed()
+
+
+def _revoked_chair() -> bytes:
+    signed = parts()
+    signed.revocations = [revocation_list([(SERIALS["chair"], utc("2026-03-02 11:15:30"))])]
+    return signed.signed()
+
+
+def _untrusted_list() -> bytes:
+    signed = parts()
+    signed.revocations = [revocation_list(registry=FORGER_REGISTRY)]
+    return signed.signed()
+
+
+def _no_registry_key() -> bytes:
+    signed = parts()
+    signed.registry_keys = []
+    return signed.signed()
+
+
+def _changed_original() -> bytes:
+    data = bytearray(parts().signed())
+    data[data.index(b"stream\n") + 30] ^= 0x20  # inside the first content stream
+    return bytes(data)
+
+
+#: A file failing each check of "What the verifier checks".
+FAILING = {
+    "D-1": lambda: weasyprint_pdf(),
+    "D-2": lambda: parts().signed() + b"\n%extra\n",
+    "D-3": _changed_original,
+    "D-4": _no_registry_key,
+    "D-5": _untrusted_list,
+    "D-6": _unsigned_chair,
+    "D-7": _forged_secretary,
+    "D-8": _revoked_chair,
+}
+
+
+def test_the_document_lists_the_checks_of_the_verifier() -> None:
+    text = (ROOT / "docs" / "documents.md").read_text(encoding="utf-8")
+    section = text[text.index("## What the verifier checks") :]
+    section = section[: section.index("\n## ", 5)]
+    listed = re.findall(r"\*\*(D-\d+)\*\* `([a-z]+)`", section)
+    assert listed == [(id_, name) for name, id_ in docverify.CHECK_IDS.items()]
+    assert sorted(FAILING) == sorted(id_ for id_, _name in listed)
+
+
+@pytest.mark.parametrize("check_id", sorted(FAILING, key=lambda i: int(i[2:])))
+def test_every_numbered_check_has_a_file_that_fails_it(check_id: str) -> None:
+    report = check(FAILING[check_id]())
+    assert not report.ok
+    failed = {docverify.CHECK_IDS[item.name] for item in report.failures}
+    assert check_id in failed, report.text()
+    assert f"FAIL  {check_id} " in report.text()

@@ -1028,3 +1028,26 @@ def test_receipt_against_an_unreadable_bundle(sample: Sample, data: bytes) -> No
     report = Report()
     check_receipt(data, canonicalize(sample.receipt(1)), report)
     assert not report.ok
+
+
+def test_a_version_2_bundle_may_hold_votes_closed_before_version_2() -> None:
+    old = build_vote(4, revoked={1: OPENS + DAY}, format_version=1)
+    new = build_vote(old.voters, vote_id=2, registry=old.registry, revoked={1: OPENS + DAY})
+    data = bundle_of([old, new])
+    assert load(data)["v"] == 2
+    passes(data)
+    assert bundle_of([old]).count(b'"v":1,"votes"') == 1
+    passes(bundle_of([old]))
+
+
+def test_a_version_1_bundle_holds_no_version_2_checkpoint() -> None:
+    data = build_vote(4).bundle_bytes().replace(b'"v":2,"votes"', b'"v":1,"votes"')
+    report = verify(data)
+    assert "V-20" in report.checks, report.text()
+
+
+def test_the_server_assembles_the_version_its_checkpoints_say() -> None:
+    old = build_vote(3, format_version=1)
+    new = build_vote(old.voters, vote_id=2, registry=old.registry)
+    assert old.assemble() == old.bundle_bytes()
+    assert assemble([old, new]) == bundle_of([old, new])

@@ -1,9 +1,12 @@
 """The offline verifier of audit bundles: trusts nothing but the signatures it checks.
 
-It needs the standard library, PyNaCl and the pure modules :mod:`crypto` and
-:mod:`ballots.formats` — no server, no database, no network. Every check listed in
-``docs/ballots.md`` ("Verifying a bundle") is made; a check that cannot be made (a
+It needs the standard library, PyNaCl and the pure modules :mod:`crypto`,
+:mod:`ballots.formats` and :mod:`ballots.checks` — no server, no database, no network.
+Every check listed in ``docs/ballots.md`` ("Verifying a bundle") is made, and every
+failure names its check id (V-1 …) and reason code; a check that cannot be made (a
 missing part, an unknown version, an unreadable field) is a failure, never a skip.
+Bundles of version 1 and 2 are read: they differ in how a revoked key's ballots are
+judged (by the revocation's instant, or by its place on the board).
 
 Per-entry work (canonical bytes, hashes, ballot and certificate signatures) is spread
 over worker processes where the platform can fork; the chain, the last-ballot rule,
@@ -794,7 +797,7 @@ def _verify_vote(
     finally:
         _STATE.clear()
     accepted, certificate_bytes = _certificates(
-        certificates, certificate_checks, definition, crl, where, report
+        certificates, certificate_checks, definition, where, report
     )
     certs = {serial: cert for serial, (_index, cert) in accepted.items()}
     for serial, (index, _cert) in accepted.items():
@@ -1163,7 +1166,6 @@ def _certificates(
     value: list[Any],
     checked: list[_Checked],
     definition: Definition,
-    crl: RevocationList,
     where: str,
     report: Report,
 ) -> tuple[dict[int, tuple[int, _Cert]], list[bytes | None]]:
@@ -1212,7 +1214,6 @@ def _certificates(
     for voter in definition.roll:
         for serial in voter.keys:
             _index, cert = certs.get(serial, (None, None))
-            revocation = crl.is_revoked(serial)
             if cert is None:
                 report.fail(
                     "V-53",
@@ -1229,12 +1230,9 @@ def _certificates(
                 report.fail(
                     "V-53", where, f"certificate {serial} was not valid when the vote opened"
                 )
-            # Strictly before: a revocation in the very second of the opening may
-            # have come after the roll was fixed.
-            elif revocation is not None and format_instant(revocation.revoked_at) < opened:
-                report.fail(
-                    "V-53", where, f"certificate {serial} was revoked before the vote opened"
-                )
+            # Its revocation is not held against the roll: one stamped before the
+            # opening may have committed after the roll was fixed. Its ballots are
+            # judged by V-69 like any other's.
     return certs, [blob for _, blob, _ in checked]
 
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from crypto.challenge import challenge
 from crypto.elgamal import Ciphertext
 from crypto.errors import SecretBallotError
-from crypto.group import GENERATOR, L, Point, base, encode_scalar, parse_scalar
+from crypto.group import L, Point, base, encode_scalar, minus_base, parse_scalar
 
 Draw = Callable[[], int]
 
@@ -33,13 +33,17 @@ def commitments(
 ) -> list[bytes]:
     """[a_lo, b_lo, a_lo+1, b_lo+1, …] rebuilt from the challenges and responses."""
     alpha = ciphertext.alpha
-    shifted = ciphertext.beta - base(lo) if lo else ciphertext.beta
-    minus_g = -GENERATOR
+    shifted = ciphertext.beta + minus_base(lo) if lo else ciphertext.beta
+    minus_g = minus_base(1)
     out: list[bytes] = []
-    for c, v in zip(challenges, responses, strict=True):
+    last = len(challenges) - 1
+    for j, (c, v) in enumerate(zip(challenges, responses, strict=True)):
+        # α and β are multiplied first (branch lo): a point read without the group
+        # checks is refused here by libsodium (crypto.secretballot.check_ballot).
         out.append((base(v) + alpha * c).raw)
         out.append((key * v + shifted * c).raw)
-        shifted = shifted + minus_g
+        if j != last:
+            shifted = shifted + minus_g
     return out
 
 

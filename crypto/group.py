@@ -29,10 +29,12 @@ the server-side prover exists for tests and vectors.
 
 from __future__ import annotations
 
+import functools
 import secrets
 from typing import Final
 
-import nacl.bindings
+from nacl._sodium import ffi as _ffi
+from nacl._sodium import lib as _lib
 
 from crypto import _edwards
 from crypto.encoding import b64u_decode, b64u_encode
@@ -50,9 +52,11 @@ __all__ = [
     "check_point",
     "check_scalar",
     "encode_scalar",
+    "minus_base",
     "parse_point",
     "parse_scalar",
     "random_scalar",
+    "read_point_unchecked",
     "scalar_bytes",
 ]
 
@@ -63,6 +67,24 @@ SCALAR_SIZE: Final = 32
 IDENTITY_ENCODING: Final = b"\x01" + bytes(31)
 
 _b64_text_length = 43  # 32 bytes as unpadded base64url
+
+# The hot path calls libsodium through PyNaCl's compiled cffi module directly: the
+# public wrappers in nacl.bindings re-check their arguments and format their error
+# messages on every call, which costs about a tenth of a multiplication. The
+# arguments here are always 32-byte strings; tests compare both paths.
+_new = _ffi.new
+_buffer = _ffi.buffer
+_add = _lib.crypto_core_ed25519_add
+_sub = _lib.crypto_core_ed25519_sub
+_mul = _lib.crypto_scalarmult_ed25519_noclamp
+_mul_base = _lib.crypto_scalarmult_ed25519_base_noclamp
+
+
+def _call(function: object, *args: bytes) -> bytes:
+    out = _new("unsigned char[32]")
+    if function(out, *args) != 0:  # type: ignore[operator]
+        raise RuntimeError("libsodium refused the operation")
+    return _buffer(out, 32)[:]  # type: ignore[no-any-return]
 
 
 class Point:
@@ -115,7 +137,7 @@ class Point:
             return self
         # crypto_core_ed25519_add accepts any on-curve input and may return the
         # identity (P + (−P)); it does not refuse it.
-        return Point(nacl.bindings.crypto_core_ed25519_add(self.raw, other.raw))
+        return Point(_call(_add, self.raw, other.raw))
 
     def __sub__(self, other: Point) -> Point:
         if other.raw == IDENTITY_ENCODING:
@@ -124,7 +146,7 @@ class Point:
             return IDENTITY
         if self.raw == IDENTITY_ENCODING:
             return -other
-        return Point(nacl.bindings.crypto_core_ed25519_sub(self.raw, other.raw))
+        return Point(_call(_sub, self.raw, other.raw))
 
     def __neg__(self) -> Point:
         if self.raw == IDENTITY_ENCODING:
@@ -139,9 +161,14 @@ class Point:
         if k == 0 or self.raw == IDENTITY_ENCODING:
             # libsodium refuses both (a zero scalar, a small-order input).
             return IDENTITY
-        return Point(
-            nacl.bindings.crypto_scalarmult_ed25519_noclamp(k.to_bytes(32, "little"), self.raw)
-        )
+        try:
+            return Point(_call(_mul, k.to_bytes(32, "little"), self.raw))
+        except RuntimeError:
+            # libsodium refuses exactly what check_point refuses (non-canonical, off
+            # the curve, small or mixed order): only a point that was read without
+            # validation (see crypto.secretballot.check_ballot) gets here.
+            check_point(self.raw)
+            raise
 
     __rmul__ = __mul__
 
@@ -154,10 +181,16 @@ def base(k: int) -> Point:
     k %= L
     if k == 0:
         return IDENTITY
-    return Point(nacl.bindings.crypto_scalarmult_ed25519_base_noclamp(k.to_bytes(32, "little")))
+    return Point(_call(_mul_base, k.to_bytes(32, "little")))
 
 
 GENERATOR: Final = base(1)
+
+
+@functools.lru_cache(maxsize=128)
+def minus_base(k: int) -> Point:
+    """g⁻ᵏ for small k, cached: the shifts β·g⁻ʲ of the disjunctive proofs."""
+    return base(-k)
 
 # The eight points of order dividing 8, for telling small order from mixed order.
 _SMALL_ORDER = frozenset(_edwards.encode(p) for p in _edwards.small_order_points())
@@ -179,7 +212,7 @@ def check_point(raw: object, *, what: str = "point", allow_identity: bool = True
                 "S-6", "identity_not_allowed", f"{what} is the identity, which is refused here"
             )
         return
-    if nacl.bindings.crypto_core_ed25519_is_valid_point(raw):
+    if _lib.crypto_core_ed25519_is_valid_point(raw) == 1:
         return
     _diagnose(raw, what)
 
@@ -211,6 +244,16 @@ def parse_point(text: object, *, what: str = "point", allow_identity: bool = Tru
     return Point.from_bytes(
         _b64(text, what, "S-1", "malformed_point"), what=what, allow_identity=allow_identity
     )
+
+
+def read_point_unchecked(text: object, *, what: str = "point") -> Point:
+    """Decode a point's text (S-1) *without* the group checks S-2 … S-5.
+
+    For the ballot fast path only: the caller must make sure the point is then
+    multiplied by a non-zero scalar through libsodium, which refuses exactly the points
+    :func:`check_point` refuses, or check it explicitly. The identity is accepted.
+    """
+    return Point(_b64(text, what, "S-1", "malformed_point"))
 
 
 def check_scalar(value: int, *, what: str = "scalar") -> int:

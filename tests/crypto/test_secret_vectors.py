@@ -33,6 +33,7 @@ from crypto.secretballot import (
     EncryptedBallot,
     PartialDecryption,
     SecretElection,
+    check_ballot,
     combine,
     encrypt_ballot,
     open_ballot,
@@ -186,6 +187,7 @@ def test_ballots(item: dict[str, Any]) -> None:
     assert ballot.total().to_json() == item["total"]
     parsed = EncryptedBallot.parse(item["ballot"], el.form)
     verify_ballot(el, voter, parsed)
+    assert check_ballot(el, voter, item["ballot"]).to_json() == item["ballot"]
     assert open_ballot(el, voter, parsed, BallotOpening.parse(item["opening"], el.form)) == tuple(
         item["marks"]
     )
@@ -236,14 +238,19 @@ def test_count() -> None:
 
 def run_invalid(item: dict[str, Any]) -> None:
     kind = item["kind"]
-    if kind in ("ballot", "opening"):
+    if kind == "ballot":
+        el = election(item["election"])
+        voter = b64u_decode(item["voter_key"])
+        # The fast path (points checked by use) must give the strict path's verdict.
+        with pytest.raises(SecretBallotError) as fast:
+            check_ballot(el, voter, item["ballot"])
+        assert (fast.value.check, fast.value.reason) == (item["check"], item["reason"])
+        verify_ballot(el, voter, EncryptedBallot.parse(item["ballot"], el.form))
+    elif kind == "opening":
         el = election(item["election"])
         voter = b64u_decode(item["voter_key"])
         ballot = EncryptedBallot.parse(item["ballot"], el.form)
-        if kind == "ballot":
-            verify_ballot(el, voter, ballot)
-        else:
-            open_ballot(el, voter, ballot, BallotOpening.parse(item["opening"], el.form))
+        open_ballot(el, voter, ballot, BallotOpening.parse(item["opening"], el.form))
     elif kind == "dealer":
         params = dkg_params()
         verify_dealer(params, DealerCommitment.parse(item["commitment"], params))

@@ -192,6 +192,7 @@ def minus_base(k: int) -> Point:
     """g⁻ᵏ for small k, cached: the shifts β·g⁻ʲ of the disjunctive proofs."""
     return base(-k)
 
+
 # The eight points of order dividing 8, for telling small order from mixed order.
 _SMALL_ORDER = frozenset(_edwards.encode(p) for p in _edwards.small_order_points())
 

@@ -305,7 +305,13 @@ def check_ballot(election: SecretElection, voter_key: bytes, value: object) -> E
     the reason is the one the strict path gives.
     """
     form = election.form
-    ballot = EncryptedBallot._read(value, form, read_point_unchecked)
+    try:
+        ballot = EncryptedBallot._read(value, form, read_point_unchecked)
+    except SecretBallotError:
+        # A shape or scalar error: report what the strict reader meets first (a bad
+        # point may come before it in the document).
+        EncryptedBallot.parse(value, form)
+        raise
     try:
         for ciphertext, proof in zip(ballot.ciphertexts, ballot.bit_proofs, strict=True):
             if proof.challenges[0] == 0:  # no multiplication by c₀ to check the points

@@ -275,3 +275,11 @@ def test_the_count_and_its_refusals() -> None:
     refused("S-18", "unknown_trustee", PartialDecryption.parse, {**value, "member": 0}, 3)
     refused("S-22", "malformed", PartialDecryption.parse, {"member": 1}, 3)
     refused("S-9", "wrong_option_count", PartialDecryption.parse, value, 2)
+
+
+def test_fast_path_reports_the_first_problem_in_document_order() -> None:
+    ballot, _ = encrypt_ballot(CHAIR, VOTER, [1, 0, 0])
+    bad = copy.deepcopy(ballot.to_json())
+    bad["choices"][0]["alpha"] = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"  # type: ignore[index]
+    bad["choices"][1]["proof"]["c"][0] = "_" * 42 + "w"  # type: ignore[index]
+    both_paths_refuse(CHAIR, VOTER, bad, "small_order_point")

@@ -14,7 +14,7 @@ from crypto.dkg import DkgParameters, deal, joint_key, member_share, qualified_d
 from crypto.elgamal import DiscreteLogTable
 from crypto.encoding import b64u_encode
 from crypto.errors import SecretBallotError
-from crypto.group import IDENTITY, base, random_scalar
+from crypto.group import IDENTITY, base, encode_scalar, parse_scalar, random_scalar
 from crypto.secretballot import (
     BallotForm,
     BallotOpening,
@@ -283,3 +283,23 @@ def test_fast_path_reports_the_first_problem_in_document_order() -> None:
     bad["choices"][0]["alpha"] = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"  # type: ignore[index]
     bad["choices"][1]["proof"]["c"][0] = "_" * 42 + "w"  # type: ignore[index]
     both_paths_refuse(CHAIR, VOTER, bad, "small_order_point")
+
+
+TAMPER_BALLOT = encrypt_ballot(CHAIR, VOTER, [0, 0, 1])[0].to_json()
+
+
+@settings(deadline=None, max_examples=25)
+@given(
+    st.integers(min_value=0, max_value=3),
+    st.sampled_from(["c", "v"]),
+    st.integers(min_value=0, max_value=1),
+    st.integers(min_value=1, max_value=2**252),
+)
+def test_changing_any_scalar_is_refused(where: int, name: str, index: int, delta: int) -> None:
+    value = copy.deepcopy(TAMPER_BALLOT)
+    proof = value["sum_proof"] if where == 3 else value["choices"][where]["proof"]  # type: ignore[index]
+    index = min(index, len(proof[name]) - 1)
+    proof[name][index] = encode_scalar(parse_scalar(proof[name][index]) + delta)
+    with pytest.raises(SecretBallotError) as info:
+        check_ballot(CHAIR, VOTER, value)
+    assert info.value.reason == ("bad_sum_proof" if where == 3 else "bad_bit_proof")

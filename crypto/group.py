@@ -33,6 +33,7 @@ import functools
 import secrets
 from typing import Final
 
+import nacl.bindings  # noqa: F401  (importing it runs sodium_init)
 from nacl._sodium import ffi as _ffi
 from nacl._sodium import lib as _lib
 

@@ -303,3 +303,27 @@ def test_changing_any_scalar_is_refused(where: int, name: str, index: int, delta
     with pytest.raises(SecretBallotError) as info:
         check_ballot(CHAIR, VOTER, value)
     assert info.value.reason == ("bad_sum_proof" if where == 3 else "bad_bit_proof")
+
+
+@settings(deadline=None, max_examples=25)
+@given(
+    st.integers(min_value=0, max_value=2),
+    st.sampled_from(["alpha", "beta"]),
+    st.binary(min_size=32, max_size=32),
+)
+def test_fast_and_strict_paths_agree_on_any_point(where: int, field: str, raw: bytes) -> None:
+    value = copy.deepcopy(TAMPER_BALLOT)
+    value["choices"][where][field] = b64u_encode(raw)  # type: ignore[index]
+    verdicts = []
+    for run in (
+        lambda: check_ballot(CHAIR, VOTER, value),
+        lambda: verify_ballot(CHAIR, VOTER, EncryptedBallot.parse(value, CHAIR.form)),
+    ):
+        try:
+            run()
+        except SecretBallotError as exc:
+            verdicts.append((exc.check, exc.reason))
+        else:  # pragma: no cover - a random point is never the right one
+            verdicts.append(("accepted", ""))
+    assert verdicts[0] == verdicts[1]
+    assert verdicts[0][0] != "accepted"

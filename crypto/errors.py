@@ -32,7 +32,7 @@ they must not be shown to other users verbatim if the input was confidential.
 
 from __future__ import annotations
 
-__all__ = ["CredentialError"]
+__all__ = ["CredentialError", "SecretBallotError"]
 
 
 class CredentialError(ValueError):
@@ -46,3 +46,22 @@ class CredentialError(ValueError):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.reason!r}, {str(self)!r})"
+
+
+class SecretBallotError(CredentialError):
+    """A secret-ballot check failed: :attr:`check` is its id (``S-1`` …) in
+    ``docs/secret-ballots.md``, :attr:`reason` its stable code, and :attr:`trustee`
+    the commission member (1-based index) it concerns, when there is one."""
+
+    check: str
+    trustee: int | None
+
+    def __init__(
+        self, check: str, reason: str, message: str, *, trustee: int | None = None
+    ) -> None:
+        super().__init__(reason, f"{check} {reason}: {message}")
+        self.check = check
+        self.trustee = trustee
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.check!r}, {self.reason!r}, {str(self)!r})"

@@ -11,7 +11,6 @@ import asyncio
 import hashlib
 import json
 import os
-import re
 import shutil
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -39,8 +38,7 @@ from server.keys import KEYRING
 from server.settings import Settings
 from tests.ballots.board_load import LoadVote, check_chain, check_receipts, open_load_vote
 from tests.ballots.test_durability import CONNECTIONS, running_server
-from tests.meetings.closed_meeting import held_meeting
-from tests.server.test_document_signing import finalise, sign_as, voter
+from tests.server.test_document_signing import signed_protocol
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSPHRASE = "рябина-гроза-1907-кворум"
@@ -161,23 +159,6 @@ async def until(condition: Any, task: asyncio.Task[Any]) -> None:
 
 
 # --- the installation before the backup ---------------------------------------------------
-
-
-async def signed_protocol(db: AsyncSession, client: Any) -> int:
-    """A held meeting (a closed open vote) whose protocol both officers have signed."""
-    held = await held_meeting(db, client)
-    secretary = await held.as_("secretary", db)
-    response = await finalise(secretary, held)
-    assert response.status == 303, await response.text()
-    document_id = int(re.search(r"/documents/(\d+)", response.headers["Location"])[1])
-    await db.commit()
-    response = await sign_as(secretary, document_id, voter(held, "secretary"))
-    assert response.status == 201, await response.text()
-    chair = await held.as_("chair", db)
-    response = await sign_as(chair, document_id, voter(held, "chair"))
-    assert response.status == 201, await response.text()
-    assert (await response.json())["state"] == "signed"
-    return document_id
 
 
 async def add_material(db: AsyncSession, data_dir: Path, item_id: int, data: bytes) -> str:

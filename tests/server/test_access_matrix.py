@@ -263,6 +263,56 @@ def sees_journal(call: Call, _answer: Any, text: str) -> None:
     assert shown == (call.role != "unseated"), call.role
 
 
+def sees_self(call: Call, answer: Any, _text: str) -> None:
+    assert answer["member_id"] == call.ids[f"member:{call.role}"], answer
+    assert answer["account_id"] == call.ids[f"account:{call.role}"], answer
+
+
+def sees_own_keys(call: Call, answer: Any, _text: str) -> None:
+    """Each member lists their own signing keys, nobody else's."""
+    serials = {key["serial"] for key in answer}
+    assert (call.ids["serial"] in serials) == (call.role == "seated"), (call.role, serials)
+
+
+def sees_own_notices(call: Call, answer: Any, _text: str) -> None:
+    shown = {notice["id"] for notice in answer}
+    assert (call.ids["notice"] in shown) == (call.role == "seated"), (call.role, shown)
+
+
+def sees_member_contacts(call: Call, _answer: Any, text: str) -> None:
+    """A member's page: the card number to the registrar and the member, the contacts
+    also to the body's officers."""
+    sees_member_page(call, _answer, text)
+    email = call.world.members["seated"].email
+    assert email
+    assert (email in text) == (call.role in ("registrar", "chair", "secretary", "seated"))
+
+
+def sees_body_roster(call: Call, _answer: Any, text: str) -> None:
+    """A body's page: no card numbers but to the registrar; contacts not to the
+    body's members, auditors or outsiders."""
+    if call.role != "registrar":
+        sees_no_card_numbers(call, _answer, text)
+    if call.role in ("seated", "unseated", "auditor"):
+        assert call.world.members["chair"].email not in text, call.role
+
+
+def _links(text: str, prefix: str) -> set[int]:
+    return {int(n) for n in re.findall(rf'href="{prefix}(\d+)"', text)}
+
+
+def sees_meeting_list(call: Call, _answer: Any, text: str) -> None:
+    shown = _links(text, "/meetings/")
+    theirs = {call.ids["meeting"], call.ids["held"]}
+    assert (theirs <= shown) == (call.role != "unseated"), (call.role, shown)
+    assert not theirs & shown or call.role != "unseated", shown
+
+
+def sees_vote_list(call: Call, _answer: Any, text: str) -> None:
+    shown = _links(text, "/votes/")
+    assert (call.ids["vote"] in shown) == (call.role != "unseated"), (call.role, shown)
+
+
 def sees_access_log(call: Call, answer: Any, _text: str) -> None:
     assert answer["items"], "the registrar sees the log"
 
@@ -412,7 +462,7 @@ ROUTES: list[Route] = [
     # A ballot needs no session: its signature by a certified key is the voter's word.
     Route("POST", "/api/v1/votes/{vote_id}/ballots", who(tried=EVERYONE), _json(_signature_shape)),
     # --- one's own account ----------------------------------------------------------------
-    Route("GET", "/api/v1/me", who(ok=USERS)),
+    Route("GET", "/api/v1/me", who(ok=USERS), sees=sees_self),
     Route("GET", "/account/security", who(ok=USERS)),
     Route("POST", "/api/v1/auth/passkeys/options", who(ok=USERS)),
     Route(
@@ -434,7 +484,7 @@ ROUTES: list[Route] = [
         who(tried=USERS),
         _json(lambda c: {"challenge_id": 1, "public_key": "A" * 43, "signature": "A" * 86}),
     ),
-    Route("GET", "/api/v1/keys", who(ok=USERS)),
+    Route("GET", "/api/v1/keys", who(ok=USERS), sees=sees_own_keys),
     Route(
         "POST",
         "/api/v1/keys/{serial}/revoke",
@@ -450,7 +500,7 @@ ROUTES: list[Route] = [
     Route("GET", "/card", who(ok=USERS)),
     Route("GET", "/card/text", who(ok=USERS)),
     Route("GET", "/card/qr.svg", who(ok=USERS)),
-    Route("GET", "/api/v1/notices", who(ok=USERS)),
+    Route("GET", "/api/v1/notices", who(ok=USERS), sees=sees_own_notices),
     Route("GET", "/notices", who(ok=USERS)),
     Route("POST", "/notices/read-all", who(ok=USERS)),
     Route(
@@ -660,7 +710,7 @@ ROUTES: list[Route] = [
         "GET",
         "/registry/members/{member_id}",
         who(ok=VIEWERS, **{"404": "unseated"}),
-        sees=sees_member_page,
+        sees=sees_member_contacts,
     ),
     Route(
         "GET",
@@ -728,7 +778,7 @@ ROUTES: list[Route] = [
             }
         ),
     ),
-    Route("GET", "/registry/bodies/{body_id}", who(ok=USERS)),
+    Route("GET", "/registry/bodies/{body_id}", who(ok=USERS), sees=sees_body_roster),
     Route(
         "GET",
         "/registry/bodies/{body_id}/edit",
@@ -851,7 +901,7 @@ ROUTES: list[Route] = [
         fresh_meeting,
     ),
     # the meetings' pages
-    Route("GET", "/meetings", who(ok=USERS)),
+    Route("GET", "/meetings", who(ok=USERS), sees=sees_meeting_list),
     Route("GET", "/meetings/new", who(ok=PREPARERS, **{"403": "seated unseated auditor"})),
     Route(
         "POST",
@@ -1035,7 +1085,7 @@ ROUTES: list[Route] = [
         _param(seq=1),
     ),
     Route("GET", "/api/v1/votes/{vote_id}/bundle", who(ok=VIEWERS, **{"404": "unseated"})),
-    Route("GET", "/votes", who(ok=USERS)),
+    Route("GET", "/votes", who(ok=USERS), sees=sees_vote_list),
     Route("GET", "/votes/new", who(ok=PREPARERS, **{"403": "seated unseated auditor"})),
     Route(
         "POST",

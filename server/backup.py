@@ -214,6 +214,7 @@ def take_backup(settings: Settings, target: Path, passphrase: str) -> BackupRepo
     check_passphrase(passphrase)  # a short one stops the backup now, not after the dump
 
     target.mkdir(mode=0o700, parents=True, exist_ok=True)
+    target.chmod(0o700)  # the database in it holds the member registry
     try:
         # 1. The database: one snapshot.
         if backend == "sqlite":

@@ -36,6 +36,7 @@ from server import database
 from server.backup import BackupError, restore_backup, take_backup
 from server.keys import KEYRING
 from server.settings import Settings
+from tests import factories as f
 from tests.ballots.board_load import LoadVote, check_chain, check_receipts, open_load_vote
 from tests.ballots.test_durability import CONNECTIONS, running_server
 from tests.server.test_document_signing import signed_protocol
@@ -369,3 +370,57 @@ def test_a_restore_refuses_and_changes_nothing(
     with pytest.raises(BackupError, match="the installation to restore into uses"):
         restore_backup(other, backup, PASSPHRASE)
     assert _state(other) == []
+
+
+async def _material_without_file(db_url: str) -> None:
+    """A material whose row names a file the data directory does not hold."""
+    engine = database.create_engine(db_url)
+    try:
+        async with database.make_sessionmaker(engine)() as session:
+            setup = await f.meeting(session, state="draft")
+            session.add(
+                Material(
+                    item_id=setup.item_ids[0],
+                    filename="Пропавший.pdf",
+                    media_type="application/pdf",
+                    size=10,
+                    sha256="ab" * 32,
+                )
+            )
+            await session.commit()
+    finally:
+        await engine.dispose()
+
+
+def test_a_restore_that_fails_its_check_takes_back_what_it_put(
+    db_url: str, settings: Settings, fresh: Settings, tmp_path: Path
+) -> None:
+    RegistryKeyring.open(settings.data_dir / "keys", now=utcnow())
+    asyncio.run(_material_without_file(db_url))
+    backup = tmp_path / "backup"
+    take_backup(settings, backup, PASSPHRASE)
+    with pytest.raises(
+        BackupError, match=f"materials named by the database are missing: {'ab' * 32}"
+    ):
+        restore_backup(fresh, backup, PASSPHRASE)
+    # The database, the keys and the materials it had put are gone again.
+    assert _state(fresh) == []
+    assert asyncio.run(_tables(fresh)) == 0
+
+
+async def _tables(settings: Settings) -> int:
+    if not settings.database_url:
+        path = settings.data_dir / "kvorum.sqlite3"
+        return 1 if path.exists() else 0
+    engine = database.create_engine(settings.database_url)
+    try:
+        async with engine.connect() as conn:
+            found = await conn.scalar(
+                text(
+                    "SELECT count(*) FROM information_schema.tables "
+                    "WHERE table_schema = current_schema()"
+                )
+            )
+            return int(found or 0)
+    finally:
+        await engine.dispose()

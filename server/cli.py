@@ -125,13 +125,17 @@ def build_parser() -> argparse.ArgumentParser:
     _settings_args(exp, serving=False)
     add_card_commands(commands)
 
+    # No abbreviations: "--passphrase SECRET" must be an error, not --passphrase-file.
     backup = commands.add_parser(
         "backup",
         help="copy the database, materials and sealed registry keys into DIR while serving",
+        allow_abbrev=False,
     )
     backup.add_argument("directory", type=Path, metavar="DIR", help="a new or empty directory")
     restore = commands.add_parser(
-        "restore", help="put a backup back into an empty installation and check it"
+        "restore",
+        help="put a backup back into an empty installation and check it",
+        allow_abbrev=False,
     )
     restore.add_argument("directory", type=Path, metavar="DIR", help="a directory made by backup")
     for sub in (backup, restore):

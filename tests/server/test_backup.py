@@ -34,6 +34,7 @@ from registry.orm import utcnow
 from registry.registrykey import RegistryKeyring
 from server import database
 from server.backup import BackupError, restore_backup, take_backup
+from server.cli import main as cli_main
 from server.keys import KEYRING
 from server.settings import Settings
 from tests import factories as f
@@ -424,3 +425,23 @@ async def _tables(settings: Settings) -> int:
             return int(found or 0)
     finally:
         await engine.dispose()
+
+
+def test_the_passphrase_never_comes_from_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("KVORUM_BACKUP_PASSPHRASE", raising=False)
+    target = tmp_path / "backup"
+    assert cli_main(["backup", str(target), "--data-dir", str(tmp_path)]) == 1
+    assert "no passphrase for the registry keys" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # there is no option that takes the passphrase itself
+        cli_main(["backup", str(target), "--passphrase", PASSPHRASE])
+    empty = tmp_path / "passphrase"
+    empty.write_text("\n")
+    assert cli_main(["restore", str(target), "--passphrase-file", str(empty)]) == 1
+    assert f"the passphrase file {empty} is empty" in capsys.readouterr().err
+    # From the environment, and then it is the data directory that is wrong.
+    monkeypatch.setenv("KVORUM_BACKUP_PASSPHRASE", PASSPHRASE)
+    assert cli_main(["backup", str(target), "--data-dir", str(tmp_path / "none")]) == 1
+    assert "holds no registry key" in capsys.readouterr().err
+    assert not target.exists()

@@ -12,13 +12,13 @@ from __future__ import annotations
 import datetime as dt
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from crypto.ed25519 import PublicKey, SigningKey
 from crypto.instant import format_instant
 
-__all__ = ["KeyringError", "RegistryKeyring"]
+__all__ = ["KeyringError", "RegistryKeyring", "StoredKey"]
 
 _PREFIX = "registry-"
 _SUFFIX = ".key"
@@ -27,6 +27,24 @@ _CURRENT = "current"
 
 class KeyringError(RuntimeError):
     """The key directory is unusable: it says which file and what to do."""
+
+
+@dataclass(frozen=True)
+class StoredKey:
+    """One key as it is kept on disk: its id, its seed and when it was made (for a
+    backup of the keyring; see :mod:`registry.keybackup`)."""
+
+    key_id: str
+    seed: bytes = field(repr=False)  # never in a log or a traceback
+    created_at: dt.datetime
+
+    def __post_init__(self) -> None:
+        if len(self.seed) != 32:
+            raise KeyringError(f"key {self.key_id}: a seed is 32 bytes, not {len(self.seed)}")
+        if SigningKey.from_seed(self.seed).public_key.key_id != self.key_id:
+            raise KeyringError(f"key {self.key_id}: the seed is of another key")
+        if self.created_at.tzinfo is None:
+            raise KeyringError(f"key {self.key_id}: the creation time must be aware")
 
 
 @dataclass(frozen=True)
@@ -105,6 +123,33 @@ class RegistryKeyring:
         reloaded = self._load(self.directory)
         self._entries, self._current = reloaded._entries, reloaded._current
         return self._current
+
+    def stored(self) -> list[StoredKey]:
+        """Every key with its seed, oldest first: what a backup must keep secret."""
+        return [
+            StoredKey(key_id, entry.key.seed, entry.created_at)
+            for key_id, entry in sorted(self._entries.items(), key=lambda kv: kv[1].created_at)
+        ]
+
+    @classmethod
+    def install(
+        cls, directory: Path, keys: list[StoredKey], current: str, *, now: dt.datetime
+    ) -> RegistryKeyring:
+        """Write ``keys`` into an empty or new ``directory`` (a restored backup), keeping
+        each key's creation time, and load them. Refuses a directory that holds keys."""
+        if current not in {k.key_id for k in keys}:
+            raise KeyringError(f"the current key {current} is not among the keys given")
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if any(directory.iterdir()):
+            raise KeyringError(f"{directory} is not empty: keys are installed only into none")
+        for stored in keys:
+            path = directory / f"{_PREFIX}{stored.key_id}{_SUFFIX}"
+            _write_private(path, stored.seed)
+            stamp = stored.created_at.timestamp()
+            # The published key list dates each key by its file (see _load).
+            os.utime(path, (stamp, stamp))
+        _write_private(directory / _CURRENT, current.encode())
+        return cls.open(directory, now=now)
 
     @property
     def current(self) -> SigningKey:

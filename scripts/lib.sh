@@ -40,6 +40,13 @@ document_packages() {
     apt_install libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core fonts-dejavu-extra "$@"
 }
 
+postgres_client() {
+    # pg_dump, pg_restore and psql: `kvorum backup` and `kvorum restore` of a PostgreSQL
+    # database, and their tests. Debian puts them on the PATH through postgresql-client.
+    command -v pg_dump >/dev/null && command -v pg_restore >/dev/null && command -v psql >/dev/null ||
+        apt_install postgresql-client
+}
+
 ensure_venv() {
     local extras="$1" python stamp want
     if [ ! -x "$VENV/bin/python" ]; then

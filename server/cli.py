@@ -22,10 +22,17 @@ from registry.members import MemberService
 from registry.models import Role
 from registry.organisations import OrganisationService
 from registry.orm import utcnow
-from registry.registrykey import RegistryKeyring
+from registry.registrykey import KeyringError, RegistryKeyring
 from server import database
 from server.app import create_app
 from server.authevents import record_event
+from server.backup import (
+    PASSPHRASE_ENV,
+    BackupError,
+    read_passphrase,
+    restore_backup,
+    take_backup,
+)
 from server.cardcli import add_card_commands, run_card_command
 from server.demo import seed_with_logins
 from server.invitations import issue_invitation, send_invitation
@@ -117,6 +124,28 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--output", "-o", type=Path, help="file to write (default: standard output)")
     _settings_args(exp, serving=False)
     add_card_commands(commands)
+
+    # No abbreviations: "--passphrase SECRET" must be an error, not --passphrase-file.
+    backup = commands.add_parser(
+        "backup",
+        help="copy the database, materials and sealed registry keys into DIR while serving",
+        allow_abbrev=False,
+    )
+    backup.add_argument("directory", type=Path, metavar="DIR", help="a new or empty directory")
+    restore = commands.add_parser(
+        "restore",
+        help="put a backup back into an empty installation and check it",
+        allow_abbrev=False,
+    )
+    restore.add_argument("directory", type=Path, metavar="DIR", help="a directory made by backup")
+    for sub in (backup, restore):
+        sub.add_argument(
+            "--passphrase-file",
+            type=Path,
+            help=f"file whose first line is the registry keys' passphrase "
+            f"(default: ${PASSPHRASE_ENV})",
+        )
+        _settings_args(sub, serving=False)
     return parser
 
 
@@ -139,6 +168,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return audit_main(args.audit_args)
         elif args.command == "docs":
             return docs_main(args.docs_args)
+        elif args.command in {"backup", "restore"}:
+            return _backup_command(settings, args)
         elif args.command == "card":
             return run_card_command(args, settings)
         elif args.command == "db":
@@ -156,6 +187,30 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"registry key rotated: {old} -> {keyring.rotate()} (the old key stays valid)")
     except DomainError as exc:
         print(f"kvorum: {exc.detail}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _backup_command(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        passphrase = read_passphrase(args.passphrase_file)
+        if args.command == "backup":
+            made = take_backup(settings, args.directory, passphrase)
+            print(
+                f"backup written to {made.directory}: {made.backend} database at revision "
+                f"{made.revision}, {made.materials} materials, {made.keys} registry keys "
+                f"(sealed), {made.size} bytes"
+            )
+        else:
+            restored = restore_backup(settings, args.directory, passphrase)
+            print(
+                f"restored the backup of {restored.created_at} into {settings.data_dir}: "
+                f"{restored.backend} database at revision {restored.revision}, "
+                f"{restored.materials} materials, {restored.keys} registry keys "
+                f"(current {restored.current_key}); checked"
+            )
+    except (BackupError, KeyringError) as exc:
+        print(f"kvorum {args.command}: {exc}", file=sys.stderr)
         return 1
     return 0
 

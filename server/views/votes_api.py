@@ -19,6 +19,7 @@ from ballots.board import Board, BoardHooks
 from ballots.models import Vote, VoteState
 from crypto.instant import format_instant
 from meetings.events import event_json, take_pending
+from meetings.preparation import MeetingService
 from meetings.votes import (
     AbsenteeVoteIn,
     MeetingVoteIn,
@@ -226,6 +227,9 @@ async def close_meeting_vote(request: web.Request, meeting_id: int, vote_id: int
 )
 async def list_meeting_votes(request: web.Request, meeting_id: int) -> list[VoteOut]:
     async with unit(request) as (db, actor):
+        # The meeting first: one the caller may not see (or none) is "not found" whether
+        # it has votes or not, never an empty list that says it exists.
+        await MeetingService(db, actor).get(meeting_id)
         desk = VoteDesk(db, actor, request.app[KEYRING])
         rows = await desk.meeting_votes(meeting_id)
         if rows and not await desk.can_view(rows[0][0]):

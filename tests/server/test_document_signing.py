@@ -66,6 +66,23 @@ async def sign_as(login: Login, document_id: int, key_of: Voter, **change: Any) 
     )
 
 
+async def signed_protocol(db: AsyncSession, client: Any, held: HeldMeeting | None = None) -> int:
+    """A held meeting's protocol (a closed open vote in it) signed by both officers."""
+    held = held or await held_meeting(db, client)
+    secretary = await held.as_("secretary", db)
+    response = await finalise(secretary, held)
+    assert response.status == 303, await response.text()
+    document_id = int(re.search(r"/documents/(\d+)", response.headers["Location"])[1])
+    await db.commit()
+    response = await sign_as(secretary, document_id, voter(held, "secretary"))
+    assert response.status == 201, await response.text()
+    chair = await held.as_("chair", db)
+    response = await sign_as(chair, document_id, voter(held, "chair"))
+    assert response.status == 201, await response.text()
+    assert (await response.json())["state"] == "signed"
+    return document_id
+
+
 async def test_finalise_sign_and_verify(
     db: AsyncSession, client: Any, aiohttp_client: Any, tmp_path: Any
 ) -> None:

@@ -28,9 +28,9 @@ from server.app import create_app
 from server.authevents import record_event
 from server.cardcli import add_card_commands, run_card_command
 from server.demo import seed_with_logins
-from server.invitations import issue_invitation, send_invitation
+from server.invitations import issue_for
 from server.logs import configure_logging
-from server.mailer import make_mailer
+from server.mailer import delivers, make_mailer, send_letters
 from server.settings import Settings
 
 __all__ = ["main"]
@@ -221,18 +221,13 @@ async def _import(settings: Settings, path: Path, org_ref: str, create_orgs: boo
 async def _invite(settings: Settings, member_ref: str, roles: list[Role]) -> int:
     actor = Actor.system()
     engine = database.create_engine(settings.effective_database_url)
+    sessionmaker = database.make_sessionmaker(engine)
+    mailer = make_mailer(settings, outbox=lambda: sessionmaker)
     try:
-        async with database.make_sessionmaker(engine)() as db, db.begin():
+        async with sessionmaker() as db, db.begin():
             member = await MemberService(db, actor).resolve(member_ref)
             account = await AccountService(db, actor).for_member(member.id, roles or [Role.MEMBER])
-            mail = bool(settings.smtp_host and account.email)
-            url = await issue_invitation(
-                db,
-                account,
-                settings,
-                issued_by=actor.display_name,
-                sent_to=account.email if mail else "",
-            )
+            issued = await issue_for(db, account, settings, actor, mail=delivers(settings, mailer))
             await record_event(
                 db,
                 None,
@@ -240,20 +235,15 @@ async def _invite(settings: Settings, member_ref: str, roles: list[Role]) -> int
                 account_id=account.id,
                 detail=f"by {actor.display_name}",
             )
-            if mail:
-                await send_invitation(
-                    make_mailer(settings),
-                    account.email,
-                    account.display_name,
-                    url,
-                    settings.invitation_hours,
-                )
+        if issued.letter is not None:
+            await send_letters(mailer, [issued.letter])
     finally:
         await engine.dispose()
-    print(f"invitation for {account.display_name} (valid {settings.invitation_hours} h):")
-    print(url)
-    if mail:
-        print(f"sent to {account.email}")
+    print(f"invitation for {issued.name} (valid {settings.invitation_hours} h):")
+    print(issued.url)
+    if issued.sent_to:
+        where = "kept in the outbox for" if not settings.smtp_host else "sent to"
+        print(f"{where} {issued.sent_to}")
     return 0
 
 

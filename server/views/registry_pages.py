@@ -24,12 +24,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.accesslog import AccessAction, list_access, record_access
+from registry.accounts import AccountService
 from registry.actor import Actor
 from registry.bodies import BodyService
 from registry.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from registry.importer import import_members
 from registry.memberfile import MemberFileRejected, RowError, parse_member_file
-from registry.members import MemberService, current_seat_clause
+from registry.members import MemberService
 from registry.models import (
     Body,
     BodyKind,
@@ -38,7 +39,6 @@ from registry.models import (
     Organisation,
     OrgKind,
     Role,
-    Seat,
     SeatRole,
 )
 from registry.organisations import OrganisationService
@@ -174,33 +174,6 @@ async def _active_counts(db: AsyncSession) -> dict[int, int]:
         .group_by(Member.organisation_id)
     )
     return {org_id: count for org_id, count in rows.all()}
-
-
-# --- home ---------------------------------------------------------------------------------
-
-
-async def home(request: web.Request) -> web.StreamResponse:
-    async with unit(request, anonymous=True) as (db, actor):
-        seats: list[tuple[Seat, Body]] = []
-        if actor.member_id is not None:
-            rows = await db.execute(
-                select(Seat, Body)
-                .join(Body, Body.id == Seat.body_id)
-                .where(
-                    Seat.member_id == actor.member_id,
-                    current_seat_clause(_today()),
-                    Body.retired_at.is_(None),
-                )
-                .order_by(Body.name)
-            )
-            seats = [(seat, body) for seat, body in rows.all()]
-        return render(
-            request,
-            "home.html",
-            actor=actor,
-            roles=sorted(actor.roles),
-            seats=seats,
-        )
 
 
 # --- organisations ----------------------------------------------------------------------------
@@ -802,6 +775,9 @@ async def _body_page(
         seen = sorted({s.member_id for s in composition.seats} | {s.member_id for s in history})
         await record_access(db, actor, AccessAction.LIST, seen, f"body page {body.id}")
     org = await db.get(Organisation, body.organisation_id)
+    can_invite = body.retired_at is None and await AccountService(db, actor).may_invite_body(
+        body.id, today
+    )
     failed = bool(on_error or forms.add_errors or forms.end_errors or forms.retire_error)
     return render(
         request,
@@ -824,6 +800,7 @@ async def _body_page(
         end_errors=forms.end_errors,
         retire_error=forms.retire_error,
         roles=[r.value for r in SeatRole],
+        can_invite=can_invite,
     )
 
 
@@ -1138,7 +1115,6 @@ async def access_log(request: web.Request) -> web.StreamResponse:
 
 def install(app: web.Application) -> None:
     r = app.router
-    r.add_get("/", home)
     r.add_get("/registry/organisations", organisation_list)
     r.add_get("/registry/organisations/new", organisation_new)
     r.add_post("/registry/organisations/new", organisation_create)

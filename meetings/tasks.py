@@ -40,6 +40,8 @@ __all__ = [
     "MeetingTask",
     "Tasks",
     "VoteTask",
+    "body_names",
+    "meeting_audits",
     "my_tasks",
 ]
 
@@ -116,9 +118,8 @@ class Tasks:
         )
 
 
-async def my_tasks(session: AsyncSession, actor: Actor) -> Tasks:
-    """Everything that waits on ``actor`` now."""
-    tasks = Tasks()
+def body_names(session: AsyncSession) -> BodyName:
+    """A body's name by id, each read once."""
     bodies: dict[int, str] = {}
 
     async def body_name(body_id: int) -> str:
@@ -126,6 +127,14 @@ async def my_tasks(session: AsyncSession, actor: Actor) -> Tasks:
             body = await session.get(Body, body_id)
             bodies[body_id] = body.name if body else ""
         return bodies[body_id]
+
+    return body_name
+
+
+async def my_tasks(session: AsyncSession, actor: Actor) -> Tasks:
+    """Everything that waits on ``actor`` now."""
+    tasks = Tasks()
+    body_name = body_names(session)
 
     if actor.member_id is not None:
         for meeting in (
@@ -155,7 +164,7 @@ async def my_tasks(session: AsyncSession, actor: Actor) -> Tasks:
         ]
         tasks.protocols_to_issue = await _protocols_to_issue(session, actor.member_id, body_name)
     if actor.has(Role.AUDITOR):
-        tasks.audits = await _audits(session, body_name)
+        tasks.audits = await meeting_audits(session, body_name)
     return tasks
 
 
@@ -267,7 +276,7 @@ async def _protocols_to_issue(
     return [await _meeting_task(m, "secretary", body_name) for m in meetings]
 
 
-async def _audits(session: AsyncSession, body_name: BodyName) -> list[AuditTask]:
+async def meeting_audits(session: AsyncSession, body_name: BodyName) -> list[AuditTask]:
     """Meetings with closed votes: their whole audit bundle is the auditor's to check."""
     rows = (
         await session.execute(

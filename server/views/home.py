@@ -10,6 +10,7 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from meetings.tasks import my_tasks
+from registry.accounts import AccountService
 from registry.members import current_seat_clause
 from registry.models import Body, Role, Seat
 from registry.orm import utcnow
@@ -52,8 +53,14 @@ async def home(request: web.Request) -> web.StreamResponse:
             )
             seats = [(seat, body) for seat, body in rows.all()]
         outbox = None
-        if actor.has(Role.REGISTRAR) and isinstance(request.app[MAILER], OutboxMailer):
-            outbox = int(await db.scalar(select(func.count()).select_from(OutboxMessage)) or 0)
+        not_in: list[tuple[int, str, int]] = []
+        if actor.has(Role.REGISTRAR):
+            # Key certificates need no registrar's approval (the browser proves possession
+            # and gets one at once), so what waits on the registrar is people to invite.
+            not_in = await AccountService(db, actor).bodies_not_in(utcnow().date())
+            if isinstance(request.app[MAILER], OutboxMailer):
+                count = await db.scalar(select(func.count()).select_from(OutboxMessage))
+                outbox = int(count or 0)
         return render(
             request,
             "home.html",
@@ -65,6 +72,7 @@ async def home(request: web.Request) -> web.StreamResponse:
             vote_zone=VOTE_ZONE,
             local=_local,
             outbox=outbox,
+            not_in=not_in,
         )
 
 

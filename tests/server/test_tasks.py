@@ -133,6 +133,11 @@ async def test_the_registrar_invites_every_member_of_a_body_at_once(
     p = await presidium(db)
     names = {k: m.full_name for k, m in p["people"].items()}
     reg = await f.login(client, db, p["registrar"])
+    # «Мои дела» of the registrar: the body has three members who never got in.
+    home = await text(await reg.get("/"))
+    waiting = home.split('id="my-invitations"')[1].split("</section>")[0]
+    assert f'href="/registry/bodies/{p["body_id"]}#invite-all"' in waiting
+    assert "членов органа: 3" in waiting
     body_page = await text(await reg.get(f"/registry/bodies/{p['body_id']}"))
     assert "Пригласить всех членов органа" in body_page
 

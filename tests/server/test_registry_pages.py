@@ -834,10 +834,11 @@ async def test_import_offers_close_organisations_and_maps_a_name_once(client: An
     assert f"«{name}»" in section
     assert "(строки 2, 3)" in section
     closest = section.split('<optgroup label="Похожие организации">')[1].split("</optgroup>")[0]
-    first = re.search(r'<option value="(\d+)">([^<]*)</option>', closest)
+    first = re.search(r'<option value="(\d+)"( selected)?>([^<]*)</option>', closest)
     assert first is not None
     assert int(first[1]) == apk_id
-    assert "сходство 100 %" in first[2]
+    assert "сходство 100 %" in first[3]
+    assert first[2] == " selected"  # all but the same name: chosen in advance
     # The file comes back in the page: no need to choose it again.
     carried = re.search(r'name="carried_data" value="([^"]+)"', html)
     assert carried is not None

@@ -139,3 +139,54 @@ async def test_invite_the_presidium_and_find_the_meeting_in_my_tasks(
     assert "идёт регистрация" in await member.locator("#my-meetings").inner_text()
     await snap(member, out, "06-member-tasks-registration")
     assert name in await member.inner_text("header")
+
+
+async def test_the_import_offers_the_close_organisation_and_one_invitation_is_named(
+    browser: Any, live_server: LiveServer, db: AsyncSession, tmp_path: Path
+) -> None:
+    out = shots(tmp_path)
+    async with db.begin():
+        demo = await seed_with_logins(db, live_server.settings)
+    links = {role: urlsplit(url).path for role, _name, url in demo.links}
+    registrar = await enter(browser, live_server, links["регистратор"])
+
+    # A file naming the agro-industrial union «… комплекса РФ»: refused, with a choice.
+    data = Path(__file__).parents[1] / "registry" / "data" / "members_org_names_differ.csv"
+    await registrar.goto(live_server.url("/registry/import"))
+    await registrar.select_option("#f-organisation_id", label="Пермский крайсовпроф")
+    await registrar.set_input_files("#f-file", str(data))
+    await registrar.get_by_role("button", name="Загрузить").click()
+    await registrar.wait_for_load_state()
+    mapping = registrar.locator("#org-mapping")
+    assert "Организации, которых нет в реестре" in await mapping.inner_text()
+    choice = mapping.locator("select")
+    assert await choice.count() == 1
+    closest = choice.locator("optgroup").first.locator("option").first
+    offered = await closest.inner_text()
+    assert "агропромышленного комплекса Российской Федерации" in offered
+    assert "сходство 100 %" in offered
+    await snap(registrar, out, "07-import-mapping")
+
+    # All but the same name: it is chosen in advance; import again, without choosing
+    # the file anew.
+    assert await choice.input_value() == await closest.get_attribute("value")
+    await registrar.get_by_role("button", name="Загрузить").click()
+    await registrar.wait_for_url("**/registry/import/done*")
+    done = await registrar.inner_text("main")
+    assert "Импортировано 4" in done
+    assert "Названий организаций запомнено: 1." in done
+    await snap(registrar, out, "08-import-done")
+
+    # One member's invitation: the page names them and copies the link.
+    await registrar.goto(live_server.url("/registry/members?q=Лыкова"))
+    await registrar.get_by_role("link", name="Лыкова Дарья Сергеевна").click()
+    await registrar.get_by_role("button", name="Выдать приглашение").click()
+    await registrar.wait_for_load_state()
+    main = await registrar.inner_text("main")
+    assert "Приглашение для: Лыкова Дарья Сергеевна" in main
+    assert "Письмо не отправлено" in main  # the file gave her no address
+    await registrar.get_by_role("button", name="Копировать").click()
+    await registrar.get_by_text("Скопировано").wait_for()
+    url = await registrar.locator("#invite-url").input_value()
+    assert await registrar.evaluate("navigator.clipboard.readText()") == url
+    await snap(registrar, out, "09-invitation")

@@ -64,7 +64,10 @@ def similarity(a: str, b: str) -> float:
         return 1.0
     set_a, set_b = set(words_a), set(words_b)
     dice = 2 * len(set_a & set_b) / (len(set_a) + len(set_b))
-    ratio = SequenceMatcher(None, " ".join(words_a), " ".join(words_b)).ratio()
+    # difflib's ratio depends a little on the order of its arguments: compare in a
+    # fixed order, so that similarity(a, b) == similarity(b, a).
+    first, second = sorted((" ".join(words_a), " ".join(words_b)))
+    ratio = SequenceMatcher(None, first, second, autojunk=False).ratio()
     return (dice + ratio) / 2
 
 

@@ -43,6 +43,7 @@ from meetings.models import (
     DocumentState,
     Meeting,
     MeetingState,
+    Notice,
 )
 from meetings.preparation import MeetingService
 from meetings.schemas import DraftTextsIn
@@ -407,7 +408,36 @@ class DocumentDesk:
         await self.session.flush()
         if role == ROLES[-1]:
             await self._complete(document)
+        else:
+            await self._tell_next_signer(document)
         return document
+
+    async def _tell_next_signer(self, document: Document) -> None:
+        """The in-app notice to whoever signs next (the chair after the secretary);
+        the server mails them after the commit (:meth:`next_signer_address`)."""
+        step = self.next_signer(document, await self.signatures(document))
+        if step is None:
+            return
+        self.session.add(
+            Notice(
+                member_id=step[1],
+                meeting_id=document.meeting_id,
+                subject=f"Документ ждёт вашей подписи: {document.title}"[:500],
+                body=f"{document.title}, рег. № {document.journal_number}.\n"
+                "Секретарь подписал документ; теперь его подписываете вы.",
+            )
+        )
+        await self.session.flush()
+
+    async def next_signer_address(self, document: Document) -> tuple[str, str] | None:
+        """The name and e-mail of whoever signs ``document`` next, if they have one."""
+        step = self.next_signer(document, await self.signatures(document))
+        if step is None:
+            return None
+        member = await self.session.get(Member, step[1])
+        if member is None or not member.email:
+            return None
+        return member.full_name, member.email
 
     async def _complete(self, document: Document) -> None:
         signatures = await self.signatures(document)

@@ -7,7 +7,7 @@ problem row by row, and changes nothing unless the whole file is acceptable.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import insert, select, update
@@ -17,12 +17,20 @@ from registry.accesslog import AccessAction, record_access
 from registry.actor import Actor
 from registry.memberfile import ExportRow, MemberFileRejected, MemberRecord, RowError
 from registry.members import search_key
-from registry.models import Member, MemberStatus, Organisation, OrgKind, Role
+from registry.models import (
+    Member,
+    MemberStatus,
+    Organisation,
+    OrganisationAlias,
+    OrgKind,
+    Role,
+)
 from registry.organisations import OrganisationService, name_key
+from registry.orgnames import Suggestion, closest
 from registry.orm import utcnow
 from registry.schemas import OrganisationIn
 
-__all__ = ["ImportResult", "export_members", "import_members"]
+__all__ = ["ImportResult", "UnmatchedOrganisation", "export_members", "import_members"]
 
 _ORG_COLUMN = "Организация"
 _CARD_COLUMN = "№ профбилета"
@@ -49,6 +57,21 @@ class ImportResult:
     updated: int
     unchanged: int
     organisations_created: int
+    aliases_added: int = 0
+
+
+@dataclass(frozen=True)
+class UnmatchedOrganisation:
+    """A name the file gives that no organisation under the target answers to, the rows
+    that give it, and the closest existing organisations (best first)."""
+
+    name: str
+    rows: tuple[int, ...]
+    suggestions: tuple[Suggestion, ...]
+
+    def __post_init__(self) -> None:
+        if not self.name.strip():
+            raise ValueError("an unmatched organisation has a name")
 
 
 async def import_members(
@@ -58,13 +81,18 @@ async def import_members(
     records: Sequence[MemberRecord],
     *,
     create_orgs: bool = False,
+    mapping: Mapping[str, int] | None = None,
     source: str = "",
 ) -> ImportResult:
     """Create or update the members of ``records`` under ``target``.
 
     Members are matched by union card number within the root organisation, so a
-    second import of the same file creates nothing. Raises
-    :class:`MemberFileRejected` listing every bad row, before changing anything.
+    second import of the same file creates nothing. An organisation is found by its
+    name, short name or an alias; ``mapping`` names it for a name of the file
+    (name as written → organisation id), and each such name is kept as an alias of
+    that organisation when the import succeeds. Raises :class:`MemberFileRejected`
+    listing every bad row (and, for names no organisation answers to, the closest
+    organisations), before changing anything.
     """
     actor.require(Role.REGISTRAR)
     if target.retired_at is not None:
@@ -73,18 +101,57 @@ async def import_members(
         )
     orgs = OrganisationService(session, actor)
     subtree = await orgs.subtree_ids(target)
-    by_name: dict[str, list[Organisation]] = {}
-    for org in (
+    live = (
         await session.scalars(
             select(Organisation).where(
                 Organisation.id.in_(subtree), Organisation.retired_at.is_(None)
             )
         )
+    ).all()
+    live_by_id = {org.id: org for org in live}
+    aliases: dict[int, list[str]] = {}
+    for alias in (
+        await session.scalars(
+            select(OrganisationAlias).where(OrganisationAlias.organisation_id.in_(list(live_by_id)))
+        )
     ).all():
-        for key in {name_key(org.name), name_key(org.short_name)} - {""}:
+        aliases.setdefault(alias.organisation_id, []).append(alias.name)
+    by_name: dict[str, list[Organisation]] = {}
+    for org in live:
+        names = {name_key(org.name), name_key(org.short_name)}
+        names |= {name_key(a) for a in aliases.get(org.id, ())}
+        for key in names - {""}:
             by_name.setdefault(key, []).append(org)
 
     errors: list[RowError] = []
+    # The registrar's mapping wins over what the names say.
+    mapped: dict[str, Organisation] = {}
+    file_keys = {name_key(r.organisation) for r in records if r.organisation}
+    for name, org_id in (mapping or {}).items():
+        key = name_key(name)
+        chosen = live_by_id.get(org_id)
+        if chosen is None:
+            errors.append(
+                RowError(
+                    None,
+                    _ORG_COLUMN,
+                    "map_target",
+                    f"'{name}' is mapped to organisation {org_id}, which is not an active "
+                    f"organisation under '{target.name}'",
+                )
+            )
+        elif key not in file_keys:
+            errors.append(
+                RowError(
+                    None,
+                    _ORG_COLUMN,
+                    "map_unused",
+                    f"'{name}' is mapped to an organisation but the file never names it",
+                )
+            )
+        else:
+            mapped[key] = chosen
+    unknown: dict[str, tuple[str, list[int]]] = {}  # key → (name as first written, rows)
     to_create: dict[str, str] = {}  # name key → name as first written in the file
     org_of_row: dict[int, int | str] = {}  # row → organisation id, or a key to create
     for record in records:
@@ -92,7 +159,7 @@ async def import_members(
             org_of_row[record.row] = target.id
             continue
         key = name_key(record.organisation)
-        found = by_name.get(key, [])
+        found = [mapped[key]] if key in mapped else by_name.get(key, [])
         if len(found) == 1:
             org_of_row[record.row] = found[0].id
         elif len(found) > 1:
@@ -109,7 +176,8 @@ async def import_members(
             to_create.setdefault(key, record.organisation)
             org_of_row[record.row] = key
         else:
-            hint = "" if create_orgs else " (use --create-orgs to create it)"
+            unknown.setdefault(key, (record.organisation, []))[1].append(record.row)
+            hint = "" if create_orgs else " (map it to an organisation, or use --create-orgs)"
             if create_orgs:
                 hint = f" and a {target.kind.value} cannot have organisations under it"
             errors.append(
@@ -147,7 +215,14 @@ async def import_members(
                 )
             )
     if errors:
-        raise MemberFileRejected(sorted(errors, key=lambda e: (e.row or 0, e.column or "")))
+        candidates = [(o.id, o.name, (o.short_name, *aliases.get(o.id, ()))) for o in live]
+        unmatched = [
+            UnmatchedOrganisation(name, tuple(rows), tuple(closest(name, candidates)))
+            for name, rows in unknown.values()
+        ]
+        raise MemberFileRejected(
+            sorted(errors, key=lambda e: (e.row or 0, e.column or "")), unmatched=unmatched
+        )
 
     created_ids: dict[str, int] = {}
     for key, name in to_create.items():
@@ -219,7 +294,49 @@ async def import_members(
                 )
             )
     await record_access(session, actor, AccessAction.IMPORT, touched, source)
-    return ImportResult(len(inserts), len(updates), unchanged, len(to_create))
+    added = await _keep_aliases(session, actor, target, mapping or {}, mapped)
+    return ImportResult(len(inserts), len(updates), unchanged, len(to_create), added)
+
+
+async def _keep_aliases(
+    session: AsyncSession,
+    actor: Actor,
+    target: Organisation,
+    mapping: Mapping[str, int],
+    mapped: Mapping[str, Organisation],
+) -> int:
+    """Each mapped name becomes an alias of its organisation (the latest mapping of a
+    name wins); a name the organisation already has needs none."""
+    root_id = target.root_id or target.id
+    added = 0
+    for name in mapping:
+        key = name_key(name)
+        org = mapped[key]
+        key = key[:500]
+        if key in {name_key(org.name), name_key(org.short_name)}:
+            continue
+        alias = await session.scalar(
+            select(OrganisationAlias).where(
+                OrganisationAlias.root_id == root_id, OrganisationAlias.key == key
+            )
+        )
+        if alias is None:
+            session.add(
+                OrganisationAlias(
+                    organisation_id=org.id,
+                    root_id=root_id,
+                    name=name.strip()[:500],
+                    key=key[:500],
+                    created_by=actor.display_name,
+                )
+            )
+            added += 1
+        elif alias.organisation_id != org.id:
+            alias.organisation_id = org.id
+            alias.name = name.strip()[:500]
+            added += 1
+    await session.flush()
+    return added
 
 
 async def export_members(

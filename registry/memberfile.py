@@ -116,8 +116,11 @@ class MemberFileRejected(InvalidInput):
 
     code = "member_file_rejected"
 
-    def __init__(self, errors: Sequence[RowError]) -> None:
+    def __init__(self, errors: Sequence[RowError], *, unmatched: Sequence[Any] = ()) -> None:
         self.errors: list[RowError] = list(errors)
+        # The organisation names no organisation answers to, with the closest existing
+        # ones (``registry.importer.UnmatchedOrganisation``), for the registrar to map.
+        self.unmatched: list[Any] = list(unmatched)
         count = len(self.errors)
         super().__init__(
             f"the member file was rejected with {count} error{'' if count == 1 else 's'}; "

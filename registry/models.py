@@ -36,6 +36,7 @@ __all__ = [
     "OneTimeCode",
     "OrgKind",
     "Organisation",
+    "OrganisationAlias",
     "Passkey",
     "RevocationListRecord",
     "Role",
@@ -106,6 +107,28 @@ class Organisation(Base):
     parent: Mapped[Organisation | None] = relationship(
         remote_side="Organisation.id", foreign_keys=[parent_id]
     )
+
+
+class OrganisationAlias(Base):
+    """Another name an organisation goes by in member files («… РФ» for «… АПК»).
+
+    The registrar maps an unmatched name of an import to an organisation once; later
+    imports find the organisation by it. ``key`` is the name as ``name_key`` compares
+    it, unique within a union's tree, so one name never points at two organisations.
+    """
+
+    __tablename__ = "organisation_alias"
+    __table_args__ = (UniqueConstraint("root_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisation.id", ondelete="CASCADE"), index=True
+    )
+    root_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(500))
+    key: Mapped[str] = mapped_column(String(500))
+    created_by: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class Member(Base):

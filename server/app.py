@@ -33,6 +33,7 @@ from server.views import (
     card,
     distribution_pages,
     document_pages,
+    home,
     identity,
     meeting_pages,
     meeting_room,
@@ -129,7 +130,7 @@ def create_app(settings: Settings, *, mailer: Mailer | None = None) -> web.Appli
     app[SETTINGS] = settings
     app[JINJA] = make_jinja()
     app[CATALOGUES] = Catalogues()
-    app[MAILER] = mailer or make_mailer(settings)
+    app[MAILER] = mailer or make_mailer(settings, outbox=lambda: app[SESSIONMAKER])
     app[HUB] = make_hub(settings)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(hub_context)
@@ -162,6 +163,7 @@ def create_app(settings: Settings, *, mailer: Mailer | None = None) -> web.Appli
     meeting_room.install(app)
     meeting_ws.install(app)
     registry_pages.install(app)
+    home.install(app)
     document_pages.install(app)
     distribution_pages.install(app)
     vote_pages.install(app)

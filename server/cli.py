@@ -15,8 +15,8 @@ from ballots.auditcli import main as audit_main
 from meetings.docscli import main as docs_main
 from registry.accounts import AccountService
 from registry.actor import Actor
-from registry.errors import DomainError
-from registry.importer import export_members, import_members
+from registry.errors import DomainError, InvalidInput
+from registry.importer import UnmatchedOrganisation, export_members, import_members
 from registry.memberfile import MemberFileRejected, parse_member_file, write_member_csv
 from registry.members import MemberService
 from registry.models import Role
@@ -35,9 +35,9 @@ from server.backup import (
 )
 from server.cardcli import add_card_commands, run_card_command
 from server.demo import seed_with_logins
-from server.invitations import issue_invitation, send_invitation
+from server.invitations import issue_for
 from server.logs import configure_logging
-from server.mailer import make_mailer
+from server.mailer import delivers, make_mailer, send_letters
 from server.settings import Settings
 
 __all__ = ["main"]
@@ -101,6 +101,14 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--org", required=True, help="organisation id or name")
     imp.add_argument(
         "--create-orgs", action="store_true", help="create organisations the file names"
+    )
+    imp.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="NAME=ORG",
+        help="take the file's organisation NAME to be ORG (id or name), and keep NAME as an "
+        "alias of ORG for later imports (repeatable)",
     )
     _settings_args(imp, serving=False)
     inv = reg_commands.add_parser(
@@ -176,7 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             database.upgrade(settings.effective_database_url)
             print("database is up to date")
         elif args.registry_command == "import":
-            return asyncio.run(_import(settings, args.file, args.org, args.create_orgs))
+            return asyncio.run(_import(settings, args.file, args.org, args.create_orgs, args.map))
         elif args.registry_command == "export":
             return asyncio.run(_export(settings, args.org, args.output))
         elif args.registry_command == "invite":
@@ -240,10 +248,37 @@ async def _demo(settings: Settings) -> None:
     width = max(len(role) for role, _name, _url in demo.links)
     for role, name, url in demo.links:
         print(f"  {role:<{width}}  {name}\n  {'':<{width}}  {url}")
+    if demo.presidium_links:
+        print(
+            "Остальные члены президиума, ещё не входившие в Кворум (для кворума нужно 6 из 11;"
+            " то же делает «Пригласить всех членов органа» на странице президиума):"
+        )
+        for name, url in demo.presidium_links:
+            print(f"  {name}\n  {url}")
     print(f"Заседание президиума № 7 (объявлено): {demo.meeting_url}")
+    if not settings.smtp_host:
+        print(
+            "Почтовый сервер не настроен: письма (коды входа, приглашения, уведомления) "
+            "хранятся в «Исходящей почте» регистратора: "
+            f"{settings.effective_public_url}/registry/outbox"
+        )
 
 
-async def _import(settings: Settings, path: Path, org_ref: str, create_orgs: bool) -> int:
+def _mapping_pairs(items: Sequence[str]) -> list[tuple[str, str]]:
+    """``--map "NAME=ORG"`` as (NAME, ORG); the last "=" splits (names may hold one)."""
+    pairs = []
+    for item in items:
+        name, sep, org = item.rpartition("=")
+        if not sep or not name.strip() or not org.strip():
+            raise InvalidInput(f"--map wants NAME=ORG, not '{item}'")
+        pairs.append((name.strip(), org.strip()))
+    return pairs
+
+
+async def _import(
+    settings: Settings, path: Path, org_ref: str, create_orgs: bool, maps: Sequence[str] = ()
+) -> int:
+    pairs = _mapping_pairs(maps)
     try:
         data = await asyncio.to_thread(path.read_bytes)
     except OSError as exc:
@@ -253,11 +288,19 @@ async def _import(settings: Settings, path: Path, org_ref: str, create_orgs: boo
     engine = database.create_engine(settings.effective_database_url)
     try:
         async with database.make_sessionmaker(engine)() as db, db.begin():
-            target = await OrganisationService(db, actor).resolve(org_ref)
+            orgs = OrganisationService(db, actor)
+            target = await orgs.resolve(org_ref)
+            mapping = {name: (await orgs.resolve(ref)).id for name, ref in pairs}
             try:
                 records = parse_member_file(data, path.name, today=utcnow().date())
                 result = await import_members(
-                    db, actor, target, records, create_orgs=create_orgs, source=path.name
+                    db,
+                    actor,
+                    target,
+                    records,
+                    create_orgs=create_orgs,
+                    mapping=mapping,
+                    source=path.name,
                 )
             except MemberFileRejected as exc:
                 print(f"kvorum: {path.name} was not imported; nothing changed.", file=sys.stderr)
@@ -265,29 +308,47 @@ async def _import(settings: Settings, path: Path, org_ref: str, create_orgs: boo
                     where = "file" if err.row is None else f"row {err.row}"
                     column = f", {err.column}" if err.column else ""
                     print(f"  {where}{column}: {err.detail}", file=sys.stderr)
+                _print_unmatched(exc.unmatched)
                 return 1
     finally:
         await engine.dispose()
     extra = f", organisations created {result.organisations_created}" if create_orgs else ""
+    if result.aliases_added:
+        extra += f", organisation names kept as aliases {result.aliases_added}"
     print(f"imported {result.imported}, updated {result.updated}{extra}")
     return 0
+
+
+def _print_unmatched(unmatched: Sequence[UnmatchedOrganisation]) -> None:
+    """For each name no organisation answers to, the closest ones and the --map to use."""
+    if not unmatched:
+        return
+    print("Organisations not found, and the closest existing ones:", file=sys.stderr)
+    for item in unmatched:
+        rows = ", ".join(str(r) for r in item.rows[:10]) + (" …" if len(item.rows) > 10 else "")
+        print(f"  '{item.name}' (rows {rows}):", file=sys.stderr)
+        if not item.suggestions:
+            print(
+                "    no organisation is close; create it first or use --create-orgs",
+                file=sys.stderr,
+            )
+        for s in item.suggestions:
+            print(f"    {s.organisation_id}  {s.name}  (similarity {s.score:.2f})", file=sys.stderr)
+        if item.suggestions:
+            best = item.suggestions[0].organisation_id
+            print(f'    to take the first: --map "{item.name}={best}"', file=sys.stderr)
 
 
 async def _invite(settings: Settings, member_ref: str, roles: list[Role]) -> int:
     actor = Actor.system()
     engine = database.create_engine(settings.effective_database_url)
+    sessionmaker = database.make_sessionmaker(engine)
+    mailer = make_mailer(settings, outbox=lambda: sessionmaker)
     try:
-        async with database.make_sessionmaker(engine)() as db, db.begin():
+        async with sessionmaker() as db, db.begin():
             member = await MemberService(db, actor).resolve(member_ref)
             account = await AccountService(db, actor).for_member(member.id, roles or [Role.MEMBER])
-            mail = bool(settings.smtp_host and account.email)
-            url = await issue_invitation(
-                db,
-                account,
-                settings,
-                issued_by=actor.display_name,
-                sent_to=account.email if mail else "",
-            )
+            issued = await issue_for(db, account, settings, actor, mail=delivers(settings, mailer))
             await record_event(
                 db,
                 None,
@@ -295,20 +356,15 @@ async def _invite(settings: Settings, member_ref: str, roles: list[Role]) -> int
                 account_id=account.id,
                 detail=f"by {actor.display_name}",
             )
-            if mail:
-                await send_invitation(
-                    make_mailer(settings),
-                    account.email,
-                    account.display_name,
-                    url,
-                    settings.invitation_hours,
-                )
+        if issued.letter is not None:
+            await send_letters(mailer, [issued.letter])
     finally:
         await engine.dispose()
-    print(f"invitation for {account.display_name} (valid {settings.invitation_hours} h):")
-    print(url)
-    if mail:
-        print(f"sent to {account.email}")
+    print(f"invitation for {issued.name} (valid {settings.invitation_hours} h):")
+    print(issued.url)
+    if issued.sent_to:
+        where = "kept in the outbox for" if not settings.smtp_host else "sent to"
+        print(f"{where} {issued.sent_to}")
     return 0
 
 

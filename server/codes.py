@@ -17,7 +17,7 @@ from registry.errors import NotAuthenticated
 from registry.models import Account, OneTimeCode
 from registry.orm import utcnow
 from server.auth import digest
-from server.mailer import Mailer
+from server.mailer import Letter
 from server.settings import Settings
 
 __all__ = ["CodeRejected", "account_for_email", "issue_code", "redeem_code"]
@@ -44,10 +44,9 @@ async def account_for_email(db: AsyncSession, email: str) -> Account | None:
     return found
 
 
-async def issue_code(
-    db: AsyncSession, mailer: Mailer, settings: Settings, account: Account
-) -> None:
-    """Mail a fresh code; any earlier unused code of the account stops working."""
+async def issue_code(db: AsyncSession, settings: Settings, account: Account) -> Letter:
+    """A fresh code and its letter (to send once this transaction has committed); any
+    earlier unused code of the account stops working."""
     await db.execute(
         update(OneTimeCode)
         .where(OneTimeCode.account_id == account.id, OneTimeCode.used_at.is_(None))
@@ -62,7 +61,7 @@ async def issue_code(
         )
     )
     await db.flush()
-    await mailer.send(
+    return Letter(
         account.email,
         f"Код входа в Кворум: {code}",
         f"Ваш код для входа в Кворум: {code}\n\nКод одноразовый и действует "

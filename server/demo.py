@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,8 +11,9 @@ from meetings.demo import seed_demo_meeting
 from meetings.models import Guest
 from meetings.preparation import MeetingService
 from meetings.schemas import GuestIn
+from registry.accounts import AccountService
 from registry.actor import Actor
-from registry.demo import seed_demo
+from registry.demo import DEMO_ACTOR_NAME, seed_demo
 from registry.models import Account, AccountRole, Member, Role
 from registry.orm import utcnow
 from server.invitations import issue_invitation
@@ -41,6 +42,9 @@ class Demo:
     created: bool
     links: list[tuple[str, str, str]]  # (Russian role label, full name, invitation URL)
     meeting_url: str
+    # The presidium's other members who have not logged in yet: (full name, URL), so the
+    # demo meeting can reach its quorum (6 of 11).
+    presidium_links: list[tuple[str, str]] = field(default_factory=list)
 
 
 async def seed_with_logins(db: AsyncSession, settings: Settings) -> Demo:
@@ -50,9 +54,11 @@ async def seed_with_logins(db: AsyncSession, settings: Settings) -> Demo:
         db, people.presidium_id, people.chair_member_id, now=utcnow()
     )
     links = []
-    for label, field, roles in _DEMO_ROLES:
-        member = await db.get(Member, getattr(people, field))
+    role_members: set[int] = set()
+    for label, attribute, roles in _DEMO_ROLES:
+        member = await db.get(Member, getattr(people, attribute))
         assert member is not None
+        role_members.add(member.id)
         account = await db.scalar(select(Account).where(Account.member_id == member.id))
         if account is None:
             account = Account(
@@ -66,7 +72,28 @@ async def seed_with_logins(db: AsyncSession, settings: Settings) -> Demo:
         url = await issue_invitation(db, account, settings, issued_by="kvorum demo")
         links.append((label, member.full_name, url))
     links.append(await _guest_link(db, settings, meeting_id))
-    return Demo(created, links, f"{settings.effective_public_url}/meetings/{meeting_id}")
+    return Demo(
+        created,
+        links,
+        f"{settings.effective_public_url}/meetings/{meeting_id}",
+        await _presidium_links(db, settings, people.presidium_id, skip=role_members),
+    )
+
+
+async def _presidium_links(
+    db: AsyncSession, settings: Settings, presidium_id: int, *, skip: set[int]
+) -> list[tuple[str, str]]:
+    """A fresh link for each presidium member not yet logged in, as «Пригласить всех
+    членов органа» would issue them (the role holders above have theirs already)."""
+    actor = Actor.system(DEMO_ACTOR_NAME)
+    found = await AccountService(db, actor).body_invitees(presidium_id, utcnow().date())
+    links = []
+    for account in found.accounts:
+        if account.member_id in skip:
+            continue
+        url = await issue_invitation(db, account, settings, issued_by=DEMO_ACTOR_NAME)
+        links.append((account.display_name, url))
+    return links
 
 
 async def _guest_link(

@@ -4,18 +4,40 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from registry.actor import Actor
 from registry.errors import NotFound, PermissionDenied
 from registry.models import Account, Invitation
 from registry.orm import utcnow
 from server.auth import digest
-from server.mailer import Mailer
+from server.mailer import Letter, Mailer
 from server.settings import Settings
 
-__all__ = ["consume_invitation", "issue_invitation", "send_invitation"]
+__all__ = [
+    "Issued",
+    "consume_invitation",
+    "invitation_letter",
+    "issue_for",
+    "issue_invitation",
+    "send_invitation",
+]
+
+
+@dataclass(frozen=True)
+class Issued:
+    """One invitation made: for whom, its link, and the letter to send after the commit
+    (``sent_to`` is the address the letter goes to, empty when none is sent)."""
+
+    account_id: int
+    member_id: int | None
+    name: str
+    url: str
+    sent_to: str
+    letter: Letter | None
 
 
 async def issue_invitation(
@@ -36,8 +58,8 @@ async def issue_invitation(
     return f"{settings.effective_public_url}/invite/{token}"
 
 
-async def send_invitation(mailer: Mailer, to: str, name: str, url: str, hours: int) -> None:
-    await mailer.send(
+def invitation_letter(to: str, name: str, url: str, hours: int) -> Letter:
+    return Letter(
         to,
         "Приглашение в Кворум",
         f"Здравствуйте, {name}!\n\n"
@@ -46,6 +68,23 @@ async def send_invitation(mailer: Mailer, to: str, name: str, url: str, hours: i
         f"Ссылка одноразовая и действует {hours} ч. Если вы не ждали этого письма, "
         f"просто удалите его.\n",
     )
+
+
+async def send_invitation(mailer: Mailer, to: str, name: str, url: str, hours: int) -> None:
+    letter = invitation_letter(to, name, url, hours)
+    await mailer.send(letter.to, letter.subject, letter.body)
+
+
+async def issue_for(
+    db: AsyncSession, account: Account, settings: Settings, actor: Actor, *, mail: bool
+) -> Issued:
+    """An invitation for ``account``, with its letter when ``mail`` and the account has
+    an address; the caller sends the letter once its transaction has committed."""
+    to = account.email if mail and account.email else ""
+    url = await issue_invitation(db, account, settings, issued_by=actor.display_name, sent_to=to)
+    hours = settings.invitation_hours
+    letter = invitation_letter(to, account.display_name, url, hours) if to else None
+    return Issued(account.id, account.member_id, account.display_name, url, to, letter)
 
 
 async def consume_invitation(db: AsyncSession, token: str) -> Account:

@@ -21,6 +21,7 @@ import ballots.models  # noqa: F401  (tables for the metadata)
 import meetings.models
 import meetings.votes  # noqa: F401
 import registry.models  # noqa: F401
+import server.outbox  # noqa: F401
 from registry.orm import Base
 from server import database
 from server.app import create_app

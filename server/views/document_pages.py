@@ -27,7 +27,8 @@ from server.api import ApiRoutes
 from server.auth import read_form, unit
 from server.docrender import DocumentRenderer
 from server.forms import path_id, see_other
-from server.keys import JINJA, KEYRING
+from server.keys import JINJA, KEYRING, MAILER, SETTINGS
+from server.mailer import Letter, send_letters
 from server.middlewares import upload
 from server.pages import render, translator
 from server.views import distribution_pages
@@ -349,7 +350,8 @@ async def add_signature(request: web.Request, document_id: int, body: SignatureI
         desk = DocumentDesk(db, actor, request.app[KEYRING])
         document = await desk.sign(document_id, body.model_dump())
         signatures = await desk.signatures(document)
-        return DocumentOut(
+        next_signer = await desk.next_signer_address(document)
+        out = DocumentOut(
             id=document.id,
             kind=document.kind.value,
             state=document.state.value,
@@ -359,6 +361,21 @@ async def add_signature(request: web.Request, document_id: int, body: SignatureI
             record_digest=document.record_digest,
             signatures=[s.role for s in signatures],
         )
+    if next_signer is not None:
+        name, email = next_signer
+        url = f"{request.app[SETTINGS].effective_public_url}/documents/{document_id}"
+        await send_letters(
+            request.app[MAILER],
+            [
+                Letter(
+                    email,
+                    f"Документ ждёт вашей подписи: {out.title}"[:500],
+                    f"{name},\n\nсекретарь подписал документ «{out.title}» "
+                    f"(рег. № {out.journal}); теперь его подписываете вы:\n{url}\n",
+                )
+            ],
+        )
+    return out
 
 
 # --- verifying --------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.accesslog import AccessAction, record_access
-from registry.accounts import AccountService
+from registry.accounts import AccountService, BodyInvitees
 from registry.actor import Actor
 from registry.credentials import CredentialService
 from registry.errors import NotAuthenticated, NotFound, PermissionDenied, RateLimited
@@ -22,13 +22,10 @@ from server import codes, passkeys
 from server.api import ApiRoutes, parse_id
 from server.auth import COOKIE, current_session, open_session, read_form, set_session_cookie, unit
 from server.authevents import LOGIN_FAILED, check_rate, record_event, record_failure
-from server.invitations import (
-    consume_invitation,
-    issue_invitation,
-    peek_invitation,
-    send_invitation,
-)
+from server.invitations import Issued, consume_invitation, issue_for, peek_invitation
 from server.keys import KEYRING, MAILER, SESSIONMAKER, SETTINGS
+from server.mailer import delivers, send_letters
+from server.outbox import OutboxMailer
 from server.pages import render, translator
 from server.views.signing_keys import session_is_fresh
 
@@ -77,6 +74,20 @@ class InvitationIn(StrictIn):
 class InvitationOut(BaseModel):
     url: str
     sent_to: str
+    expires_in_hours: int
+
+
+class BodyInvitationOut(BaseModel):
+    member_id: int
+    name: str
+    url: str | None = Field(description="the link; null unless the caller is the registrar")
+    sent_to: str = Field(description="the address it was mailed to; empty when not mailed")
+
+
+class BodyInvitationsOut(BaseModel):
+    body_id: int
+    invited: list[BodyInvitationOut]
+    already_in: int = Field(description="current members who have logged in before")
     expires_in_hours: int
 
 
@@ -194,7 +205,13 @@ async def login_passkey(request: web.Request, body: PasskeyLoginIn) -> web.Strea
 )
 async def invite_member(request: web.Request, member_id: int, body: InvitationIn) -> InvitationOut:
     async with unit(request) as (db, actor):
-        return await _invite(request, db, actor, member_id, body.roles, send=body.send)
+        issued = await _invite(request, db, actor, member_id, body.roles, send=body.send)
+    await _mail(request, [issued])
+    return InvitationOut(
+        url=issued.url,
+        sent_to=issued.sent_to,
+        expires_in_hours=request.app[SETTINGS].invitation_hours,
+    )
 
 
 async def _invite(
@@ -205,23 +222,73 @@ async def _invite(
     roles: list[Role],
     *,
     send: bool,
-) -> InvitationOut:
+) -> Issued:
     settings = request.app[SETTINGS]
     account = await AccountService(db, actor).for_member(member_id, roles)
-    mail = settings.smtp_host and send and account.email
-    url = await issue_invitation(
-        db, account, settings, issued_by=actor.display_name, sent_to=account.email if mail else ""
-    )
+    mail = send and delivers(settings, request.app[MAILER])
+    issued = await issue_for(db, account, settings, actor, mail=mail)
     await record_event(
         db, request, "invitation_issued", account_id=account.id, detail=f"by {actor.display_name}"
     )
     await record_access(db, actor, AccessAction.UPDATE, [member_id], "invitation issued")
-    if mail:
-        await send_invitation(
-            request.app[MAILER], account.email, account.display_name, url, settings.invitation_hours
+    return issued
+
+
+async def _mail(request: web.Request, issued: list[Issued]) -> None:
+    """The invitations' letters, after the transaction that made the links committed."""
+    await send_letters(request.app[MAILER], [i.letter for i in issued if i.letter is not None])
+
+
+async def _invite_body(
+    request: web.Request, db: AsyncSession, actor: Actor, body_id: int
+) -> tuple[list[Issued], BodyInvitees]:
+    """Invitations for every current member of the body who has not yet got in."""
+    settings = request.app[SETTINGS]
+    found = await AccountService(db, actor).body_invitees(body_id, utcnow().date())
+    mail = delivers(settings, request.app[MAILER])
+    issued = []
+    for account in found.accounts:
+        issued.append(await issue_for(db, account, settings, actor, mail=mail))
+        await record_event(
+            db,
+            request,
+            "invitation_issued",
+            account_id=account.id,
+            detail=f"by {actor.display_name}, body {body_id}",
         )
-    return InvitationOut(
-        url=url, sent_to=account.email if mail else "", expires_in_hours=settings.invitation_hours
+    members = [i.member_id for i in issued if i.member_id is not None]
+    if members:
+        await record_access(db, actor, AccessAction.UPDATE, members, f"body {body_id} invited")
+    return issued, found
+
+
+@routes.route(
+    "POST",
+    "/bodies/{body_id}/invitations",
+    summary="Invite every current member of a body who has not yet logged in (links shown "
+    "to the registrar; the body's officers may only have them e-mailed)",
+    tag="auth",
+    response=BodyInvitationsOut,
+    status=201,
+)
+async def invite_body(request: web.Request, body_id: int) -> BodyInvitationsOut:
+    async with unit(request) as (db, actor):
+        issued, found = await _invite_body(request, db, actor, body_id)
+    await _mail(request, issued)
+    show = found.show_links
+    return BodyInvitationsOut(
+        body_id=body_id,
+        invited=[
+            BodyInvitationOut(
+                member_id=i.member_id or 0,
+                name=i.name,
+                url=i.url if show else None,
+                sent_to=i.sent_to,
+            )
+            for i in issued
+        ],
+        already_in=found.settled,
+        expires_in_hours=request.app[SETTINGS].invitation_hours,
     )
 
 
@@ -287,15 +354,40 @@ async def invite_page(request: web.Request) -> web.StreamResponse:
     async with unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         issued = await _invite(request, db, actor, member_id, [Role.MEMBER], send=True)
-        return render(
-            request,
-            "invitation_issued.html",
-            actor=actor,
-            member_id=member_id,
-            url=issued.url,
-            sent_to=issued.sent_to,
-            hours=issued.expires_in_hours,
-        )
+    await _mail(request, [issued])
+    return render(
+        request,
+        "invitation_issued.html",
+        actor=actor,
+        member_id=member_id,
+        name=issued.name,
+        url=issued.url,
+        sent_to=issued.sent_to,
+        outbox=isinstance(request.app[MAILER], OutboxMailer),
+        hours=request.app[SETTINGS].invitation_hours,
+    )
+
+
+async def invite_body_page(request: web.Request) -> web.StreamResponse:
+    """«Пригласить всех членов органа» on a body's page: the list of links is shown once."""
+    body_id = parse_id(request.match_info["body_id"])
+    if body_id is None:
+        raise NotFound("no such body")
+    async with unit(request) as (db, actor):
+        issued, found = await _invite_body(request, db, actor, body_id)
+    await _mail(request, issued)
+    return render(
+        request,
+        "invitations_issued.html",
+        actor=actor,
+        body_id=body_id,
+        body_name=found.body.name,
+        issued=issued,
+        settled=found.settled,
+        show_links=found.show_links,
+        outbox=isinstance(request.app[MAILER], OutboxMailer),
+        hours=request.app[SETTINGS].invitation_hours,
+    )
 
 
 # --- pages ---------------------------------------------------------------------------------------
@@ -333,12 +425,14 @@ async def login_page(request: web.Request) -> web.StreamResponse:
 async def login_code_request(request: web.Request) -> web.StreamResponse:
     form = await read_form(request)
     email = str(form.get("email", "")).strip()[:254]
+    letters = []
     async with request.app[SESSIONMAKER]() as db, db.begin():
         await check_rate(db, request, None)
         account = await codes.account_for_email(db, email)
         if account is not None:
-            await codes.issue_code(db, request.app[MAILER], request.app[SETTINGS], account)
+            letters.append(await codes.issue_code(db, request.app[SETTINGS], account))
             await record_event(db, request, "code_sent", account_id=account.id)
+    await send_letters(request.app[MAILER], letters)
     # The same answer whether or not the address is known: no account enumeration.
     return render(request, "login.html", step="code", email=email, error="")
 
@@ -447,3 +541,4 @@ def install(app: web.Application) -> None:
     r.add_get("/account/security", security_page)
     r.add_post(r"/account/passkeys/{passkey_id:\d+}/remove", remove_passkey)
     r.add_post(r"/registry/members/{member_id:\d+}/invite", invite_page)
+    r.add_post(r"/registry/bodies/{body_id:\d+}/invite-all", invite_body_page)

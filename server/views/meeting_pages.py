@@ -66,6 +66,7 @@ from server.forms import (
 )
 from server.i18n import Translator
 from server.keys import MAILER, SETTINGS
+from server.mailer import delivers
 from server.middlewares import upload
 from server.pages import render, translator
 from server.views.meetings_api import (
@@ -1039,9 +1040,9 @@ async def guest_link(request: web.Request) -> web.StreamResponse:
     url = f"{settings.effective_public_url}/guest/{token}"
     sent_to = ""
     mail_failed = False
-    # As with invitations: without a mail server nothing is sent (the log mailer would
-    # write the link, a bearer secret, into the log).
-    if email and settings.smtp_host:
+    # As with invitations: a mail server or the outbox gets the letter; the log mailer
+    # would write the link, a bearer secret, into the log, so it gets nothing.
+    if email and delivers(settings, request.app[MAILER]):
         subject, text = _guest_letter(name, out, url)
         try:
             await request.app[MAILER].send(email, subject, text)

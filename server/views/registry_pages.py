@@ -12,6 +12,8 @@ change leaves nothing behind, while the access log of what was read stays.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
@@ -20,16 +22,18 @@ from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
+from multidict import MultiDictProxy
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.accesslog import AccessAction, list_access, record_access
+from registry.accounts import AccountService
 from registry.actor import Actor
 from registry.bodies import BodyService
 from registry.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from registry.importer import import_members
+from registry.importer import UnmatchedOrganisation, import_members
 from registry.memberfile import MemberFileRejected, RowError, parse_member_file
-from registry.members import MemberService, current_seat_clause
+from registry.members import MemberService
 from registry.models import (
     Body,
     BodyKind,
@@ -38,7 +42,6 @@ from registry.models import (
     Organisation,
     OrgKind,
     Role,
-    Seat,
     SeatRole,
 )
 from registry.organisations import OrganisationService
@@ -82,6 +85,9 @@ MEMBERS_PER_PAGE = 50
 LOG_PER_PAGE = 50
 # An import with thousands of bad rows still gets a page a browser can show.
 MAX_SHOWN_FILE_ERRORS = 1000
+# A refused file up to this size comes back in the page, so the registrar can map its
+# organisations without choosing it again.
+MAX_CARRIED_FILE = 4 * 1024 * 1024
 
 _RU_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
 
@@ -174,33 +180,6 @@ async def _active_counts(db: AsyncSession) -> dict[int, int]:
         .group_by(Member.organisation_id)
     )
     return {org_id: count for org_id, count in rows.all()}
-
-
-# --- home ---------------------------------------------------------------------------------
-
-
-async def home(request: web.Request) -> web.StreamResponse:
-    async with unit(request, anonymous=True) as (db, actor):
-        seats: list[tuple[Seat, Body]] = []
-        if actor.member_id is not None:
-            rows = await db.execute(
-                select(Seat, Body)
-                .join(Body, Body.id == Seat.body_id)
-                .where(
-                    Seat.member_id == actor.member_id,
-                    current_seat_clause(_today()),
-                    Body.retired_at.is_(None),
-                )
-                .order_by(Body.name)
-            )
-            seats = [(seat, body) for seat, body in rows.all()]
-        return render(
-            request,
-            "home.html",
-            actor=actor,
-            roles=sorted(actor.roles),
-            seats=seats,
-        )
 
 
 # --- organisations ----------------------------------------------------------------------------
@@ -802,6 +781,9 @@ async def _body_page(
         seen = sorted({s.member_id for s in composition.seats} | {s.member_id for s in history})
         await record_access(db, actor, AccessAction.LIST, seen, f"body page {body.id}")
     org = await db.get(Organisation, body.organisation_id)
+    can_invite = body.retired_at is None and await AccountService(db, actor).may_invite_body(
+        body.id, today
+    )
     failed = bool(on_error or forms.add_errors or forms.end_errors or forms.retire_error)
     return render(
         request,
@@ -824,6 +806,7 @@ async def _body_page(
         end_errors=forms.end_errors,
         retire_error=forms.retire_error,
         roles=[r.value for r in SeatRole],
+        can_invite=can_invite,
     )
 
 
@@ -1005,6 +988,16 @@ async def import_page(request: web.Request) -> web.StreamResponse:
         return await _import_form(request, db, actor, values, {})
 
 
+@dataclass(frozen=True)
+class _Carried:
+    """The file of a refused import, carried in the page so that the registrar can map
+    the organisations and try again without choosing it anew (nothing kept on the
+    server: the member list stays in the registrar's browser)."""
+
+    name: str
+    data: str  # base64
+
+
 async def _import_form(
     request: web.Request,
     db: AsyncSession,
@@ -1013,6 +1006,9 @@ async def _import_form(
     errors: FieldErrors,
     *,
     file_errors: Sequence[RowError] = (),
+    unmatched: Sequence[UnmatchedOrganisation] = (),
+    carried: _Carried | None = None,
+    chosen: Mapping[str, str] | None = None,
 ) -> web.Response:
     t = translator(request)
     return render(
@@ -1025,7 +1021,25 @@ async def _import_form(
         organisations=_options(await OrganisationService(db, actor).all()),
         file_errors=_file_errors(file_errors, t),
         file_error_count=len(file_errors),
+        unmatched=unmatched,
+        carried=carried,
+        chosen=chosen or {},
     )
+
+
+def _posted_mapping(posted: MultiDictProxy[Any]) -> tuple[dict[str, int], dict[str, str]]:
+    """The organisations the registrar chose for the file's unmatched names: pairs of
+    fields ``map_name`` / ``map_org`` (an empty choice maps nothing)."""
+    names = [v for v in posted.getall("map_name", []) if isinstance(v, str)]
+    orgs = [v for v in posted.getall("map_org", []) if isinstance(v, str)]
+    mapping: dict[str, int] = {}
+    chosen: dict[str, str] = {}
+    for name, org in zip(names, orgs, strict=False):
+        org_id = parse_id(org)
+        if name.strip() and org_id is not None:
+            mapping[name] = org_id
+            chosen[name] = str(org_id)
+    return mapping, chosen
 
 
 @upload
@@ -1033,7 +1047,9 @@ async def import_upload(request: web.Request) -> web.StreamResponse:
     async with unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
         t = translator(request)
-        values = await read_fields(request, ("organisation_id", "create_orgs"))
+        values = await read_fields(
+            request, ("organisation_id", "create_orgs", "carried_name", "carried_data")
+        )
         errors: FieldErrors = {}
         target = None
         org_id = parse_id(values["organisation_id"])
@@ -1042,15 +1058,22 @@ async def import_upload(request: web.Request) -> web.StreamResponse:
         if target is None:
             errors["organisation_id"] = t("import.choose_organisation")
         posted = await read_form(request)
+        mapping, chosen = _posted_mapping(posted)
         item = posted.get("file")
-        if item is None or isinstance(item, str) or not getattr(item, "filename", ""):
+        fresh = not (item is None or isinstance(item, str) or not getattr(item, "filename", ""))
+        carried = _carried(values) if not fresh else None
+        if not fresh and carried is None:
             errors["file"] = t("import.choose_file")
         if errors or target is None:
-            return await _import_form(request, db, actor, values, errors)
-        try:
-            filename, data = await read_upload(request)
-        except InvalidInput as exc:
-            return await _import_form(request, db, actor, values, domain_errors(exc, t))
+            return await _import_form(request, db, actor, values, errors, chosen=chosen)
+        if fresh:
+            try:
+                filename, data = await read_upload(request)
+            except InvalidInput as exc:
+                return await _import_form(request, db, actor, values, domain_errors(exc, t))
+        else:
+            assert carried is not None
+            filename, data = carried.name, base64.b64decode(carried.data)
         try:
             records = parse_member_file(data, filename, today=_today())
             async with db.begin_nested():
@@ -1060,10 +1083,26 @@ async def import_upload(request: web.Request) -> web.StreamResponse:
                     target,
                     records,
                     create_orgs=_checked(values, "create_orgs"),
+                    mapping=mapping,
                     source=filename,
                 )
         except MemberFileRejected as exc:
-            return await _import_form(request, db, actor, values, {}, file_errors=exc.errors)
+            keep = (
+                _Carried(filename[:200], base64.b64encode(data).decode())
+                if len(data) <= MAX_CARRIED_FILE
+                else None
+            )
+            return await _import_form(
+                request,
+                db,
+                actor,
+                values,
+                {},
+                file_errors=exc.errors,
+                unmatched=exc.unmatched,
+                carried=keep,
+                chosen=chosen,
+            )
         return see_other(
             _url(
                 "/registry/import/done",
@@ -1073,9 +1112,22 @@ async def import_upload(request: web.Request) -> web.StreamResponse:
                     "updated": result.updated,
                     "unchanged": result.unchanged,
                     "created": result.organisations_created,
+                    "aliases": result.aliases_added,
                 },
             )
         )
+
+
+def _carried(values: FormValues) -> _Carried | None:
+    """The file a refused import's page carried back, if it is one."""
+    data = values["carried_data"].strip()
+    if not data or len(data) > MAX_CARRIED_FILE * 4 // 3 + 4:
+        return None
+    try:
+        base64.b64decode(data, validate=True)
+    except (ValueError, binascii.Error):
+        return None
+    return _Carried(values["carried_name"].strip()[:200] or "upload.csv", data)
 
 
 async def import_done(request: web.Request) -> web.StreamResponse:
@@ -1097,6 +1149,7 @@ async def import_done(request: web.Request) -> web.StreamResponse:
             updated=count("updated"),
             unchanged=count("unchanged"),
             created=count("created"),
+            aliases=count("aliases"),
         )
 
 
@@ -1138,7 +1191,6 @@ async def access_log(request: web.Request) -> web.StreamResponse:
 
 def install(app: web.Application) -> None:
     r = app.router
-    r.add_get("/", home)
     r.add_get("/registry/organisations", organisation_list)
     r.add_get("/registry/organisations/new", organisation_new)
     r.add_post("/registry/organisations/new", organisation_create)

@@ -11,6 +11,7 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from meetings.tasks import body_names, meeting_audits
 from meetings.votes import AbsenteeVoteIn, SurveyIn, VoteDesk
 from registry.actor import Actor
 from registry.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -44,11 +45,19 @@ async def votes_page(request: web.Request) -> web.StreamResponse:
     async with unit(request) as (db, actor):
         desk = VoteDesk(db, actor, request.app[KEYRING])
         votes = [await vote_out(desk, vote, actor) for vote in await desk.visible()]
+        # A meeting's whole bundle, beside the votes' own, for those who may take every
+        # vote's (the bundle of a meeting holds all its closed votes).
+        audits = (
+            await meeting_audits(db, body_names(db))
+            if actor.has(Role.AUDITOR) or actor.has(Role.REGISTRAR)
+            else []
+        )
         return render(
             request,
             "votes.html",
             actor=actor,
             votes=votes,
+            audits=audits,
             can_call=bool(await convenable_bodies(db, actor)) or actor.has(Role.SECRETARY),
             auditor=actor.has(Role.AUDITOR),
         )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -12,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from registry.actor import Actor
 from registry.importer import export_members, import_members
 from registry.memberfile import MemberFileRejected, parse_member_file, write_member_csv
-from registry.models import AccessLogEntry, Member, Organisation, OrgKind
+from registry.models import AccessLogEntry, Member, Organisation, OrganisationAlias, OrgKind
 from tests import factories as f
 
 TODAY = dt.date(2026, 11, 24)
@@ -40,7 +42,7 @@ async def tree(db: AsyncSession) -> tuple[Organisation, Organisation]:
     return root, school
 
 
-async def run(db: AsyncSession, target: Organisation, data: bytes, **kw: bool) -> tuple[int, ...]:
+async def run(db: AsyncSession, target: Organisation, data: bytes, **kw: Any) -> tuple[int, ...]:
     records = parse_member_file(data, "m.csv", today=TODAY)
     try:
         result = await import_members(db, Actor.system(), target, records, **kw)
@@ -128,3 +130,105 @@ async def test_import_is_logged_per_member(db: AsyncSession) -> None:
     await run(db, root, csv("Иванова Ольга;59-1;;;;;", "Петров Пётр;59-2;;;;;"))
     actions = (await db.scalars(select(AccessLogEntry.action))).all()
     assert actions == ["import", "import"]
+
+
+# --- names that differ a little: suggestions, the registrar's mapping, aliases ------------------
+
+DIFFER = Path(__file__).parent / "data" / "members_org_names_differ.csv"
+APK_IN_FILE = "Пермская краевая организация Профсоюза работников агропромышленного комплекса РФ"
+
+
+async def agro_tree(db: AsyncSession) -> tuple[Organisation, Organisation, Organisation]:
+    root = await f.org(db, "Пермский крайсовпроф")
+    await f.org(
+        db,
+        "Пермская краевая организация Профсоюза авиационных работников",
+        kind=OrgKind.MEMBER_ORGANISATION,
+        parent=root,
+    )
+    apk = await f.org(
+        db,
+        "Пермская краевая организация Профессионального союза работников агропромышленного "
+        "комплекса Российской Федерации",
+        kind=OrgKind.MEMBER_ORGANISATION,
+        parent=root,
+        short_name="Пермская краевая организация Профсоюза работников АПК",
+    )
+    farm = await f.org(
+        db, "Первичная профсоюзная организация СПК «Нива»", kind=OrgKind.PRIMARY, parent=apk
+    )
+    await db.commit()
+    return root, apk, farm
+
+
+async def test_an_unmatched_name_is_offered_the_closest_organisations(db: AsyncSession) -> None:
+    root, apk, _farm = await agro_tree(db)
+    apk_id = apk.id  # the refusal's rollback expires the objects
+    with pytest.raises(MemberFileRejected) as caught:
+        await run(db, root, DIFFER.read_bytes())
+    assert [(e.row, e.code) for e in caught.value.errors] == [
+        (2, "unknown_organisation"),
+        (3, "unknown_organisation"),
+    ]
+    [unmatched] = caught.value.unmatched
+    assert unmatched.name == APK_IN_FILE
+    assert unmatched.rows == (2, 3)
+    assert unmatched.suggestions[0].organisation_id == apk_id
+    assert unmatched.suggestions[0].score == 1.0
+    assert await count(db, Member) == 0
+    assert await count(db, OrganisationAlias) == 0
+
+
+async def test_a_mapped_name_imports_and_is_kept_as_an_alias(db: AsyncSession) -> None:
+    root, apk, farm = await agro_tree(db)
+    records = parse_member_file(DIFFER.read_bytes(), "m.csv", today=TODAY)
+    result = await import_members(
+        db, Actor.system("Регистратор"), root, records, mapping={APK_IN_FILE: apk.id}
+    )
+    await db.commit()
+    assert (result.imported, result.aliases_added) == (4, 1)
+    placed = dict((await db.execute(select(Member.card_number, Member.organisation_id))).all())
+    assert placed == {"88-1": apk.id, "88-2": apk.id, "88-3": farm.id, "88-4": root.id}
+    alias = await db.scalar(select(OrganisationAlias))
+    assert alias is not None
+    assert (alias.organisation_id, alias.name, alias.created_by) == (
+        apk.id,
+        APK_IN_FILE,
+        "Регистратор",
+    )
+    await db.commit()
+    # Next time the name is known: no mapping needed, nothing new.
+    assert await run(db, root, DIFFER.read_bytes()) == (0, 0, 4, 0)
+    assert await count(db, OrganisationAlias) == 1
+
+
+async def test_a_mapping_with_a_bad_row_imports_nothing_and_keeps_no_alias(
+    db: AsyncSession,
+) -> None:
+    root, apk, _farm = await agro_tree(db)
+    data = DIFFER.read_bytes() + "Рыбин Ян;88-5;;;32.13.2020\r\n".encode("cp1251")
+    with pytest.raises(MemberFileRejected) as caught:
+        await run(db, root, data, mapping={APK_IN_FILE: apk.id})
+    assert [e.row for e in caught.value.errors] == [6]
+    assert caught.value.unmatched == []
+    assert await count(db, Member) == 0
+    assert await count(db, OrganisationAlias) == 0
+
+
+async def test_a_mapping_must_name_an_organisation_under_the_target_and_a_name_of_the_file(
+    db: AsyncSession,
+) -> None:
+    _root, apk, farm = await agro_tree(db)
+    other = await f.org(db, "Другой союз")
+    await db.commit()
+    with pytest.raises(MemberFileRejected) as caught:
+        await run(
+            db,
+            apk,
+            DIFFER.read_bytes(),
+            mapping={APK_IN_FILE: other.id, "Нет такой в файле": farm.id},
+        )
+    codes = {(e.row, e.code) for e in caught.value.errors}
+    assert (None, "map_target") in codes
+    assert (None, "map_unused") in codes
+    assert await count(db, Member) == 0

@@ -27,9 +27,16 @@ def test_demo_is_idempotent_and_prints_logins(
     assert "создана" in first
     for role in ("председатель", "секретарь", "член президиума", "ревизор", "регистратор"):
         assert role in first
-    assert first.count("http://localhost:8080/invite/") == 5
+    # Five roles, and the presidium's eight other members: all eleven can come, so the
+    # meeting can reach its quorum of six.
+    assert first.count("http://localhost:8080/invite/") == 5 + 8
+    assert "Остальные члены президиума" in first
+    assert "/registry/outbox" in first  # no mail server: the letters are kept there
     assert main(["demo", "--no-serve"]) == 0
-    assert "уже есть" in capsys.readouterr().out
+    again = capsys.readouterr().out
+    assert "уже есть" in again
+    # Nobody has logged in yet: everyone gets a fresh link again.
+    assert again.count("http://localhost:8080/invite/") == 5 + 8
 
 
 def test_import_then_export_round_trip(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -97,3 +104,31 @@ def test_rotate_key_keeps_the_old_one(env: Path, capsys: pytest.CaptureFixture[s
     keys = sorted((env / "keys").glob("registry-*.key"))
     assert len(keys) == 3
     assert all(oct(k.stat().st_mode & 0o777) == "0o600" for k in keys)
+
+
+def test_import_offers_close_organisations_and_maps_a_name_once(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo", "--no-serve"]) == 0
+    capsys.readouterr()
+    data = Path(__file__).parents[1] / "registry" / "data" / "members_org_names_differ.csv"
+    name = "Пермская краевая организация Профсоюза работников агропромышленного комплекса РФ"
+    assert main(["registry", "import", str(data), "--org", "1"]) == 1
+    err = capsys.readouterr().err
+    assert "nothing changed" in err
+    assert f"'{name}' (rows 2, 3):" in err
+    # The registry's own agro-industrial organisation is offered first, with its --map.
+    offered = err.split(f"'{name}' (rows 2, 3):")[1].splitlines()[1]
+    assert "агропромышленного комплекса Российской Федерации" in offered
+    assert f'--map "{name}=' in err
+
+    target = "Пермская краевая организация Профсоюза работников АПК"  # its short name
+    assert main(["registry", "import", str(data), "--org", "1", "--map", f"{name}={target}"]) == 0
+    out = capsys.readouterr().out.strip()
+    assert out == "imported 4, updated 0, organisation names kept as aliases 1"
+    # Kept: the same file imports again without --map.
+    assert main(["registry", "import", str(data), "--org", "1"]) == 0
+    assert capsys.readouterr().out.strip() == "imported 0, updated 0"
+    # A --map without "=" is refused with the reason.
+    assert main(["registry", "import", str(data), "--org", "1", "--map", "просто имя"]) == 1
+    assert "--map wants NAME=ORG" in capsys.readouterr().err

@@ -18,6 +18,7 @@ from registry.models import (
     Member,
     MemberStatus,
     Organisation,
+    OrganisationAlias,
     OrgKind,
     Role,
     Seat,
@@ -803,3 +804,82 @@ def test_every_import_error_code_is_translated() -> None:
     assert {"required", "bad_date", "unknown_organisation", "card_elsewhere"} <= codes
     missing = {c for c in codes if f"import.error.{c}" not in ru}
     assert missing == set()
+
+
+async def test_import_offers_close_organisations_and_maps_a_name_once(client: Any, db: Any) -> None:
+    reg = await registrar(client, db)
+    root = await f.org(db, "Пермский крайсовпроф")
+    apk = await f.org(
+        db,
+        "Пермская краевая организация Профессионального союза работников агропромышленного "
+        "комплекса Российской Федерации",
+        kind=OrgKind.MEMBER_ORGANISATION,
+        parent=root,
+        short_name="Пермская краевая организация Профсоюза работников АПК",
+    )
+    await f.org(
+        db, "Первичная профсоюзная организация СПК «Нива»", kind=OrgKind.PRIMARY, parent=apk
+    )
+    root_id, apk_id = root.id, apk.id
+    await db.commit()
+    content = (DATA / "members_org_names_differ.csv").read_bytes()
+    name = "Пермская краевая организация Профсоюза работников агропромышленного комплекса РФ"
+    resp = await reg.client.post(
+        "/registry/import", data=upload_form(reg, root_id, content, "agro.csv")
+    )
+    html = await resp.text()
+    assert resp.status == 422, html
+    # The unmatched name, its rows, and a choice with the closest organisation first.
+    section = html.split('id="org-mapping"')[1].split("</fieldset>")[0]
+    assert f"«{name}»" in section
+    assert "(строки 2, 3)" in section
+    closest = section.split('<optgroup label="Похожие организации">')[1].split("</optgroup>")[0]
+    first = re.search(r'<option value="(\d+)"( selected)?>([^<]*)</option>', closest)
+    assert first is not None
+    assert int(first[1]) == apk_id
+    assert "сходство 100 %" in first[3]
+    assert first[2] == " selected"  # all but the same name: chosen in advance
+    # The file comes back in the page: no need to choose it again.
+    carried = re.search(r'name="carried_data" value="([^"]+)"', html)
+    assert carried is not None
+    assert "Файл «agro.csv» уже выбран" in html
+    assert await count(db, Member) == 0
+
+    form = aiohttp.FormData()
+    form.add_field("_csrf", reg.csrf)
+    form.add_field("organisation_id", str(root_id))
+    form.add_field("carried_name", "agro.csv")
+    form.add_field("carried_data", carried[1])
+    form.add_field("map_name", name)
+    form.add_field("map_org", str(apk_id))
+    form.add_field("file", b"", filename="", content_type="application/octet-stream")
+    resp = await reg.client.post("/registry/import", data=form, allow_redirects=False)
+    assert resp.status == 303, await resp.text()
+    html = await page(await reg.get(resp.headers["Location"]))
+    assert "Импортировано 4" in html
+    assert "Названий организаций запомнено: 1." in html
+    assert await count(db, Member, Member.organisation_id == apk_id) == 2
+    assert await count(db, OrganisationAlias, OrganisationAlias.organisation_id == apk_id) == 1
+
+    # Uploaded again, the file needs no mapping.
+    resp = await reg.client.post(
+        "/registry/import",
+        data=upload_form(reg, root_id, content, "agro.csv"),
+        allow_redirects=False,
+    )
+    assert resp.status == 303, await resp.text()
+
+
+async def test_a_carried_file_that_is_not_base64_is_asked_for_again(client: Any, db: Any) -> None:
+    reg = await registrar(client, db)
+    root = await f.org(db)
+    await db.commit()
+    form = aiohttp.FormData()
+    form.add_field("_csrf", reg.csrf)
+    form.add_field("organisation_id", str(root.id))
+    form.add_field("carried_name", "x.csv")
+    form.add_field("carried_data", "это не base64!")
+    resp = await reg.client.post("/registry/import", data=form, allow_redirects=False)
+    html = await page(resp, 422)
+    assert "Выберите файл" in html
+    assert await count(db, Member) == 0

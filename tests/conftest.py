@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from aiohttp import CookieJar
+from hypothesis import HealthCheck, settings
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,6 +42,11 @@ CHROMIUM_ARGS = [
     "--use-fake-ui-for-media-stream",
 ]
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+# Property tests run on shared, busy machines: no per-example time limit and no health
+# check that judges data generation by the clock (tests never assert wall-clock times).
+settings.register_profile("kvorum", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("kvorum")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -33,7 +33,7 @@ from tests import factories as f
 from tests.meetings.closed_meeting import held_meeting
 from tests.server.test_document_signing import signed_protocol
 
-__all__ = ["ROLES", "World", "build_world"]
+__all__ = ["PDF", "ROLES", "World", "build_world", "make_client_factory"]
 
 ROLES = ("registrar", "chair", "secretary", "seated", "unseated", "auditor", "guest", "anonymous")
 PDF = b"%PDF-1.4\n% agenda material\n" + b"0" * 200

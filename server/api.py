@@ -8,7 +8,6 @@ wrapper parses and validates the request with exactly those models, and
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -17,6 +16,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 from pydantic.json_schema import models_json_schema
 
+from crypto.jsonlimits import API_LIMITS, JSONLimitError, loads
 from registry.errors import InvalidInput
 from server.keys import SETTINGS
 
@@ -183,9 +183,14 @@ async def parse_json_body(request: web.Request, model: type[BaseModel]) -> BaseM
             max_size=request.app[SETTINGS].max_json_body, actual_size=len(raw)
         )
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"the body is not valid JSON: {exc}", code="malformed_json") from None
+        data = loads(raw, API_LIMITS)
+    except JSONLimitError as exc:
+        if exc.reason == "invalid_json":
+            raise InvalidInput(
+                f"the body is not valid JSON: {exc}", code="malformed_json"
+            ) from None
+        # Too deep, too long a number, string or array: docs/api.md lists the limits.
+        raise InvalidInput(f"the body is beyond a limit: {exc}", code=exc.reason) from None
     if not isinstance(data, dict):
         raise InvalidInput("the body must be a JSON object", code="malformed_json")
     try:

@@ -11,7 +11,6 @@ import asyncio
 import datetime as dt
 import hashlib
 import logging
-import os
 from collections.abc import Sequence
 from email.message import EmailMessage
 from email.utils import parseaddr
@@ -24,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from meetings.blobs import BlobStore
+from meetings.blobs import EXTENSIONS, BlobStore, clean_filename
 from meetings.events import MAX_BACKLOG, event_json, events_after
 from meetings.ical import calendar_text, meeting_event
 from meetings.lifecycle import allowed_targets
@@ -172,14 +171,16 @@ async def material_response(settings: Settings, material: Material) -> web.Respo
     # The address is the proof of the content: a damaged or swapped file is not served.
     if hashlib.sha256(data).hexdigest() != material.sha256:
         raise RuntimeError(f"material {material.id}: stored bytes do not match their sha256")
-    _stem, ext = os.path.splitext(material.filename)
-    safe_ext = ext if ext.isascii() and ext[1:].isalnum() and len(ext) <= 10 else ""
-    fallback = f"material-{material.id}{safe_ext}"
+    # The name as kept now (a file stored before names were cleaned may still hold a
+    # right-to-left override); the ASCII fallback takes the extension of the type the
+    # bytes were found to be, never one a name shows or hides.
+    name = clean_filename(material.filename, material.media_type)
+    fallback = f"material-{material.id}{EXTENSIONS[material.media_type]}"
     return web.Response(
         body=data,
         content_type=material.media_type,
         headers={
-            "Content-Disposition": content_disposition(material.filename, fallback),
+            "Content-Disposition": content_disposition(name, fallback),
             "Cache-Control": "private, no-store",
         },
     )

@@ -148,6 +148,7 @@ async def passkey_register(request: web.Request, body: PasskeyIn) -> PasskeyOut:
     summary="Start logging in with a passkey",
     tag="auth",
     response=CeremonyOut,
+    public=True,
 )
 async def login_options(request: web.Request) -> CeremonyOut:
     # Anonymous and it stores a row: throttled per address, capped in all (passkeys).
@@ -165,6 +166,7 @@ async def login_options(request: web.Request) -> CeremonyOut:
     tag="auth",
     body=PasskeyLoginIn,
     response=LoginOut,
+    public=True,
 )
 async def login_passkey(request: web.Request, body: PasskeyLoginIn) -> web.StreamResponse:
     settings = request.app[SETTINGS]

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from meetings.blobs import EXTENSIONS, BlobStore, clean_filename
+from meetings.blobs import EXTENSIONS, MATERIAL_TYPES, BlobStore, clean_filename
 from meetings.events import MAX_BACKLOG, event_json, events_after
 from meetings.ical import calendar_text, meeting_event
 from meetings.lifecycle import allowed_targets
@@ -331,6 +331,7 @@ async def list_meetings(request: web.Request, query: MeetingQuery) -> list[Meeti
     body=MeetingIn,
     response=MeetingDetailOut,
     status=201,
+    creates="meeting_id",
 )
 async def create_meeting(request: web.Request, body: MeetingIn) -> MeetingDetailOut:
     async with unit(request) as (db, actor):
@@ -416,6 +417,7 @@ async def list_meeting_events(
     body=AgendaItemIn,
     response=AgendaItemOut,
     status=201,
+    creates="item_id",
 )
 async def add_agenda_item(
     request: web.Request, meeting_id: int, body: AgendaItemIn
@@ -462,6 +464,7 @@ async def remove_agenda_item(request: web.Request, item_id: int) -> None:
     tag="agenda",
     response=MaterialOut,
     status=201,
+    creates="material_id",
 )
 async def add_material(request: web.Request, item_id: int) -> MaterialOut:
     async with unit(request) as (db, actor):
@@ -477,7 +480,7 @@ async def add_material(request: web.Request, item_id: int) -> MaterialOut:
     summary="Download a material (as an attachment, with its original name)",
     tag="agenda",
     response=bytes,
-    media_type="application/octet-stream",
+    media_type=tuple(MATERIAL_TYPES),  # the type the file's bytes were found to be
 )
 async def download_material(request: web.Request, material_id: int) -> web.Response:
     async with unit(request) as (db, actor):
@@ -496,6 +499,7 @@ async def download_material(request: web.Request, material_id: int) -> web.Respo
     body=GuestIn,
     response=GuestOut,
     status=201,
+    creates="guest_id",
 )
 async def add_guest(request: web.Request, meeting_id: int, body: GuestIn) -> GuestOut:
     async with unit(request) as (db, actor):

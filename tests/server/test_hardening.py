@@ -296,3 +296,55 @@ async def test_locale_cookie_is_secure(client: Any) -> None:
     (header,) = [h for h in resp.headers.getall("Set-Cookie") if h.startswith(LOCALE_COOKIE)]
     assert "Secure" in header
     assert "SameSite=Lax" in header
+
+
+# --- 8. the OpenAPI document says what the server does ----------------------------------------
+
+
+async def test_openapi_document_agrees_with_the_server(client: Any, db: AsyncSession) -> None:
+    doc = await (await client.get("/api/v1/openapi.json")).json()
+    paths = doc["paths"]
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            where = f"{method.upper()} {path}"
+            # 429 (with Retry-After) may come from any operation.
+            assert "Retry-After" in operation["responses"]["429"]["headers"], where
+            for parameter in operation["parameters"]:
+                if parameter["in"] == "path":
+                    assert parameter["schema"]["minimum"] == 1, where
+    members = paths["/api/v1/organisations/{org_id}/members/export"]["get"]
+    assert list(members["responses"]["200"]["content"]) == ["text/csv"]
+    material = paths["/api/v1/materials/{material_id}"]["get"]["responses"]["200"]["content"]
+    assert set(material) == {
+        "application/pdf",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "image/png",
+        "image/jpeg",
+        "image/webp",
+    }
+    name = doc["components"]["schemas"]["OrganisationIn"]["properties"]["name"]
+    assert re.fullmatch(name["pattern"].encode().decode("unicode_escape"), "Союз")
+    assert not re.fullmatch(name["pattern"].encode().decode("unicode_escape"), "Со\x00юз")
+    # Public operations need no session; the rest need one (the document's default).
+    assert paths["/api/v1/auth/login/options"]["post"]["security"] == []
+    assert paths["/api/v1/votes/{vote_id}/ballots"]["post"]["security"] == []
+    assert "security" not in paths["/api/v1/members"]["get"]
+    # Links lead from what is made to what can be done with it.
+    links = paths["/api/v1/organisations"]["post"]["responses"]["201"]["links"]
+    assert links["get_organisation"]["parameters"] == {"org_id": "$response.body#/id"}
+
+    # /votes/absentee is not also /votes/{vote_id}: its Allow names POST alone.
+    registrar = await f.login(client, db, await f.account(db, Role.REGISTRAR))
+    resp = await registrar.get("/api/v1/votes/absentee")
+    assert resp.status == 405
+    assert resp.headers["Allow"] == "POST"
+    resp = await registrar.get("/api/v1/votes/surveys")
+    assert resp.headers["Allow"] == "POST"
+    # A non-digit id is simply no route (404), never a 422 after a route matched.
+    assert (await registrar.get("/api/v1/votes/٣")).status == 404
+    # The export really is CSV.
+    union = await f.org(db)
+    await db.commit()
+    resp = await registrar.get(f"/api/v1/organisations/{union.id}/members/export")
+    assert resp.status == 200
+    assert resp.content_type == "text/csv"

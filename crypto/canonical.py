@@ -36,7 +36,9 @@ within ±(2**53-1), ASCII member names.
 Errors are :class:`CanonicalJSONError` with a stable ``reason`` (one of
 ``unsupported_type``, ``non_string_key``, ``lone_surrogate``, ``non_finite_number``,
 ``integer_out_of_range``, ``float_not_allowed``, ``non_ascii_key``, ``too_deep``,
-``cycle``, ``invalid_json``, ``duplicate_key``, ``not_canonical``) and a ``path``
+``cycle``, ``invalid_json``, ``duplicate_key``, ``not_canonical``, and the limits of
+:mod:`crypto.jsonlimits`: ``number_too_long``, ``number_out_of_range``, ``string_too_long``,
+``too_many_items``) and a ``path``
 such as ``$.ballot.choices[2]``.
 
 Not guaranteed: this is pure Python and runs in time that depends on the data,
@@ -56,6 +58,7 @@ from decimal import Decimal
 from typing import NoReturn
 
 from crypto.errors import CredentialError
+from crypto.jsonlimits import DOCUMENT_LIMITS, JSONLimitError, JSONLimits, check_text, check_value
 
 __all__ = [
     "MAX_DEPTH",
@@ -182,7 +185,7 @@ def _plain_item(item: object, limit: int, depth: int) -> bool:
     return (kind is dict or kind is list or kind is tuple) and _plain(item, limit, depth + 1)
 
 
-def parse_json(data: bytes) -> object:
+def parse_json(data: bytes, *, limits: JSONLimits = DOCUMENT_LIMITS) -> object:
     """Parse UTF-8 JSON strictly, without requiring canonical form.
 
     Rejects invalid UTF-8, a byte order mark, duplicate member names,
@@ -191,11 +194,14 @@ def parse_json(data: bytes) -> object:
     others ``int``, except integer literals beyond ±2**53, which become ``float``:
     RFC 8785 numbers are doubles, and JavaScript reads them so (the canonical form
     of a large double such as ``65332817718815540`` has no fraction).
+
+    ``limits`` (:mod:`crypto.jsonlimits`) bound depth, number, string and array
+    lengths; beyond them the reason is that of :class:`~crypto.jsonlimits.JSONLimitError`.
     """
-    return _parse(data, exact_integers=False)
+    return _parse(data, exact_integers=False, limits=limits)
 
 
-def _parse(data: bytes, *, exact_integers: bool) -> object:
+def _parse(data: bytes, *, exact_integers: bool, limits: JSONLimits = DOCUMENT_LIMITS) -> object:
     if not isinstance(data, bytes | bytearray | memoryview):
         raise CanonicalJSONError("invalid_json", f"expected bytes, got {type(data).__name__}")
     try:
@@ -203,7 +209,11 @@ def _parse(data: bytes, *, exact_integers: bool) -> object:
     except UnicodeDecodeError as exc:
         raise CanonicalJSONError("invalid_json", f"not valid UTF-8 at byte {exc.start}") from exc
     try:
-        return json.loads(
+        check_text(text, limits)
+    except JSONLimitError as exc:
+        raise CanonicalJSONError(exc.reason, str(exc)) from exc
+    try:
+        value = json.loads(
             text,
             object_pairs_hook=_object_without_duplicates,
             parse_constant=_no_constants,
@@ -219,6 +229,11 @@ def _parse(data: bytes, *, exact_integers: bool) -> object:
         raise CanonicalJSONError("too_deep", "invalid JSON: nested too deeply") from exc
     except ValueError as exc:  # e.g. an integer literal beyond int_max_str_digits
         raise CanonicalJSONError("invalid_json", f"invalid JSON: {exc}") from exc
+    try:
+        check_value(value, limits)
+    except JSONLimitError as exc:
+        raise CanonicalJSONError(exc.reason, str(exc), path=None) from exc
+    return value
 
 
 def parse_canonical(data: bytes) -> object:

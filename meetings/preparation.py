@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from meetings.access import MeetingRoles, composition_ids, is_body_officer, roles_in
-from meetings.blobs import BlobStore
+from meetings.blobs import BlobStore, clean_filename
 from meetings.events import append_event
 from meetings.lifecycle import check_transition
 from meetings.models import (
@@ -278,7 +278,7 @@ class MeetingService:
         (await roles_in(self.session, meeting, self.actor)).require_prepare()
         self._require_editable(meeting)
         digest, media_type = store.put(data)
-        name = filename.replace("/", "_").replace("\\", "_").strip()[:300] or "file"
+        name = clean_filename(filename, media_type)
         material = Material(
             item_id=item.id, filename=name, media_type=media_type, size=len(data), sha256=digest
         )
@@ -341,8 +341,8 @@ class MeetingService:
         or malformed one and for a closed meeting's guest — all alike, so a refusal tells
         nothing about which. The token is never compared itself: the lookup is by its
         hash, through the unique index."""
-        if not token or len(token) > _GUEST_TOKEN_MAX:
-            return None
+        if not token or len(token) > _GUEST_TOKEN_MAX or not token.isascii():
+            return None  # ours are URL-safe base64; a non-UTF-8 one cannot be hashed
         guest: Guest | None = await self.session.scalar(
             select(Guest)
             .join(Meeting, Meeting.id == Guest.meeting_id)

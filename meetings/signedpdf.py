@@ -63,6 +63,7 @@ __all__ = [
     "EmbeddedFile",
     "Signed",
     "SignedPdfError",
+    "check_structure",
     "check_unchanged",
     "embed",
     "extract",
@@ -718,6 +719,17 @@ def _require_pdf(data: bytes) -> None:
 def _open(pdf: bytes) -> _Pdf:
     _require_pdf(pdf)
     return _Pdf(pdf, _last_startxref(pdf))
+
+
+def check_structure(pdf: bytes) -> None:
+    """Refuse bytes that only start like a PDF: the file must end in ``startxref …
+    %%EOF``, its cross-reference sections must read, and its trailer's ``/Root`` must
+    be a ``/Catalog`` dictionary. (A ``%PDF-`` line followed by HTML fails here.)"""
+    document = _open(pdf)
+    root = document.trailer.get(b"Root")
+    catalog = document.resolve(root) if isinstance(root, _Ref) else None
+    if not isinstance(catalog, dict) or catalog.get(b"Type") != _Name(b"Catalog"):
+        raise SignedPdfError("the PDF's trailer has no /Root catalog")
 
 
 def _checked_files(files: Sequence[tuple[str, bytes, str]]) -> list[EmbeddedFile]:

@@ -92,21 +92,30 @@ class MemberService:
         if not 1 <= page <= MAX_PAGE or not 1 <= per_page <= 200:
             raise InvalidInput(f"page must be within 1..{MAX_PAGE} and per_page within 1..200")
         stmt = select(Member)
-        if not self.actor.has(Role.REGISTRAR):
-            visible = await self._visible_ids()
-            stmt = stmt.where(Member.id.in_(visible))
-        if query.strip():
-            for word in query.lower().replace("ё", "е").split():
+        words = query.lower().replace("ё", "е").split()
+        if self.actor.has(Role.REGISTRAR):
+            for word in words:
                 escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
                 stmt = stmt.where(Member.search_key.like(f"%{escaped}%", escape="\\"))
+            if status is not None:
+                stmt = stmt.where(Member.status == status)
+        else:
+            # Only what the caller may see is searched and filtered: a card number or a
+            # status hidden from them must not decide whether a row is found, or the
+            # hidden value could be read back one character at a time.
+            levels = await self._levels(None)
+            full = {member_id for member_id, level in levels.items() if level is Level.FULL}
+            stmt = stmt.where(Member.id.in_(await self._matching(levels, full, words)))
+            if status is MemberStatus.ACTIVE:
+                stmt = stmt.where((Member.status == status) | Member.id.not_in(full))
+            elif status is not None:
+                stmt = stmt.where(Member.status == status, Member.id.in_(full))
         if organisation_id is not None:
             org = await self.session.get(Organisation, organisation_id)
             if org is None:
                 raise NotFound(f"organisation {organisation_id} does not exist")
             ids = await OrganisationService(self.session, self.actor).subtree_ids(org)
             stmt = stmt.where(Member.organisation_id.in_(ids))
-        if status is not None:
-            stmt = stmt.where(Member.status == status)
         total = await self.session.scalar(select(func.count()).select_from(stmt.subquery()))
         rows = (
             await self.session.scalars(
@@ -287,10 +296,24 @@ class MemberService:
                 "the union card number is already in use", fields={"card_number": "already in use"}
             ) from exc
 
-    async def _visible_ids(self) -> set[int]:
-        """Members a non-registrar may see at all (their own record and co-members)."""
-        levels = await self._levels(None)
-        return set(levels)
+    async def _matching(
+        self, levels: dict[int, Level], full: set[int], words: list[str]
+    ) -> set[int]:
+        """Of the members a non-registrar sees, those whose visible fields hold every
+        word: the name for all of them, the card number only where it is shown (FULL)."""
+        if not words:
+            return set(levels)
+        rows = await self.session.execute(
+            select(
+                Member.id, Member.surname, Member.name, Member.patronymic, Member.card_number
+            ).where(Member.id.in_(levels))
+        )
+        found: set[int] = set()
+        for member_id, surname, name, patronymic, card in rows:
+            key = search_key(surname, name, patronymic, card if member_id in full else "")
+            if all(word in key for word in words):
+                found.add(member_id)
+        return found
 
     async def _levels(self, member_ids: Sequence[int] | None) -> dict[int, Level]:
         """The level at which the caller may see each member (absent: not at all)."""

@@ -8,21 +8,23 @@ wrapper parses and validates the request with exactly those models, and
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, models_json_schema
+from pydantic_core import core_schema
 
+from crypto.jsonlimits import API_LIMITS, JSONLimitError, loads
 from registry.errors import InvalidInput
 from server.keys import SETTINGS
 
 __all__ = [
     "API_PREFIX",
     "MAX_ID",
+    "NO_CONTROL_CHARACTERS",
     "UPLOAD_ATTR",
     "ApiRoutes",
     "ErrorOut",
@@ -32,6 +34,7 @@ __all__ = [
 ]
 
 API_PREFIX = "/api/v1"
+_PATH_PARAM = re.compile(r"{(\w+)}")
 # Set on handlers that accept file uploads: they get the larger body limit.
 UPLOAD_ATTR = "kvorum_upload"
 
@@ -61,7 +64,16 @@ class Operation:
     response: Any = None  # a model, a list[...] type, or None for 204
     status: int = 200
     upload: bool = False  # multipart file upload, with the larger body limit
-    media_type: str = "application/json"
+    media_type: str | tuple[str, ...] = "application/json"
+    public: bool = False  # no session needed (the OpenAPI document says so)
+    # The body's schema, for a handler that reads the body itself (a signed ballot).
+    raw_body: dict[str, Any] | None = None
+    # The path parameter its answer's "id" fills (OpenAPI links to the operations on it).
+    creates: str | None = None
+
+    @property
+    def media_types(self) -> tuple[str, ...]:
+        return (self.media_type,) if isinstance(self.media_type, str) else self.media_type
 
     @property
     def operation_id(self) -> str:
@@ -110,7 +122,10 @@ class ApiRoutes:
         response: Any = None,
         status: int = 200,
         upload: bool = False,
-        media_type: str = "application/json",
+        media_type: str | tuple[str, ...] = "application/json",
+        public: bool = False,
+        raw_body: dict[str, Any] | None = None,
+        creates: str | None = None,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.operations.append(
@@ -126,6 +141,9 @@ class ApiRoutes:
                     status,
                     upload,
                     media_type,
+                    public,
+                    raw_body,
+                    creates,
                 )
             )
             return handler
@@ -134,7 +152,10 @@ class ApiRoutes:
 
     def install(self, app: web.Application) -> None:
         for op in self.operations:
-            app.router.add_route(op.method, API_PREFIX + op.path, _wrap(op), name=op.operation_id)
+            # Every path parameter is an id: only ASCII digits match, so "/votes/absentee"
+            # is its own route and never also "/votes/{vote_id}" (whose Allow would lie).
+            path = _PATH_PARAM.sub(r"{\1:[0-9]+}", op.path)
+            app.router.add_route(op.method, API_PREFIX + path, _wrap(op), name=op.operation_id)
 
 
 def _wrap(op: Operation) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
@@ -183,9 +204,14 @@ async def parse_json_body(request: web.Request, model: type[BaseModel]) -> BaseM
             max_size=request.app[SETTINGS].max_json_body, actual_size=len(raw)
         )
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"the body is not valid JSON: {exc}", code="malformed_json") from None
+        data = loads(raw, API_LIMITS)
+    except JSONLimitError as exc:
+        if exc.reason == "invalid_json":
+            raise InvalidInput(
+                f"the body is not valid JSON: {exc}", code="malformed_json"
+            ) from None
+        # Too deep, too long a number, string or array: docs/api.md lists the limits.
+        raise InvalidInput(f"the body is beyond a limit: {exc}", code=exc.reason) from None
     if not isinstance(data, dict):
         raise InvalidInput("the body must be a JSON object", code="malformed_json")
     try:
@@ -196,7 +222,53 @@ async def parse_json_body(request: web.Request, model: type[BaseModel]) -> BaseM
 
 # --- OpenAPI ------------------------------------------------------------------------------
 
-_PATH_PARAM = re.compile(r"{(\w+)}")
+
+# Ids are positive 32-bit integers (both databases' integer columns).
+_ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+# Every error is the one shape; these are the statuses any operation may answer.
+_ERRORS = (
+    ("400", "bad request"),
+    ("401", "not logged in"),
+    ("403", "not allowed"),
+    ("404", "not found"),
+    ("409", "conflict"),
+    ("413", "body too large"),
+    ("415", "unsupported media type"),
+    ("422", "invalid input (or beyond a limit: docs/api.md)"),
+    ("429", "too many requests (see Retry-After)"),
+)
+#: What :class:`registry.schemas.StrictIn` refuses in every string: C0 controls but
+#: tab, line feed and carriage return (an ECMA-262 pattern, as OpenAPI 3.1 takes).
+NO_CONTROL_CHARACTERS = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f]*$"
+
+
+class _InputSchema(GenerateJsonSchema):
+    """Input strings declare the control characters the models refuse."""
+
+    def str_schema(self, schema: core_schema.StringSchema) -> JsonSchemaValue:
+        generated = super().str_schema(schema)
+        if self.mode == "validation" and "pattern" not in generated:
+            generated["pattern"] = NO_CONTROL_CHARACTERS
+        return generated
+
+
+def _links(source: Operation, operations: Sequence[Operation]) -> dict[str, Any]:
+    """OpenAPI links from an operation that creates something to every operation on it:
+    the new id fills its parameter, and the source's own path parameters the rest."""
+    given = set(_PATH_PARAM.findall(source.path))
+    links: dict[str, Any] = {}
+    for target in operations:
+        wanted = _PATH_PARAM.findall(target.path)
+        if target is source or source.creates not in wanted:
+            continue
+        if not set(wanted) - {source.creates} <= given:
+            continue
+        parameters = {
+            name: "$response.body#/id" if name == source.creates else f"$request.path.{name}"
+            for name in wanted
+        }
+        links[target.operation_id] = {"operationId": target.operation_id, "parameters": parameters}
+    return links
 
 
 def openapi_document(tables: Sequence[ApiRoutes], *, title: str, version: str) -> dict[str, Any]:
@@ -209,7 +281,9 @@ def openapi_document(tables: Sequence[ApiRoutes], *, title: str, version: str) -
         if isinstance(op.response, type) and issubclass(op.response, BaseModel):
             models.append((op.response, "serialization"))
     keyed, defs = models_json_schema(
-        list(dict.fromkeys(models)), ref_template="#/components/schemas/{model}"
+        list(dict.fromkeys(models)),
+        ref_template="#/components/schemas/{model}",
+        schema_generator=_InputSchema,
     )
     schemas: dict[str, Any] = dict(defs.get("$defs", {}))
 
@@ -226,11 +300,13 @@ def openapi_document(tables: Sequence[ApiRoutes], *, title: str, version: str) -
     paths: dict[str, dict[str, Any]] = {}
     for op in operations:
         parameters: list[dict[str, Any]] = [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+            {"name": name, "in": "path", "required": True, "schema": _ID_SCHEMA}
             for name in _PATH_PARAM.findall(op.path)
         ]
         if op.query is not None:
-            query_schema = op.query.model_json_schema(ref_template="#/components/schemas/{model}")
+            query_schema = op.query.model_json_schema(
+                ref_template="#/components/schemas/{model}", schema_generator=_InputSchema
+            )
             schemas.update(query_schema.pop("$defs", {}))
             required = set(query_schema.get("required", []))
             for name, prop in query_schema.get("properties", {}).items():
@@ -241,22 +317,26 @@ def openapi_document(tables: Sequence[ApiRoutes], *, title: str, version: str) -
         if op.response is None:
             responses["204"] = {"description": "done"}
         else:
+            schema = (
+                schema_of(op.response, "serialization")
+                if op.media_types == ("application/json",)
+                else {"type": "string", "format": "binary"}
+            )
             responses[str(op.status)] = {
                 "description": "success",
-                "content": {op.media_type: {"schema": schema_of(op.response, "serialization")}},
+                "content": {media: {"schema": schema} for media in op.media_types},
             }
-        for code, text in (
-            ("400", "bad request"),
-            ("401", "not logged in"),
-            ("403", "not allowed"),
-            ("404", "not found"),
-            ("409", "conflict"),
-            ("422", "invalid input"),
-        ):
+        for code, text in _ERRORS:
             responses[code] = {
                 "description": text,
                 "content": {"application/json": {"schema": error_ref}},
             }
+        responses["429"]["headers"] = {
+            "Retry-After": {
+                "description": "seconds to wait before trying again",
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        }
         entry: dict[str, Any] = {
             "operationId": op.operation_id,
             "summary": op.summary,
@@ -264,10 +344,17 @@ def openapi_document(tables: Sequence[ApiRoutes], *, title: str, version: str) -
             "parameters": parameters,
             "responses": responses,
         }
+        if op.public:
+            entry["security"] = []  # no session needed
         if op.body is not None:
             entry["requestBody"] = {
                 "required": True,
                 "content": {"application/json": {"schema": schema_of(op.body, "validation")}},
+            }
+        if op.raw_body is not None:
+            entry["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": op.raw_body}},
             }
         if op.upload:
             entry["requestBody"] = {
@@ -278,10 +365,15 @@ def openapi_document(tables: Sequence[ApiRoutes], *, title: str, version: str) -
                             "type": "object",
                             "properties": {"file": {"type": "string", "format": "binary"}},
                             "required": ["file"],
+                            "additionalProperties": False,
                         }
                     }
                 },
             }
+        if op.creates is not None:
+            links = _links(op, operations)
+            if links:
+                responses[str(op.status)]["links"] = links
         paths.setdefault(API_PREFIX + op.path, {})[op.method.lower()] = entry
     return {
         "openapi": "3.1.0",

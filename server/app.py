@@ -28,6 +28,7 @@ from server.middlewares import (
 from server.pages import make_jinja, render_error
 from server.pghub import hub_context, make_hub
 from server.settings import Settings
+from server.throttle import THROTTLE, AddressThrottle
 from server.views import (
     auth_pages,
     card,
@@ -132,6 +133,9 @@ def create_app(settings: Settings, *, mailer: Mailer | None = None) -> web.Appli
     app[CATALOGUES] = Catalogues()
     app[MAILER] = mailer or make_mailer(settings, outbox=lambda: app[SESSIONMAKER])
     app[HUB] = make_hub(settings)
+    app[THROTTLE] = AddressThrottle(
+        burst=settings.anonymous_burst, per_minute=settings.anonymous_per_minute
+    )
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(hub_context)
     app.cleanup_ctx.append(_keyring)

@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -38,7 +39,9 @@ __all__ = [
     "COOKIE",
     "GUEST_COOKIE",
     "SAFE_METHODS",
+    "clear_session_cookie",
     "cookie_name",
+    "cookie_token",
     "digest",
     "open_session",
     "set_guest_cookie",
@@ -48,6 +51,7 @@ __all__ = [
 ]
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_TOKEN = re.compile(r"[A-Za-z0-9_-]+")
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "_csrf"
 SESSION_KEY = web.RequestKey("session", Session)
@@ -87,7 +91,7 @@ async def open_session(
     (session fixation) is worthless after it. Returns the cookie token (never stored).
     """
     if request is not None:
-        previous = request.cookies.get(COOKIE)
+        previous = cookie_token(request, COOKIE)
         if previous:
             await db.execute(
                 update(Session)
@@ -118,6 +122,28 @@ def set_session_cookie(response: web.StreamResponse, settings: Settings, token: 
         samesite="Lax",
         max_age=settings.session_absolute_hours * 3600,
     )
+
+
+def clear_session_cookie(response: web.StreamResponse) -> None:
+    """Tell the browser to drop the session cookie.
+
+    With exactly the attributes it was set with: a browser ignores a deletion of a
+    ``__Host-`` cookie that lacks ``Secure`` (the prefix requires it on every write).
+    """
+    response.del_cookie(COOKIE, path="/", secure=True, httponly=True, samesite="Lax")
+
+
+def cookie_token(request: web.Request, name: str) -> str | None:
+    """A bearer token from a cookie, or None unless it looks like one of ours.
+
+    Every token Kvorum issues is URL-safe base64 (``secrets.token_urlsafe``): ASCII
+    letters, digits, ``-`` and ``_``. Anything else (a non-UTF-8 cookie arrives as
+    surrogate escapes, which cannot even be hashed) is simply no token.
+    """
+    token = request.cookies.get(name)
+    if not token or len(token) > 64 or _TOKEN.fullmatch(token) is None:
+        return None
+    return token
 
 
 def set_guest_cookie(
@@ -161,8 +187,8 @@ async def sweep(db: AsyncSession, settings: Settings) -> tuple[int, int]:
 
 async def _session_of(request: web.Request, db: AsyncSession) -> Session | None:
     settings = request.app[SETTINGS]
-    token = request.cookies.get(cookie_name(settings))
-    if not token or len(token) > 64:
+    token = cookie_token(request, cookie_name(settings))
+    if token is None:
         return None
     row = await db.scalar(
         select(Session).where(Session.token_hash == digest(token), Session.ended_at.is_(None))
@@ -211,8 +237,8 @@ async def _check_csrf(request: web.Request, session: Session) -> None:
 
 async def _guest_of(request: web.Request, db: AsyncSession) -> Guest | None:
     """The guest whose (current, open meeting's) link cookie this request carries."""
-    token = request.cookies.get(GUEST_COOKIE)
-    if not token:
+    token = cookie_token(request, GUEST_COOKIE)
+    if token is None:
         return None
     anonymous = Actor(account_id=None, display_name="guest link", request_id=REQUEST_ID.get())
     return await MeetingService(db, anonymous).guest_by_token(token)

@@ -26,6 +26,7 @@ from server.auth import SAFE_METHODS
 from server.authevents import client_address
 from server.keys import SETTINGS
 from server.logs import REQUEST_ID
+from server.origins import is_own_origin
 
 __all__ = ["error_middleware", "guard_middleware", "request_id_middleware", "security_headers"]
 
@@ -184,10 +185,7 @@ def guard_middleware() -> Middleware:
             origin = request.headers.get("Origin")
             # A browser always sends Origin on a cross-site POST; a missing one is a
             # non-browser client, which still needs the session's CSRF token.
-            if origin is not None and origin not in (
-                settings.effective_public_url,
-                f"{request.scheme}://{request.host}",
-            ):
+            if origin is not None and not is_own_origin(request, origin):
                 raise PermissionDenied(
                     f"requests from {origin} are not accepted", code="bad_origin"
                 )

@@ -12,7 +12,7 @@ import secrets
 from typing import Any
 
 import webauthn
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from webauthn.helpers import base64url_to_bytes
 from webauthn.helpers.cose import COSEAlgorithmIdentifier
@@ -24,7 +24,7 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
-from registry.errors import InvalidInput, NotAuthenticated
+from registry.errors import InvalidInput, NotAuthenticated, RateLimited
 from registry.models import Account, AuthChallenge, Passkey, Session
 from registry.orm import utcnow
 from server.settings import Settings
@@ -158,7 +158,30 @@ async def finish_registration(
 
 
 async def start_login(db: AsyncSession, settings: Settings) -> tuple[int, str]:
-    """Options for ``navigator.credentials.get``: any passkey of this site (discoverable)."""
+    """Options for ``navigator.credentials.get``: any passkey of this site (discoverable).
+
+    Anyone may ask, so what it stores is bounded: expired login challenges go first,
+    and while ``settings.max_open_logins`` are open no other is made (429 until the oldest
+    expires). Each address is also throttled before this is reached.
+    """
+    now = utcnow()
+    await db.execute(
+        delete(AuthChallenge).where(AuthChallenge.purpose == LOGIN, AuthChallenge.expires_at <= now)
+    )
+    open_count, first_expiry = (
+        await db.execute(
+            select(func.count(), func.min(AuthChallenge.expires_at)).where(
+                AuthChallenge.purpose == LOGIN, AuthChallenge.used_at.is_(None)
+            )
+        )
+    ).one()
+    if open_count >= settings.max_open_logins:
+        if first_expiry is not None and first_expiry.tzinfo is None:
+            first_expiry = first_expiry.replace(tzinfo=dt.UTC)
+        retry = int(((first_expiry or now) - now).total_seconds()) + 1
+        raise RateLimited(
+            f"too many passkey logins are under way; try again in {retry} s", retry_after=retry
+        )
     options = webauthn.generate_authentication_options(
         rp_id=settings.public_host, user_verification=UserVerificationRequirement.PREFERRED
     )

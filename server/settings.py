@@ -48,6 +48,12 @@ class Settings:
     login_window_minutes: int = 15
     login_max_per_account: int = 5
     login_max_per_address: int = 20
+    # Anonymous requests that store something or send mail (a passkey login's challenge,
+    # a login code): per client address, a burst and then so many a minute; and open
+    # passkey-login challenges at most, whoever asked.
+    anonymous_burst: int = 10
+    anonymous_per_minute: float = 10.0
+    max_open_logins: int = 1000
     # A signing key may be enrolled only this soon after a passkey or invitation login.
     enrolment_fresh_minutes: int = 10
     certificate_days: int = 730
@@ -100,6 +106,10 @@ class Settings:
         for url in _urls(self.stun_urls) + _urls(self.turn_urls):
             if not url.startswith(("stun:", "stuns:", "turn:", "turns:")):
                 raise ValueError(f"not a STUN or TURN URL: {url!r}")
+        if self.anonymous_burst < 1 or self.anonymous_per_minute <= 0 or self.max_open_logins < 1:
+            raise ValueError(
+                "anonymous_burst, anonymous_per_minute and max_open_logins must be positive"
+            )
         if self.max_json_body <= 0 or self.max_upload_body < self.max_json_body:
             raise ValueError("max_upload_body must be at least max_json_body, both positive")
 

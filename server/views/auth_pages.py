@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from server.i18n import LOCALES
-from server.keys import SETTINGS
+from server.origins import own_origins
 from server.pages import LOCALE_COOKIE
 
 __all__ = ["install"]
@@ -17,10 +17,19 @@ async def set_locale(request: web.Request) -> web.StreamResponse:
         raise web.HTTPNotFound()
     back = request.headers.get("Referer", "")
     # Only ever redirect back to this site (no open redirect through the Referer).
-    own = (request.app[SETTINGS].effective_public_url, f"{request.scheme}://{request.host}")
+    own = own_origins(request)
     target = back if any(back.startswith(o + "/") for o in own) else "/"
     response = web.HTTPSeeOther(target)
-    response.set_cookie(LOCALE_COOKIE, locale, path="/", samesite="Lax", max_age=365 * 86400)
+    response.set_cookie(
+        LOCALE_COOKIE,
+        locale,
+        path="/",
+        samesite="Lax",
+        max_age=365 * 86400,
+        # Never sent over plain http to a https site. Browsers accept Secure cookies
+        # from http://localhost, the one plain-http origin Kvorum serves.
+        secure=True,
+    )
     raise response
 
 

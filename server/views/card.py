@@ -78,6 +78,9 @@ async def _current_text(
 ) -> str:
     service = _service(request, db, actor)
     now = utcnow()
+    # A card is registry data (name, card number, organisation): its holder's own view
+    # is logged like every other read of it.
+    await record_access(db, actor, AccessAction.READ, [member_id], "union card")
     return await service.current_card(
         member_id,
         now=now,
@@ -150,6 +153,9 @@ async def card_qr(request: web.Request) -> web.StreamResponse:
                 or (row.member_id != actor.member_id and not actor.has(Role.REGISTRAR))
             ):
                 raise NotFound("no such union card")
+            await record_access(
+                db, actor, AccessAction.READ, [row.member_id], f"union card {row.serial}"
+            )
             text = row.document
         elif actor.member_id is None:
             raise NotFound("this account is not a union member's and holds no card")

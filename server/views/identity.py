@@ -20,13 +20,21 @@ from registry.orm import utcnow
 from registry.schemas import StrictIn
 from server import codes, passkeys
 from server.api import ApiRoutes, parse_id
-from server.auth import COOKIE, current_session, open_session, read_form, set_session_cookie, unit
+from server.auth import (
+    clear_session_cookie,
+    current_session,
+    open_session,
+    read_form,
+    set_session_cookie,
+    unit,
+)
 from server.authevents import LOGIN_FAILED, check_rate, record_event, record_failure
 from server.invitations import Issued, consume_invitation, issue_for, peek_invitation
 from server.keys import KEYRING, MAILER, SESSIONMAKER, SETTINGS
 from server.mailer import delivers, send_letters
 from server.outbox import OutboxMailer
 from server.pages import render, translator
+from server.throttle import THROTTLE
 from server.views.signing_keys import session_is_fresh
 
 __all__ = ["install", "routes"]
@@ -151,8 +159,11 @@ async def passkey_register(request: web.Request, body: PasskeyIn) -> PasskeyOut:
     summary="Start logging in with a passkey",
     tag="auth",
     response=CeremonyOut,
+    public=True,
 )
 async def login_options(request: web.Request) -> CeremonyOut:
+    # Anonymous and it stores a row: throttled per address, capped in all (passkeys).
+    request.app[THROTTLE].take(request, "login_options")
     async with request.app[SESSIONMAKER]() as db, db.begin():
         await check_rate(db, request, None)
         challenge_id, options = await passkeys.start_login(db, request.app[SETTINGS])
@@ -166,6 +177,7 @@ async def login_options(request: web.Request) -> CeremonyOut:
     tag="auth",
     body=PasskeyLoginIn,
     response=LoginOut,
+    public=True,
 )
 async def login_passkey(request: web.Request, body: PasskeyLoginIn) -> web.StreamResponse:
     settings = request.app[SETTINGS]
@@ -425,6 +437,8 @@ async def login_page(request: web.Request) -> web.StreamResponse:
 async def login_code_request(request: web.Request) -> web.StreamResponse:
     form = await read_form(request)
     email = str(form.get("email", "")).strip()[:254]
+    # Anonymous, and each known address gets a row and a mail: throttled per address.
+    request.app[THROTTLE].take(request, "login_code")
     letters = []
     async with request.app[SESSIONMAKER]() as db, db.begin():
         await check_rate(db, request, None)
@@ -492,7 +506,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
             session.ended_at = utcnow()
             await record_event(db, request, "logout", account_id=actor.account_id)
     response = web.HTTPSeeOther("/")
-    response.del_cookie(COOKIE, path="/")
+    clear_session_cookie(response)
     raise response
 
 

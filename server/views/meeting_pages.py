@@ -123,6 +123,7 @@ _REASONS = {
     "file:empty": "field.reason.empty_file",
     "file:too large": "meeting.error.file_too_large",
     "file:unsupported type": "meeting.error.file_type",
+    "file:damaged": "meeting.error.file_damaged",
     "no such member": "field.reason.no_such_member",
 }
 # Refusals without a field, recognised by the service's words (English, stable).

@@ -65,6 +65,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crypto.jsonlimits import API_LIMITS, JSONLimitError, loads
 from meetings.events import MAX_BACKLOG, event_json, events_after, take_pending
 from meetings.models import Guest, Meeting, MeetingEvent, MeetingState
 from meetings.preparation import MeetingService
@@ -90,6 +91,7 @@ from server.auth import current_session, unit
 from server.hub import WAKE, Event, Subscription
 from server.keys import HUB, SESSIONMAKER, SETTINGS
 from server.middlewares import STATUS_OF
+from server.origins import is_own_origin
 from server.views import meeting_media
 from server.views.meeting_media import MEDIA_ACTIONS, MediaMessage, MediaSession
 
@@ -227,12 +229,8 @@ def _reason(exc: ValidationError) -> str:
     return f"{where}: {message}" if where else message
 
 
-def _id_of(text: str) -> int | None:
-    """The message's id, if it has a usable one, to put on the error."""
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return None
+def _id_of(data: object) -> int | None:
+    """The parsed message's id, if it has a usable one, to put on the error."""
     value = data.get("id") if isinstance(data, dict) else None
     if type(value) is int and 0 <= value < 2**53:
         return value
@@ -565,16 +563,25 @@ class _Channel:
     async def _answer(self, text: str) -> dict[str, Any]:
         if len(text) > MAX_MESSAGE // 4 and len(text.encode()) > MAX_MESSAGE:
             return _error(None, "bad_message", f"a message may be at most {MAX_MESSAGE} bytes")
+        # The API's limits (depth, numbers, strings, arrays) before anything reads it:
+        # a hundred thousand "[" is a bad message, and the socket stays open.
+        try:
+            data = loads(text, API_LIMITS)
+        except JSONLimitError as exc:
+            data = exc
         if not self.limit.allow():
             return _error(
-                _id_of(text),
+                _id_of(data),
                 "too_many_requests",
                 f"at most {self.limit.burst} messages at once and {self.limit.rate:g} a second",
             )
+        if isinstance(data, JSONLimitError):
+            what = "Invalid JSON" if data.reason == "invalid_json" else "Beyond a limit"
+            return _error(None, "bad_message", f"{what}: {data}")
         try:
             message = MESSAGE.validate_json(text)
         except ValidationError as exc:
-            return _error(_id_of(text), "bad_message", _reason(exc))
+            return _error(_id_of(data), "bad_message", _reason(exc))
         try:
             await self._act(message)
         except DomainError as exc:
@@ -653,12 +660,7 @@ def _same_origin(request: web.Request) -> bool:
     # WebSocket that any site opens, and the same-origin policy does not cover
     # WebSockets. The Origin header — always sent by browsers on the upgrade, and not
     # settable by a page — is the defence; a request without it is refused too.
-    origin = request.headers.get("Origin")
-    settings = request.app[SETTINGS]
-    return origin is not None and origin in (
-        settings.effective_public_url,
-        f"{request.scheme}://{request.host}",
-    )
+    return is_own_origin(request, request.headers.get("Origin"))
 
 
 async def _opening(

@@ -11,7 +11,6 @@ import asyncio
 import datetime as dt
 import hashlib
 import logging
-import os
 from collections.abc import Sequence
 from email.message import EmailMessage
 from email.utils import parseaddr
@@ -24,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from meetings.blobs import BlobStore
+from meetings.blobs import EXTENSIONS, MATERIAL_TYPES, BlobStore, clean_filename
 from meetings.events import MAX_BACKLOG, event_json, events_after
 from meetings.ical import calendar_text, meeting_event
 from meetings.lifecycle import allowed_targets
@@ -172,14 +171,16 @@ async def material_response(settings: Settings, material: Material) -> web.Respo
     # The address is the proof of the content: a damaged or swapped file is not served.
     if hashlib.sha256(data).hexdigest() != material.sha256:
         raise RuntimeError(f"material {material.id}: stored bytes do not match their sha256")
-    _stem, ext = os.path.splitext(material.filename)
-    safe_ext = ext if ext.isascii() and ext[1:].isalnum() and len(ext) <= 10 else ""
-    fallback = f"material-{material.id}{safe_ext}"
+    # The name as kept now (a file stored before names were cleaned may still hold a
+    # right-to-left override); the ASCII fallback takes the extension of the type the
+    # bytes were found to be, never one a name shows or hides.
+    name = clean_filename(material.filename, material.media_type)
+    fallback = f"material-{material.id}{EXTENSIONS[material.media_type]}"
     return web.Response(
         body=data,
         content_type=material.media_type,
         headers={
-            "Content-Disposition": content_disposition(material.filename, fallback),
+            "Content-Disposition": content_disposition(name, fallback),
             "Cache-Control": "private, no-store",
         },
     )
@@ -330,6 +331,7 @@ async def list_meetings(request: web.Request, query: MeetingQuery) -> list[Meeti
     body=MeetingIn,
     response=MeetingDetailOut,
     status=201,
+    creates="meeting_id",
 )
 async def create_meeting(request: web.Request, body: MeetingIn) -> MeetingDetailOut:
     async with unit(request) as (db, actor):
@@ -415,6 +417,7 @@ async def list_meeting_events(
     body=AgendaItemIn,
     response=AgendaItemOut,
     status=201,
+    creates="item_id",
 )
 async def add_agenda_item(
     request: web.Request, meeting_id: int, body: AgendaItemIn
@@ -461,6 +464,7 @@ async def remove_agenda_item(request: web.Request, item_id: int) -> None:
     tag="agenda",
     response=MaterialOut,
     status=201,
+    creates="material_id",
 )
 async def add_material(request: web.Request, item_id: int) -> MaterialOut:
     async with unit(request) as (db, actor):
@@ -476,7 +480,7 @@ async def add_material(request: web.Request, item_id: int) -> MaterialOut:
     summary="Download a material (as an attachment, with its original name)",
     tag="agenda",
     response=bytes,
-    media_type="application/octet-stream",
+    media_type=tuple(MATERIAL_TYPES),  # the type the file's bytes were found to be
 )
 async def download_material(request: web.Request, material_id: int) -> web.Response:
     async with unit(request) as (db, actor):
@@ -495,6 +499,7 @@ async def download_material(request: web.Request, material_id: int) -> web.Respo
     body=GuestIn,
     response=GuestOut,
     status=201,
+    creates="guest_id",
 )
 async def add_guest(request: web.Request, meeting_id: int, body: GuestIn) -> GuestOut:
     async with unit(request) as (db, actor):

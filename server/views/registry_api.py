@@ -128,6 +128,7 @@ async def list_organisations(request: web.Request) -> list[OrganisationOut]:
     body=OrganisationIn,
     response=OrganisationOut,
     status=201,
+    creates="org_id",
 )
 async def create_organisation(request: web.Request, body: OrganisationIn) -> OrganisationOut:
     async with unit(request) as (db, actor):
@@ -208,6 +209,7 @@ async def import_organisation_members(
     summary="Export active members as CSV (re-importable)",
     tag="members",
     response=str,
+    media_type="text/csv",
 )
 async def export_organisation_members(request: web.Request, org_id: int) -> web.Response:
     async with unit(request) as (db, actor):
@@ -273,6 +275,7 @@ async def search_members(request: web.Request, query: MemberQuery) -> Page[Membe
     body=MemberIn,
     response=MemberOut,
     status=201,
+    creates="member_id",
 )
 async def create_member(request: web.Request, body: MemberIn) -> MemberOut:
     async with unit(request) as (db, actor):
@@ -342,6 +345,7 @@ async def list_bodies(request: web.Request, query: BodyQuery) -> list[BodyOut]:
     body=BodyIn,
     response=BodyOut,
     status=201,
+    creates="body_id",
 )
 async def create_body(request: web.Request, body: BodyIn) -> BodyOut:
     async with unit(request) as (db, actor):
@@ -438,6 +442,7 @@ async def list_seats(request: web.Request, body_id: int) -> list[SeatOut]:
     body=SeatIn,
     response=SeatOut,
     status=201,
+    creates="seat_id",
 )
 async def add_seat(request: web.Request, body_id: int, body: SeatIn) -> SeatOut:
     async with unit(request) as (db, actor):

@@ -160,6 +160,33 @@ async def send_vote_notice(app: web.Application, notice: VoteNotice) -> int:
 # --- casting ----------------------------------------------------------------------------------
 
 
+# The signed envelope a browser sends (docs/ballots.md): read by the board itself, which
+# checks far more than a schema can (the signature, the certificate, the roll).
+BALLOT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["payload", "signature", "signer"],
+    "additionalProperties": False,
+    "properties": {
+        "payload": {
+            "type": "object",
+            "required": ["choice", "definition", "nonce", "serial", "type", "v", "vote"],
+            "additionalProperties": False,
+            "properties": {
+                "type": {"const": "ballot"},
+                "v": {"const": 1},
+                "vote": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+                "definition": {"type": "string", "pattern": "^sha256:[0-9a-f]{64}$"},
+                "serial": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+                "nonce": {"type": "string", "pattern": "^[A-Za-z0-9_-]{16,64}$"},
+                "choice": {},
+            },
+        },
+        "signature": {"type": "string", "pattern": "^[A-Za-z0-9_-]{86}$"},
+        "signer": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+    },
+}
+
+
 @routes.route(
     "POST",
     "/votes/{vote_id}/ballots",
@@ -168,6 +195,8 @@ async def send_vote_notice(app: web.Application, notice: VoteNotice) -> int:
     tag="ballots",
     response=ReceiptOut,
     status=201,
+    public=True,
+    raw_body=BALLOT_SCHEMA,
 )
 async def cast_ballot(request: web.Request, vote_id: int) -> web.Response:
     if request.content_type != "application/json":
@@ -194,6 +223,7 @@ async def cast_ballot(request: web.Request, vote_id: int) -> web.Response:
     body=MeetingVoteIn,
     response=VoteOut,
     status=201,
+    creates="vote_id",
 )
 async def open_meeting_vote(request: web.Request, meeting_id: int, body: MeetingVoteIn) -> VoteOut:
     async with unit(request) as (db, actor):
@@ -242,7 +272,7 @@ async def list_meeting_votes(request: web.Request, meeting_id: int) -> list[Vote
     "/meetings/{meeting_id}/bundle",
     summary="The audit bundle of every closed vote of a meeting",
     tag="audit",
-    media_type="application/json",
+    response=dict[str, Any],
 )
 async def meeting_bundle(request: web.Request, meeting_id: int) -> web.Response:
     async with unit(request) as (db, actor):
@@ -270,6 +300,7 @@ async def meeting_bundle(request: web.Request, meeting_id: int) -> web.Response:
     body=AbsenteeVoteIn,
     response=VoteOut,
     status=201,
+    creates="vote_id",
 )
 async def open_absentee_vote(request: web.Request, body: AbsenteeVoteIn) -> VoteOut:
     async with unit(request) as (db, actor):
@@ -288,6 +319,7 @@ async def open_absentee_vote(request: web.Request, body: AbsenteeVoteIn) -> Vote
     body=SurveyIn,
     response=VoteOut,
     status=201,
+    creates="vote_id",
 )
 async def open_survey(request: web.Request, body: SurveyIn) -> VoteOut:
     async with unit(request) as (db, actor):
@@ -328,6 +360,7 @@ async def get_vote(request: web.Request, vote_id: int) -> VoteOut:
     "/votes/{vote_id}/definition",
     summary="The vote's signed definition (what every ballot's fingerprint names)",
     tag="ballots",
+    response=dict[str, Any],
 )
 async def get_definition(request: web.Request, vote_id: int) -> web.Response:
     async with unit(request) as (db, actor):
@@ -362,7 +395,7 @@ async def get_entry(request: web.Request, vote_id: int, seq: int) -> EntryOut:
     "/votes/{vote_id}/bundle",
     summary="The vote's audit bundle (after the close): check it with `kvorum audit verify`",
     tag="audit",
-    media_type="application/json",
+    response=dict[str, Any],
 )
 async def vote_bundle(request: web.Request, vote_id: int) -> web.Response:
     async with unit(request) as (db, actor):

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from meetings import blobs
-from meetings.blobs import DOCX, BlobStore
+from meetings.blobs import DOCX, EXTENSIONS, BlobStore
 from meetings.models import Material, MeetingState, Notice
 from meetings.preparation import MeetingService
 from meetings.schemas import AgendaItemIn, AgendaItemPatch, GuestIn, MeetingIn, MeetingPatch
@@ -21,12 +21,13 @@ from registry.actor import Actor
 from registry.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from registry.models import Body, Member, Role, SeatRole
 from tests import factories as f
+from tests import samples
 
-PDF = b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\n%%EOF\n"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
-WEBP = b"RIFF\x10\x00\x00\x00WEBPVP8 " + b"\x00" * 16
-JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 16
-DOCX_BYTES = b"PK\x03\x04" + b"\x00" * 26 + b"word/document.xml" + b"\x00" * 10
+PDF = samples.pdf_bytes()
+PNG = samples.png_bytes()
+WEBP = samples.webp_bytes()
+JPEG = samples.jpeg_bytes()
+DOCX_BYTES = samples.docx_bytes()
 MAY = dt.datetime(2026, 5, 14, 5, 0, tzinfo=dt.UTC)  # 10:00 in Perm
 
 REGISTRAR = Actor(100, "Регистратор", roles=frozenset({Role.REGISTRAR}))
@@ -292,7 +293,8 @@ async def test_materials_are_typed_by_their_bytes(
     material = await service.add_material(item.id, "../Проект/постановления.txt", data, store)
     assert material.media_type == media_type
     assert material.size == len(data)
-    assert material.filename == ".._Проект_постановления.txt"
+    # Path separators go, and the name ends as the type the bytes are.
+    assert material.filename == "_Проект_постановления.txt" + EXTENSIONS[media_type]
     assert store.read(material.sha256) == data
     assert (await service.material(material.id)).id == material.id
 

@@ -35,13 +35,14 @@ from server.keys import JINJA, KEYRING, SESSIONMAKER
 from server.settings import Settings
 from server.views import distribution_pages
 from tests import factories as f
+from tests import samples
 from tests.ballots.votes_setup import Voter, enrol
 from tests.factories import LiveServer
 from tests.server.test_meeting_pages import count, page, post_form
 from tests.server.test_meetings_api import FakeMailer, make_client
 
 ROOT = Path(__file__).resolve().parents[2]
-PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+PDF = samples.pdf_bytes()
 
 
 def distribution_app(settings: Settings, mailer: FakeMailer) -> web.Application:

@@ -537,6 +537,10 @@ async def test_transitions_over_the_socket(room: Room) -> None:
     ("message", "answer_id", "reason"),
     [
         ("not json", None, "Invalid JSON"),
+        # Parsed within the API's limits first: no RecursionError, no OverflowError.
+        ("[" * 100_000, None, "nested deeper than 32"),
+        ('{"id": 4, "action": "ping", "n": ' + "9" * 400 + "}", None, "more than 32 digits"),
+        ('{"id": 4, "action": "ping", "n": 1e999}', None, "beyond the range of a double"),
         ("[1, 2]", None, "Input should be an object"),
         ('{"id": 4, "action": "dance"}', 4, "does not match any of the expected tags"),
         ('{"action": "ping"}', None, "id: Field required"),

@@ -14,7 +14,7 @@ from aiohttp import CookieJar, FormData, web
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from meetings.models import Meeting, MeetingEvent, Notice
+from meetings.models import Material, Meeting, MeetingEvent, Notice
 from registry.models import Account, Member, Role, SeatRole
 from server.api import openapi_document
 from server.app import create_app
@@ -22,8 +22,9 @@ from server.mailer import Mailer
 from server.settings import Settings
 from server.views import meeting_pages, meetings_api
 from tests import factories as f
+from tests import samples
 
-PDF = b"%PDF-1.4\n% a small test document\n%%EOF\n"
+PDF = samples.pdf_bytes()
 STARTS = "2026-05-14T10:00:00+05:00"
 
 
@@ -311,6 +312,60 @@ async def p_with_item(api: Any, db: AsyncSession) -> WithItem:
     meeting = await new_meeting(secretary, p.body_id)
     item = await add_item(secretary, meeting["id"], "О цифровизации профсоюзной деятельности")
     return WithItem(p, meeting["id"], item["id"])
+
+
+async def test_upload_is_checked_beyond_its_magic_bytes(api: Any, db: AsyncSession) -> None:
+    p = await p_with_item(api, db)
+    secretary = await p.people.as_("secretary")
+    path = f"/api/v1/items/{p.item_id}/materials"
+    for data in (
+        b"%PDF-1.7\n<html><body><script>alert(document.cookie)</script></body></html>\n",
+        samples.png_bytes()[:8] + b"<html><script>alert(1)</script></html>",
+        samples.png_bytes() + b"<html>after the end</html>",
+        b"\xff\xd8\xff\xe0<html><script>alert(1)</script></html>",
+        b"RIFF\x10\x00\x00\x00WEBP<html></html>",
+        b"PK\x03\x04" + b"\x00" * 26 + b"word/document.xml<html></html>",
+    ):
+        form = FormData()
+        form.add_field("file", data, filename="x.pdf")
+        resp = await secretary.post(path, data=form)
+        assert resp.status == 422, (data[:20], await resp.text())
+        body = await resp.json()
+        assert body["fields"] == {"file": "damaged"}, body
+        assert "is not a valid" in body["detail"]
+    for data in (samples.png_bytes(), samples.jpeg_bytes(), samples.webp_bytes()):
+        form = FormData()
+        form.add_field("file", data, filename="x")
+        resp = await secretary.post(path, data=form)
+        assert resp.status == 201, await resp.text()
+
+
+async def test_hidden_characters_leave_uploaded_names(api: Any, db: AsyncSession) -> None:
+    p = await p_with_item(api, db)
+    secretary = await p.people.as_("secretary")
+    form = FormData(quote_fields=False)
+    # Shown as "Отчётexe.pdf" by a right-to-left override; really a name ending ".exe".
+    form.add_field("file", PDF, filename="Отчёт\u202efdp.exe", content_type="application/pdf")
+    resp = await secretary.post(f"/api/v1/items/{p.item_id}/materials", data=form)
+    assert resp.status == 201, await resp.text()
+    material = await resp.json()
+    assert material["filename"] == "Отчётfdp.exe.pdf"
+    form = FormData(quote_fields=False)
+    form.add_field("file", PDF, filename="a\u200bb\u2066c\u00ad.pdf")
+    resp = await secretary.post(f"/api/v1/items/{p.item_id}/materials", data=form)
+    assert (await resp.json())["filename"] == "abc.pdf"
+
+    # A name stored before names were cleaned: the download drops the override, and
+    # the ASCII fallback's extension is the content's type, not the name's.
+    row = await db.get(Material, material["id"])
+    assert row is not None
+    row.filename = "Счёт\u202egpj.exe"
+    await db.commit()
+    resp = await secretary.get(f"/api/v1/materials/{material['id']}")
+    disposition = resp.headers["Content-Disposition"]
+    assert "%E2%80%AE" not in disposition
+    assert f'filename="material-{material["id"]}.pdf"' in disposition
+    assert f"filename*=UTF-8''{quote('Счётgpj.exe.pdf')}" in disposition
 
 
 async def test_guests(api: Any, db: AsyncSession) -> None:

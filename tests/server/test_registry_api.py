@@ -300,7 +300,13 @@ async def test_malformed_multipart_and_unicode_digit_ids(client: Any, db: Any) -
     )
     assert resp.status == 422
     assert (await resp.json())["error"] == "malformed_form"
+    # Ids are ASCII digits in the route itself: anything else matches no route at all.
     for odd in ("³", "٣", "-1", "1e3"):
+        resp = await reg.get(f"/api/v1/organisations/{odd}")
+        assert resp.status == 404, odd
+        assert (await resp.json())["error"] == "not_found"
+    # Digits that are no id (zero, beyond 32 bits) are refused as such.
+    for odd in ("0", "99999999999"):
         resp = await reg.get(f"/api/v1/organisations/{odd}")
         assert resp.status == 422, odd
         assert (await resp.json())["fields"] == {"org_id": "not an id"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -10,22 +11,34 @@ import jinja2
 from aiohttp import web
 
 from registry.actor import Actor
+from registry.localtime import DEFAULT_ZONE, LocalClock
 from server.auth import ACTOR_KEY, CSRF_KEY
-from server.i18n import Catalogues
+from server.i18n import Catalogues, refusal_text
 from server.keys import CATALOGUES, JINJA
 
-__all__ = ["LOCALE_COOKIE", "make_jinja", "render", "render_error", "translator"]
+__all__ = [
+    "LOCALE_COOKIE",
+    "make_jinja",
+    "refusal_message",
+    "render",
+    "render_error",
+    "translator",
+]
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "web" / "templates"
 LOCALE_COOKIE = "kvorum-locale"
 
 
-def _date(value: dt.date | dt.datetime | None) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime):
-        return value.strftime("%d.%m.%Y %H:%M")
-    return value.strftime("%d.%m.%Y")
+def _date_filter(clock: LocalClock) -> Any:
+    def _date(value: dt.date | dt.datetime | None) -> str:
+        """A day as «07.12.2026»; an instant as the organisation's clocks show it."""
+        if value is None:
+            return ""
+        if isinstance(value, dt.datetime):
+            return clock(value)
+        return value.strftime("%d.%m.%Y")
+
+    return _date
 
 
 def _period(text: str) -> str:
@@ -35,7 +48,8 @@ def _period(text: str) -> str:
     return text if not text or text[-1] in ".?!…:;" else text + "."
 
 
-def make_jinja() -> jinja2.Environment:
+def make_jinja(zone: str = DEFAULT_ZONE) -> jinja2.Environment:
+    """Templates; instants shown through ``|date`` are in ``zone``, the organisation's."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=jinja2.select_autoescape(["html", "xml"], default=True),
@@ -43,7 +57,10 @@ def make_jinja() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["date"] = _date
+    clock = LocalClock(zone)
+    env.filters["date"] = _date_filter(clock)
+    env.globals["zone_name"] = clock.label
+    env.globals["org_zone"] = zone
     env.filters["period"] = _period
     return env
 
@@ -78,15 +95,26 @@ def render(
     return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
 
 
-async def render_error(request: web.Request, status: int, code: str, detail: str) -> web.Response:
+def refusal_message(request: web.Request, code: str, params: Mapping[str, object]) -> str:
+    """A refusal in the request's language: its own sentence (``error.<code>`` with its
+    parameters) or, for a code without one, the heading of its kind."""
     t = translator(request)
+    specific = refusal_text(t, code, params)
+    if specific is not None:
+        return specific
     key = f"error.{code}"
+    return str(t(key) if t.has(key) else t("form.refused"))
+
+
+async def render_error(
+    request: web.Request, status: int, code: str, detail: str, message: str
+) -> web.Response:
     return render(
         request,
         "error.html",
         actor=request.get(ACTOR_KEY),
         status=status,
         code=code,
-        message=t(key) if t.has(key) else detail,
+        message=message,
         detail=detail,
     )

@@ -64,7 +64,7 @@ from server.forms import (
     see_other,
     validate_form,
 )
-from server.i18n import Translator
+from server.i18n import Translator, refusal_text
 from server.keys import MAILER, SETTINGS
 from server.middlewares import upload
 from server.pages import render, translator
@@ -124,14 +124,6 @@ _REASONS = {
     "file:unsupported type": "meeting.error.file_type",
     "no such member": "field.reason.no_such_member",
 }
-# Refusals without a field, recognised by the service's words (English, stable).
-_REFUSALS = (
-    ("add at least one agenda item", "meeting.refused.no_items"),
-    ("name the chair and the secretary", "meeting.refused.no_officers"),
-    ("the form can change only", "meeting.refused.form_fixed"),
-    ("agenda items can be removed only", "meeting.refused.remove_draft_only"),
-    ("can no longer be changed", "meeting.refused.not_editable"),
-)
 
 _MEETING_FIELDS = (
     "body_id",
@@ -238,13 +230,9 @@ def _errors(exc: DomainError, t: Translator) -> FieldErrors:
     if exc.fields and len(errors) == len(exc.fields):
         return errors
     if not exc.fields:
-        key = "meeting.refused.bad_transition" if exc.code == "bad_transition" else ""
-        for start, candidate in _REFUSALS:
-            if start in exc.detail:
-                key = candidate
-                break
-        if key:
-            return {"form": t(key), "form_detail": exc.detail}
+        specific = refusal_text(t, exc.key, exc.params)
+        if specific is not None:
+            return {"form": specific}
     return domain_errors(exc, t) | errors
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import markupsafe
 from aiohttp import web
 
 from registry.actor import Actor
@@ -48,6 +49,17 @@ def _period(text: str) -> str:
     return text if not text or text[-1] in ".?!…:;" else text + "."
 
 
+#: Where a catalogue sentence takes a command (``{command}``): filled by |command.
+COMMAND_SLOT = "\x00"
+
+
+def _command(text: str, command: str) -> markupsafe.Markup:
+    """A sentence with a command in it for the reader to type: the command set as code
+    (``t("key", command=COMMAND_SLOT)|command("kvorum audit verify ФАЙЛ")``)."""
+    before, _, after = str(text).partition(COMMAND_SLOT)
+    return markupsafe.Markup("{}<code>{}</code>{}").format(before, command, after)
+
+
 def make_jinja(zone: str = DEFAULT_ZONE) -> jinja2.Environment:
     """Templates; instants shown through ``|date`` are in ``zone``, the organisation's."""
     env = jinja2.Environment(
@@ -62,6 +74,8 @@ def make_jinja(zone: str = DEFAULT_ZONE) -> jinja2.Environment:
     env.globals["zone_name"] = clock.label
     env.globals["org_zone"] = zone
     env.filters["period"] = _period
+    env.filters["command"] = _command
+    env.globals["COMMAND"] = COMMAND_SLOT
     return env
 
 

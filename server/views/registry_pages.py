@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -1103,6 +1103,37 @@ async def import_done(request: web.Request) -> web.StreamResponse:
 # --- access log -------------------------------------------------------------------------------
 
 
+# What the log's entries say (written in English when the access is recorded), as the
+# registrar's page says it: pattern, catalogue key.
+_LOG_DETAILS = (
+    (re.compile(r"body page (?P<id>\d+)"), "log.detail.body_page"),
+    (re.compile(r"union cards"), "log.detail.cards"),
+    (re.compile(r"union card (?P<id>\d+) revoked"), "log.detail.card_revoked"),
+    (re.compile(r"union card (?P<id>\d+)"), "log.detail.card"),
+    (re.compile(r"invitation issued"), "log.detail.invitation"),
+    (re.compile(r"seat (?P<id>\d+)"), "log.detail.seat"),
+    (re.compile(r"search"), "log.detail.search"),
+    (re.compile(r"composition of body (?P<id>\d+)"), "log.detail.composition"),
+    (re.compile(r"seat history of body (?P<id>\d+)"), "log.detail.seat_history"),
+    (re.compile(r"organisation (?P<id>\d+)"), "log.detail.organisation"),
+)
+_FIELD_LIST = re.compile(r"[a-z_]+(,[a-z_]+)*")
+
+
+def _log_detail(t: Translator) -> Callable[[str], str]:
+    def say(detail: str) -> str:
+        for pattern, key in _LOG_DETAILS:
+            found = pattern.fullmatch(detail)
+            if found:
+                return str(t(key, **found.groupdict()))
+        if _FIELD_LIST.fullmatch(detail):  # a member's changed fields
+            names = [t(f"member.{f}") if t.has(f"member.{f}") else f for f in detail.split(",")]
+            return str(t("log.detail.fields", fields=", ".join(names)))
+        return detail  # a file's name, as the registrar gave it
+
+    return say
+
+
 async def access_log(request: web.Request) -> web.StreamResponse:
     async with unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
@@ -1126,6 +1157,7 @@ async def access_log(request: web.Request) -> web.StreamResponse:
             status=422 if error else 200,
             entries=rows,
             names=names,
+            detail=_log_detail(t),
             total=total,
             member_value=member_text,
             member_error=error,

@@ -12,8 +12,9 @@ import markupsafe
 from aiohttp import web
 
 from registry.actor import Actor
+from registry.errors import DomainError
 from registry.localtime import DEFAULT_ZONE, LocalClock
-from server.auth import ACTOR_KEY, CSRF_KEY
+from server.auth import ACTOR_KEY, CSRF_KEY, SAFE_METHODS, unit
 from server.i18n import Catalogues, refusal_text
 from server.keys import CATALOGUES, JINJA
 
@@ -123,10 +124,19 @@ def refusal_message(request: web.Request, code: str, params: Mapping[str, object
 async def render_error(
     request: web.Request, status: int, code: str, detail: str, message: str
 ) -> web.Response:
+    actor = request.get(ACTOR_KEY)
+    if actor is None and request.method in SAFE_METHODS and code != "not_authenticated":
+        # No handler looked at the session (an unknown address): the header still
+        # names who is logged in, rather than offering them «Войти».
+        try:
+            async with unit(request, anonymous=True) as (_db, actor):
+                pass
+        except DomainError:
+            actor = None
     return render(
         request,
         "error.html",
-        actor=request.get(ACTOR_KEY),
+        actor=actor,
         status=status,
         code=code,
         message=message,

@@ -1134,6 +1134,11 @@ def _log_detail(t: Translator) -> Callable[[str], str]:
     return say
 
 
+async def _to_registry(request: web.Request) -> web.StreamResponse:
+    """``/bodies`` and its like: the registry's page of that name."""
+    raise web.HTTPMovedPermanently(f"/registry{request.path}")
+
+
 async def access_log(request: web.Request) -> web.StreamResponse:
     async with unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
@@ -1186,6 +1191,9 @@ def install(app: web.Application) -> None:
     r.add_post(r"/registry/members/{member_id:\d+}/edit", member_update)
     r.add_post(r"/registry/members/{member_id:\d+}/retire", member_retire)
     r.add_get("/registry/bodies", body_list)
+    # The short addresses people type for the registry's lists.
+    for short in ("/bodies", "/organisations", "/members"):
+        r.add_get(short, _to_registry)
     r.add_get("/registry/bodies/new", body_new)
     r.add_post("/registry/bodies/new", body_create)
     r.add_get(r"/registry/bodies/{body_id:\d+}", body_detail)

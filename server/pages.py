@@ -61,6 +61,12 @@ def _command(text: str, command: str) -> markupsafe.Markup:
     return markupsafe.Markup("{}<code>{}</code>{}").format(before, command, after)
 
 
+def _nbsp(text: str | None) -> str:
+    """A name held together: its spaces non-breaking, so «Кузнецова Е. В.» never
+    leaves its initials on the next line."""
+    return " ".join(str(text or "").split()).replace(" ", "\u00a0")
+
+
 def make_jinja(zone: str = DEFAULT_ZONE) -> jinja2.Environment:
     """Templates; instants shown through ``|date`` are in ``zone``, the organisation's."""
     env = jinja2.Environment(
@@ -76,6 +82,7 @@ def make_jinja(zone: str = DEFAULT_ZONE) -> jinja2.Environment:
     env.globals["org_zone"] = zone
     env.filters["period"] = _period
     env.filters["command"] = _command
+    env.filters["nbsp"] = _nbsp
     env.globals["COMMAND"] = COMMAND_SLOT
     return env
 

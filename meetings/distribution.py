@@ -912,9 +912,13 @@ class Distribution:
         for member_id in sorted(people):
             member = people[member_id]
             orgs = tuple(behalf.get(member_id, ()))
-            lines = [
-                f"{document.title}, {document.number} (рег. № {document.journal_number}).",
-            ]
+            # «Протокол заседания президиума № 7» names its number already.
+            named = (
+                document.title
+                if document.number in document.title
+                else f"{document.title}, {document.number}"
+            )
+            lines = [f"{named} (рег. № {document.journal_number})."]
             if member_id in personal:
                 lines.append("Документ направлен вам лично.")
             if orgs:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,21 @@ def _nbsp(text: str | None) -> str:
     return " ".join(str(text or "").split()).replace(" ", "\u00a0")
 
 
+_PATH = re.compile(r"(?<![\w/])(/(?:documents|votes|meetings|notices|card)(?:/[\w-]+)*)")
+
+
+def _links(text: str) -> markupsafe.Markup:
+    """A notice's line with the site's own addresses in it («/documents/inbox») as links."""
+    parts = _PATH.split(str(text))
+    out = markupsafe.Markup()
+    for index, part in enumerate(parts):
+        if index % 2:
+            out += markupsafe.Markup('<a href="{0}">{0}</a>').format(part)
+        else:
+            out += part
+    return out
+
+
 def make_jinja(zone: str = DEFAULT_ZONE) -> jinja2.Environment:
     """Templates; instants shown through ``|date`` are in ``zone``, the organisation's."""
     env = jinja2.Environment(
@@ -83,6 +99,7 @@ def make_jinja(zone: str = DEFAULT_ZONE) -> jinja2.Environment:
     env.filters["period"] = _period
     env.filters["command"] = _command
     env.filters["nbsp"] = _nbsp
+    env.filters["links"] = _links
     env.globals["COMMAND"] = COMMAND_SLOT
     return env
 

@@ -145,12 +145,16 @@ async def _editor_context(desk: DocumentDesk, meeting_id: int) -> dict[str, Any]
     ]
     for item in draft.meeting.items:
         for kind in (DocumentKind.RESOLUTION, DocumentKind.EXTRACT):
+            issued = live.get((kind, item.id))
+            # An item that decided nothing («Разное») has no resolution and no extract.
+            if issued is None and not (item.decision.strip() or item.draft_resolution.strip()):
+                continue
             rows.append(
                 {
                     "kind": kind.value,
                     "item": item,
                     "base": f"{base}/items/{item.id}/{kind.value}",
-                    "issued": live.get((kind, item.id)),
+                    "issued": issued,
                 }
             )
     return {

@@ -134,6 +134,8 @@ async def test_meeting_vote_in_the_browsers_of_its_members(
         await button.click()
         await expect(page.locator("#room")).to_have_attribute("data-voted", str(vote_id))
         await expect(page.locator('[data-role="vote-message"]')).to_contain_text("Голос принят")
+        # A success looks like one, not like an error.
+        await expect(page.locator('[data-role="vote-message"]')).to_have_class("success-message")
         label = ["за", "против", "воздержался"][option - 1]
         await expect(page.locator('[data-role="vote-mine"]')).to_contain_text(
             f"Ваш выбор: {label}."
@@ -159,13 +161,17 @@ async def test_meeting_vote_in_the_browsers_of_its_members(
         )
         rows = result.locator("table.roll-call tr")
         await expect(rows).to_have_count(3)
+        # The roll call by name, whatever order the ballots came in.
+        await expect(rows.locator("td:first-child")).to_have_text(sorted(names))
         for name, how in zip(names, ["за", "за", "против"], strict=True):
             row = rows.filter(has_text=name)
             await expect(row.locator("td")).to_have_text([name, how])
         await expect(page.locator(".btn-vote")).to_have_count(0)
         await expect(page.locator('[data-action="close-vote"]')).to_be_hidden()
-        # "You may change it until the close" no longer holds: the result says it all.
+        # "You may change it until the close" no longer holds: the result says it all,
+        # and the receipt's «Голос принят» is not left under it.
         await expect(page.locator('[data-role="vote-mine"]')).to_have_text("")
+        await expect(page.locator('[data-role="vote-message"]')).to_have_text("")
     # A member who reloads the room finds the same result (and is not told that they
     # have not voted: the reloaded page never learnt their choice).
     await members[0].reload()

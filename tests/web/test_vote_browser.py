@@ -7,6 +7,7 @@ and fails, naming the entry, once one byte of a ballot is changed."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from pathlib import Path
@@ -15,8 +16,10 @@ from typing import Any
 from playwright.async_api import expect
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ballots.models import Vote
 from ballots.verify import verify_bundle
 from meetings.room import RoomService
+from meetings.votes import AbsenteeVoteIn, VoteDesk
 from registry.models import Member, Role
 from server.auth import open_session
 from server.keys import KEYRING
@@ -286,3 +289,53 @@ async def test_a_member_without_a_key_is_told_how_to_enrol(
 
     for c in (chair_context, context):
         await c.close()
+
+
+async def test_an_absentee_vote_page_counts_my_ballot_and_remembers_it(
+    browser: Any, live_server: LiveServer, db: AsyncSession
+) -> None:
+    setup = await f.meeting(db, size=3, items=1)
+    member = setup.members[2]
+    context = await logged_in(browser, live_server, db, member)
+    await enrol_key(context, live_server)
+    desk = VoteDesk(db, setup.actor(setup.chair, Role.CHAIR), live_server.server.app[KEYRING])
+    vote, _notice = await desk.open_absentee(
+        AbsenteeVoteIn(
+            body_id=setup.body.id,
+            title="О плане работы",
+            question="Утвердить план работы:\n1) на первое полугодие;\n2) на второе полугодие.",
+            closes_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=1),
+        )
+    )
+    await db.commit()
+    vote_id = vote.id
+
+    page = await context.new_page()
+    await page.goto(live_server.url(f"/votes/{vote_id}"))
+    # The question keeps its lines; the deadline is local time, named as people name it.
+    question = page.locator(".question")
+    assert (await question.inner_text()).count("\n") == 2
+    deadline = page.locator('[data-role="deadline"]')
+    await expect(deadline).to_contain_text("по пермскому времени, UTC+5")
+    await expect(page.locator("body")).not_to_contain_text("Asia/")
+    await expect(page.locator('[data-role="cast"]')).to_have_text("Проголосовали: 0 из 3")
+
+    await page.locator(f'.btn-vote[data-option="{FOR}"]').click()
+    message = page.locator('[data-role="message"]')
+    await expect(message).to_contain_text("Голос принят")
+    await expect(message).to_have_class("success-message")
+    # My own ballot moves the count at once (not at the next poll).
+    await expect(page.locator('[data-role="cast"]')).to_have_text("Проголосовали: 1 из 3")
+    # After a reload the page still shows what I chose.
+    await page.reload()
+    await expect(page.locator('[data-role="mine"]')).to_contain_text("Ваш выбор: за")
+
+    # Past its deadline the vote reads closed, not «открыто до…».
+    stored = await db.get(Vote, vote_id)
+    assert stored is not None
+    stored.closes_at = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+    await db.commit()
+    await page.reload()
+    await expect(page.locator('[data-role="state"]')).to_have_text("Завершено")
+    await expect(deadline).to_contain_text("Голосование завершено")
+    await expect(page.locator(".btn-vote")).to_have_count(0)

@@ -50,6 +50,7 @@ from meetings.schemas import (
 )
 from registry.actor import Actor
 from registry.errors import Conflict, DomainError, InvalidInput, PermissionDenied
+from registry.localtime import zone_label
 from registry.members import current_seat_clause
 from registry.models import Body, Member, Role, Seat, SeatRole
 from registry.orm import utcnow
@@ -170,7 +171,8 @@ def _zone_options(t: Translator) -> list[tuple[str, str]]:
 
 
 def _zone_label(t: Translator, zone: str) -> str:
-    return f"{_offset(zone)}, {t(_ZONE_KEYS[zone])}"
+    """«по пермскому времени, UTC+5»: the zone as people name it, never its tz name."""
+    return zone_label(zone, t.locale)
 
 
 @dataclass(frozen=True)

@@ -913,12 +913,12 @@ class Distribution:
             member = people[member_id]
             orgs = tuple(behalf.get(member_id, ()))
             # «Протокол заседания президиума № 7» names its number already.
-            named = (
+            heading = (
                 document.title
                 if document.number in document.title
                 else f"{document.title}, {document.number}"
             )
-            lines = [f"{named} (рег. № {document.journal_number})."]
+            lines = [f"{heading} (рег. № {document.journal_number})."]
             if member_id in personal:
                 lines.append("Документ направлен вам лично.")
             if orgs:

@@ -147,9 +147,10 @@ function render() {
   root.dataset.state = state.state;
   const closed = state.state === "closed";
   const live = state.state === "registration" || state.state === "in_session";
-  for (const button of root.querySelectorAll("[data-action=set-item]")) button.hidden = closed;
+  // Before the session and after it nothing is moved, noted or controlled: no empty panels.
+  for (const button of root.querySelectorAll("[data-action=set-item]")) button.hidden = !live;
   const notesPanel = $("notes-panel");
-  if (notesPanel) notesPanel.hidden = closed;
+  if (notesPanel) notesPanel.hidden = !live || !state.current_item;
   // The floor exists once the session is open; before it there is nobody to give it to.
   $("floor-panel").hidden = !live && !state.floor.length;
 
@@ -209,6 +210,8 @@ function render() {
   for (const button of root.querySelectorAll("[data-action=transition]")) {
     button.hidden = button.dataset.target !== next;
   }
+  const control = $("control-panel");
+  if (control) control.hidden = !next;
 
   // "End the speech" only while somebody has the floor.
   const takeFloor = root.querySelector("[data-action=take-floor]");

@@ -86,7 +86,9 @@ $("check")?.addEventListener("click", async () => {
     return;
   }
   const verdict = await checkReceipt(receipt).catch((error) => ({ ok: false, reason: error.message }));
-  line.textContent = verdict.ok ? text.receipt_ok : format(text.receipt_bad, { reason: verdict.reason });
+  // The checker's reason codes, said in the page's language.
+  const reason = text[`receipt_${verdict.reason}`] || verdict.reason;
+  line.textContent = verdict.ok ? text.receipt_ok : format(text.receipt_bad, { reason });
   line.dataset.ok = verdict.ok ? "yes" : "no";
 });
 

@@ -380,6 +380,7 @@ class _Line:
     label: str
     text: str
     detail: str = ""
+    skipped: bool = False  # not made: an earlier check could not read the file
 
 
 def _said(report: docverify.DocReport, t: Translator, clock: LocalClock) -> list[_Line]:
@@ -390,8 +391,12 @@ def _said(report: docverify.DocReport, t: Translator, clock: LocalClock) -> list
         label = t(f"docverify.check.{check.name}")
         p = dict(check.params)
         if not check.ok:
-            key = "not_checked" if check.message.startswith("not checked") else check.name
-            lines.append(_Line(False, label, t(f"docverify.failed.{key}"), check.message))
+            if check.message.startswith("not checked"):  # the first failure says why
+                lines.append(_Line(False, label, t("docverify.failed.not_checked"), skipped=True))
+            else:
+                lines.append(
+                    _Line(False, label, t(f"docverify.failed.{check.name}"), check.message)
+                )
             continue
         match check.name:
             case "file" if record is not None:
@@ -448,7 +453,7 @@ def _summary(report: docverify.DocReport, t: Translator, lines: list[_Line]) -> 
                 signers=signers,
             )
         )
-    failed = [line.label for line in lines if not line.ok]
+    failed = [line.label for line in lines if not line.ok and not line.skipped]
     return str(t("docverify.summary.failed", checks=", ".join(failed) or "—"))
 
 

@@ -8,8 +8,10 @@ too (or the test names the path parameter it cannot fill)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,6 +27,7 @@ from meetings.schemas import AgendaItemIn, MeetingIn
 from meetings.votes import AbsenteeVoteIn, VoteDesk
 from registry.models import Account, Body, Member, Organisation, Role
 from server.app import create_app
+from server.i18n import GENERIC_CODES
 from server.keys import KEYRING
 from server.settings import Settings
 from server.views.votes_api import send_vote_notice
@@ -316,3 +319,26 @@ async def test_every_page_reads_russian_for_every_role(
     for _to, subject, body in mailer.sent:
         assert not shows_utc(subject)
         assert not shows_utc(body), body
+
+
+def test_every_refusal_the_code_names_has_a_sentence_in_both_languages() -> None:
+    """A code or catalogue key given to a domain error anywhere in the server's packages
+    has its ``error.<key>`` in Russian and English: a new refusal cannot reach a page in
+    English."""
+    root = Path(__file__).resolve().parents[2]
+    catalogues = {
+        locale: json.loads((root / "web" / "i18n" / f"{locale}.json").read_text("utf-8"))
+        for locale in ("ru", "en")
+    }
+    named: set[str] = set()
+    for package in ("registry", "meetings", "ballots", "server"):
+        for path in (root / package).rglob("*.py"):
+            named |= set(re.findall(r'\b(?:code|key)="([a-z_]+)"', path.read_text("utf-8")))
+    assert "no_quorum" in named
+    missing = sorted(
+        f"{locale}: error.{name}"
+        for name in named - GENERIC_CODES
+        for locale, messages in catalogues.items()
+        if f"error.{name}" not in messages
+    )
+    assert not missing

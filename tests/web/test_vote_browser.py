@@ -19,7 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ballots.models import Vote
 from ballots.verify import verify_bundle
 from meetings.room import RoomService
-from meetings.votes import AbsenteeVoteIn, VoteDesk
+from meetings.votes import AbsenteeVoteIn, SurveyIn, VoteDesk
+from registry.actor import Actor
 from registry.models import Member, Role
 from server.auth import open_session
 from server.keys import KEYRING
@@ -339,3 +340,43 @@ async def test_an_absentee_vote_page_counts_my_ballot_and_remembers_it(
     await expect(page.locator('[data-role="state"]')).to_have_text("Завершено")
     await expect(deadline).to_contain_text("Голосование завершено")
     await expect(page.locator(".btn-vote")).to_have_count(0)
+
+
+async def test_a_survey_lays_its_checkboxes_out_one_a_line(
+    browser: Any, live_server: LiveServer, db: AsyncSession
+) -> None:
+    setup = await f.meeting(db, size=3, items=1)
+    member = setup.members[2]
+    context = await logged_in(browser, live_server, db, member)
+    await enrol_key(context, live_server)
+    registrar = Actor(None, "Регистратор", frozenset({Role.REGISTRAR}), None)
+    desk = VoteDesk(db, registrar, live_server.server.app[KEYRING])
+    survey, _notice = await desk.open_survey(
+        SurveyIn(
+            organisation_id=setup.body.organisation_id,
+            title="Опрос о цифровизации",
+            question="Какие сервисы вам нужны?",
+            options=["Электронный профбилет", "Онлайн-заседания", "Опросы"],
+            multiple=True,
+            closes_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=3),
+        )
+    )
+    await db.commit()
+    page = await context.new_page()
+    await page.set_viewport_size({"width": 360, "height": 800})
+    await page.goto(live_server.url(f"/votes/{survey.id}"))
+    boxes = page.locator(".ballot-multiple label.check")
+    await expect(boxes).to_have_count(3)
+    tops = [(await boxes.nth(i).bounding_box() or {})["y"] for i in range(3)]
+    assert tops == sorted(tops)
+    assert len(set(tops)) == 3  # one a line, not squeezed together
+    submit = page.locator('.ballot-multiple button[type="submit"]')
+    last = await boxes.nth(2).bounding_box()
+    below = await submit.bounding_box()
+    assert last is not None
+    assert below is not None
+    assert below["y"] >= last["y"] + last["height"]  # the button under the options
+    await boxes.nth(0).click()
+    await boxes.nth(2).click()
+    await submit.click()
+    await expect(page.locator('[data-role="message"]')).to_have_class("success-message")

@@ -128,7 +128,7 @@ class VoteService:
     async def get(self, vote_id: int) -> Vote:
         vote = await self.session.get(Vote, vote_id)
         if vote is None:
-            raise NotFound("no such vote")
+            raise NotFound("no such vote", key="no_vote")
         return vote
 
     # --- opening --------------------------------------------------------------------------
@@ -225,7 +225,7 @@ class VoteService:
         Takes the vote row's lock, so no ballot lands after the checkpoint."""
         vote = await self.session.scalar(select(Vote).where(Vote.id == vote_id).with_for_update())
         if vote is None:
-            raise NotFound("no such vote")
+            raise NotFound("no such vote", key="no_vote")
         if vote.state is VoteState.CLOSED:
             raise Conflict("the vote is already closed", code="closed")
         closed_at = second(now or utcnow())
@@ -375,7 +375,9 @@ class VoteService:
         if vote.state is not VoteState.CLOSED or not (
             vote.checkpoint and vote.result and vote.revocations
         ):
-            raise Conflict("the vote is still open: its bundle is made at the close")
+            raise Conflict(
+                "the vote is still open: its bundle is made at the close", key="vote_still_open"
+            )
         definition = definition_of(vote)
         entries = (
             await self.session.execute(

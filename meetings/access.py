@@ -91,19 +91,23 @@ class MeetingRoles:
     def require_view(self) -> None:
         if not self.can_view:
             # "not found": outsiders cannot even learn that the meeting exists.
-            raise NotFound("no such meeting")
+            raise NotFound("no such meeting", key="no_meeting")
 
     def require_prepare(self) -> None:
         if not self.can_prepare:
-            raise PermissionDenied("only the meeting's chair, secretary or the registrar may")
+            raise PermissionDenied(
+                "only the meeting's chair, secretary or the registrar may", key="not_organiser"
+            )
 
     def require_chair(self) -> None:
         if not self.is_chair:
-            raise PermissionDenied("only the chair of the meeting may")
+            raise PermissionDenied("only the chair of the meeting may", key="not_chair")
 
     def require_secretary(self) -> None:
         if not (self.is_secretary or self.is_chair):
-            raise PermissionDenied("only the secretary or the chair of the meeting may")
+            raise PermissionDenied(
+                "only the secretary or the chair of the meeting may", key="not_secretary"
+            )
 
 
 async def roles_in(session: AsyncSession, meeting: Meeting, actor: Actor) -> MeetingRoles:

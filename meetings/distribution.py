@@ -528,9 +528,9 @@ class Distribution:
             raise Conflict("only a signed document is acknowledged", code="not_signed")
         member_id = self.actor.member_id
         if member_id is None:
-            raise PermissionDenied("only a union member acknowledges a document")
+            raise PermissionDenied("only a union member acknowledges a document", key="not_member")
         if not await self._visible(document):
-            raise NotFound("no such document")
+            raise NotFound("no such document", key="no_document")
         # The statement must name this document as it was signed, so that it cannot be
         # moved to another document (or another edition of this one).
         if claim.record != document.record_digest or claim.journal != document.journal_number:
@@ -629,7 +629,7 @@ class Distribution:
             stmt = stmt.with_for_update()
         document = await self.session.scalar(stmt)
         if document is None:
-            raise NotFound("no such document")
+            raise NotFound("no such document", key="no_document")
         return document
 
     async def _meeting(self, document: Document) -> Meeting:
@@ -655,7 +655,7 @@ class Distribution:
             return document, meeting
         roles = await roles_in(self.session, meeting, self.actor)
         if not roles.can_view and not await self.is_addressed(document.id):
-            raise NotFound("no such document")
+            raise NotFound("no such document", key="no_document")
         roles.require_secretary()
         return document, meeting
 
@@ -912,9 +912,13 @@ class Distribution:
         for member_id in sorted(people):
             member = people[member_id]
             orgs = tuple(behalf.get(member_id, ()))
-            lines = [
-                f"{document.title}, {document.number} (рег. № {document.journal_number}).",
-            ]
+            # «Протокол заседания президиума № 7» names its number already.
+            heading = (
+                document.title
+                if document.number in document.title
+                else f"{document.title}, {document.number}"
+            )
+            lines = [f"{heading} (рег. № {document.journal_number})."]
             if member_id in personal:
                 lines.append("Документ направлен вам лично.")
             if orgs:

@@ -79,11 +79,14 @@ CHECK_IDS = {name: f"D-{number}" for number, name in enumerate(CHECKS, 1)}
 
 @dataclass(frozen=True)
 class Check:
-    """One line of the report: the check's name, whether it held, and what was found."""
+    """One line of the report: the check's name, whether it held, and what was found
+    (``message``, English, as the command line prints it). ``params`` hold the facts of
+    a check that held, for saying the same in another language."""
 
     name: str
     ok: bool
     message: str
+    params: Mapping[str, object] = field(default_factory=dict)
 
 
 @dataclass
@@ -95,8 +98,8 @@ class DocReport:
     notes: list[str] = field(default_factory=list)
     record: DocumentRecord | None = None
 
-    def passed(self, name: str, message: str) -> None:
-        self._add(Check(name, True, message))
+    def passed(self, name: str, message: str, **params: object) -> None:
+        self._add(Check(name, True, message, params))
 
     def failed(self, name: str, message: str) -> None:
         self._add(Check(name, False, message))
@@ -229,6 +232,7 @@ def _verify(
             "unchanged",
             f"no byte was changed or added after signing (the {added} bytes after the "
             "document were rebuilt exactly)",
+            added=added,
         )
     _check_pdf(signed.original, record, report)
     anchor = _trust(contents.registry_keys, keys, report)
@@ -343,7 +347,10 @@ def _check_pdf(original: bytes, record: DocumentRecord, report: DocReport) -> No
         )
     else:
         report.passed(
-            "pdf", f"the document is the {len(original)} bytes the record names (SHA-256 {digest})"
+            "pdf",
+            f"the document is the {len(original)} bytes the record names (SHA-256 {digest})",
+            length=len(original),
+            digest=digest,
         )
 
 
@@ -358,7 +365,10 @@ def _trust(
                 + ", ".join(others)
             )
         report.passed(
-            "trust", "trust anchor: the registry keys given (" + ", ".join(sorted(keys)) + ")"
+            "trust",
+            "trust anchor: the registry keys given (" + ", ".join(sorted(keys)) + ")",
+            keys=", ".join(sorted(keys)),
+            given=True,
         )
         return keys
     if not embedded:
@@ -370,7 +380,7 @@ def _trust(
         + ", ".join(sorted(embedded))
         + " — compare them with the published keys.json or pass --keys"
     )
-    report.passed("trust", message)
+    report.passed("trust", message, keys=", ".join(sorted(embedded)), given=False)
     return embedded
 
 
@@ -408,6 +418,7 @@ def _revocation_lists(
         report.passed(
             "revocations",
             f"{len(lists)} revocation list(s) signed by trusted keys: {described or 'none'}",
+            count=len(lists),
         )
     return lists
 
@@ -476,6 +487,7 @@ def _check_order(
                 f"the {s.role} signed at {format_instant(s.signed_at)}" for _, s in parsed
             )
             + "; each signature names the one before it",
+            times={s.role: s.signed_at for _, s in parsed},
         )
     return by_role
 
@@ -531,6 +543,11 @@ def _check_signer(
             f"{format_instant(signature.signed_at)} with certificate {certificate.serial} of "
             f"{certificate.organisation}, issued by registry key {certificate.issuer}; "
             "not revoked",
+            signer=expected.name,
+            signed_at=signature.signed_at,
+            serial=certificate.serial,
+            valid_from=certificate.issued_at,
+            valid_to=certificate.expires_at,
         )
 
 

@@ -195,11 +195,16 @@ async def meeting_protocol(
         f"Из {status.composition} членов {genitive(body.name)} присутствуют "
         f"{status.present}; для кворума необходимо не менее {status.required}. {verdict}"
     )
-    guests = (
-        await session.scalars(
-            select(Guest).where(Guest.meeting_id == meeting.id).order_by(Guest.id)
-        )
-    ).all()
+    came = await _guests_who_came(session, meeting.id)
+    guests = [
+        guest
+        for guest in (
+            await session.scalars(
+                select(Guest).where(Guest.meeting_id == meeting.id).order_by(Guest.id)
+            )
+        ).all()
+        if guest.id in came
+    ]
     items: list[ProtocolItem] = []
     cited: list[Vote] = []
     for item in meeting.items:
@@ -285,3 +290,19 @@ def genitive(body: str) -> str:
     if len(words) > 1 and words[0] in _GENITIVE_ADJECTIVES:
         words[1] = _GENITIVE.get(words[1].lower(), words[1])
     return " ".join(words)
+
+
+async def _guests_who_came(session: AsyncSession, meeting_id: int) -> set[int]:
+    """Guests the record shows in the meeting: let in from the lobby by the chair. An
+    invited guest who never came is not «приглашённый» of the protocol."""
+    rows = await session.scalars(
+        select(MeetingEvent.data).where(
+            MeetingEvent.meeting_id == meeting_id, MeetingEvent.kind == "video.admitted"
+        )
+    )
+    came: set[int] = set()
+    for data in rows.all():
+        guest = json.loads(data or "{}").get("guest")
+        if type(guest) is int:
+            came.add(guest)
+    return came

@@ -171,7 +171,9 @@ class DocumentDesk:
         meeting = draft.meeting
         roles = await roles_in(self.session, meeting, self.actor)
         if not roles.is_secretary:
-            raise PermissionDenied("only the secretary of the meeting finalises its documents")
+            raise PermissionDenied(
+                "only the secretary of the meeting finalises its documents", key="not_secretary"
+            )
         if meeting.state is not MeetingState.CLOSED:
             raise Conflict("documents are finalised after the meeting is closed", code="not_closed")
         if meeting.chair_member_id is None or meeting.secretary_member_id is None:
@@ -253,9 +255,13 @@ class DocumentDesk:
         """Withdraw a finalised document that is not yet signed by both (a mistake found)."""
         document, roles = await self.get(document_id)
         if not roles.is_secretary:
-            raise PermissionDenied("only the secretary of the meeting withdraws its documents")
+            raise PermissionDenied(
+                "only the secretary of the meeting withdraws its documents", key="not_secretary"
+            )
         if document.state is not DocumentState.SIGNING:
-            raise Conflict(f"a {document.state.value} document cannot be withdrawn")
+            raise Conflict(
+                f"a {document.state.value} document cannot be withdrawn", key="not_withdrawable"
+            )
         document.state = DocumentState.WITHDRAWN
         document.withdrawn_at = utcnow()
         return document
@@ -266,12 +272,12 @@ class DocumentDesk:
         """A document the caller may read: people of its meeting, and its recipients."""
         document = await self.session.get(Document, document_id, populate_existing=True)
         if document is None:
-            raise NotFound("no such document")
+            raise NotFound("no such document", key="no_document")
         meeting = await self.session.get(Meeting, document.meeting_id)
         assert meeting is not None
         roles = await roles_in(self.session, meeting, self.actor)
         if not roles.can_view and not await self._is_recipient(document):
-            raise NotFound("no such document")
+            raise NotFound("no such document", key="no_document")
         return document, roles
 
     async def signatures(self, document: Document) -> list[DocumentSignature]:
@@ -337,7 +343,9 @@ class DocumentDesk:
             raise Conflict("nobody is to sign this document now", code="not_signing")
         role, member = step
         if self.actor.member_id != member:
-            raise PermissionDenied(f"the {role} of the meeting signs now")
+            raise PermissionDenied(
+                f"the {role} of the meeting signs now", key="other_signs", params={"role": role}
+            )
         return {
             "document": document.id,
             "record": json.loads(document.record),
@@ -362,7 +370,9 @@ class DocumentDesk:
             raise Conflict("this document takes no more signatures", code="not_signing")
         role, member = step
         if self.actor.member_id != member:
-            raise PermissionDenied(f"the {role} of the meeting signs now")
+            raise PermissionDenied(
+                f"the {role} of the meeting signs now", key="other_signs", params={"role": role}
+            )
         try:
             signed = SignedDocument.parse(envelope)
         except CredentialError as exc:

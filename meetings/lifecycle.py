@@ -56,7 +56,9 @@ def check_transition(
             if not transition.by & roles:
                 who = " or ".join(sorted(transition.by))
                 raise PermissionDenied(
-                    f"only the meeting's {who} may move it from {source.value} to {target.value}"
+                    f"only the meeting's {who} may move it from {source.value} to {target.value}",
+                    key="transition_not_yours",
+                    params={"who": who, "source": source.value, "target": target.value},
                 )
             return transition
     possible = ", ".join(t.target.value for t in _table(form) if t.source is source) or "none"
@@ -64,4 +66,5 @@ def check_transition(
         f"a {form.value} meeting cannot go from {source.value} to {target.value} "
         f"(possible from here: {possible})",
         code="bad_transition",
+        params={"source": source.value, "target": target.value},
     )

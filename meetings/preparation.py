@@ -37,6 +37,7 @@ from meetings.schemas import (
 )
 from registry.actor import Actor
 from registry.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from registry.localtime import LocalClock
 from registry.members import current_seat_clause
 from registry.models import Body, Member, Role, Seat, SeatRole
 from registry.orm import utcnow
@@ -79,7 +80,7 @@ class MeetingService:
     async def get(self, meeting_id: int) -> tuple[Meeting, MeetingRoles]:
         meeting = await self.session.get(Meeting, meeting_id, populate_existing=True)
         if meeting is None:
-            raise NotFound("no such meeting")
+            raise NotFound("no such meeting", key="no_meeting")
         await self.session.refresh(meeting, ["items"])
         roles = await roles_in(self.session, meeting, self.actor)
         roles.require_view()
@@ -89,7 +90,7 @@ class MeetingService:
         """An agenda item of this meeting (another meeting's item is "not found")."""
         item = await self.session.get(AgendaItem, item_id)
         if item is None or item.meeting_id != meeting.id:
-            raise NotFound("no such agenda item in this meeting")
+            raise NotFound("no such agenda item in this meeting", key="no_item")
         return item
 
     async def visible(self, body_id: int | None = None) -> list[Meeting]:
@@ -197,7 +198,9 @@ class MeetingService:
             if changes.get(field) is not None:
                 await self._check_person(changes[field], field)
         if "form" in changes and meeting.state is not MeetingState.DRAFT:
-            raise Conflict("the form can change only while the meeting is a draft")
+            raise Conflict(
+                "the form can change only while the meeting is a draft", key="form_fixed"
+            )
         for field, value in changes.items():
             if value is not None:
                 setattr(meeting, field, value)
@@ -263,7 +266,10 @@ class MeetingService:
         item, meeting = await self._item(item_id)
         (await roles_in(self.session, meeting, self.actor)).require_prepare()
         if meeting.state is not MeetingState.DRAFT:
-            raise Conflict("agenda items can be removed only while the meeting is a draft")
+            raise Conflict(
+                "agenda items can be removed only while the meeting is a draft",
+                key="remove_draft_only",
+            )
         await self.session.delete(item)
         await self.session.flush()
         await self.session.refresh(meeting, ["items"])
@@ -290,7 +296,7 @@ class MeetingService:
     async def material(self, material_id: int) -> Material:
         material = await self.session.get(Material, material_id)
         if material is None:
-            raise NotFound("no such material")
+            raise NotFound("no such material", key="no_material")
         await self._item(material.item_id)
         return material
 
@@ -310,7 +316,7 @@ class MeetingService:
         roles.require_prepare()
         guest = await self.session.get(Guest, guest_id)
         if guest is None or guest.meeting_id != meeting.id:
-            raise NotFound("no such guest")
+            raise NotFound("no such guest", key="no_guest")
         await self.session.delete(guest)
         await self.session.flush()
 
@@ -329,7 +335,7 @@ class MeetingService:
             )
         guest = await self.session.get(Guest, guest_id, with_for_update=True)
         if guest is None or guest.meeting_id != meeting.id:
-            raise NotFound("no such guest")
+            raise NotFound("no such guest", key="no_guest")
         token = secrets.token_urlsafe(32)  # 256 bits
         guest.access_hash = _guest_token_hash(token)
         guest.link_issued_at = utcnow()
@@ -362,11 +368,16 @@ class MeetingService:
         check_transition(meeting.form, meeting.state, target, roles.names)
         await self.session.refresh(meeting, ["items"])
         if target is MeetingState.ANNOUNCED and not meeting.items:
-            raise Conflict("add at least one agenda item before announcing the meeting")
+            raise Conflict(
+                "add at least one agenda item before announcing the meeting", key="no_items"
+            )
         if target is MeetingState.ANNOUNCED and (
             meeting.chair_member_id is None or meeting.secretary_member_id is None
         ):
-            raise Conflict("name the chair and the secretary before announcing the meeting")
+            raise Conflict(
+                "name the chair and the secretary before announcing the meeting",
+                key="no_officers",
+            )
         source = meeting.state
         meeting.state = target
         stamp = _STAMP.get(target)
@@ -396,7 +407,7 @@ class MeetingService:
                 select(Member).where(Member.id.in_(await composition_ids(self.session, meeting)))
             )
         ).all()
-        when = meeting.starts_at.strftime("%d.%m.%Y %H:%M UTC")
+        when = LocalClock(meeting.timezone).labelled(meeting.starts_at)
         agenda = "\n".join(f"{i.position}. {i.title}" for i in meeting.items)
         subject = f"Заседание {meeting.code}: {meeting.title}"
         text = (
@@ -413,14 +424,15 @@ class MeetingService:
     async def _item(self, item_id: int) -> tuple[AgendaItem, Meeting]:
         item = await self.session.get(AgendaItem, item_id)
         if item is None:
-            raise NotFound("no such agenda item")
+            raise NotFound("no such agenda item", key="no_item")
         meeting, _roles = await self.get(item.meeting_id)
         return item, meeting
 
     def _require_editable(self, meeting: Meeting) -> None:
         if meeting.state not in EDITABLE:
             raise Conflict(
-                f"the meeting is {meeting.state.value}: its record can no longer be changed"
+                f"the meeting is {meeting.state.value}: its record can no longer be changed",
+                key="not_editable",
             )
 
     @staticmethod
@@ -440,7 +452,8 @@ class MeetingService:
             return
         raise PermissionDenied(
             "only the body's chair, deputy chair, secretary or the registrar "
-            "may convene its meetings"
+            "may convene its meetings",
+            key="not_body_officer",
         )
 
     async def _holder(self, body_id: int, role: SeatRole, on: dt.date) -> int | None:

@@ -47,7 +47,7 @@ class RoomService:
     async def _meeting(self, meeting_id: int) -> tuple[Meeting, MeetingRoles]:
         meeting = await self.session.get(Meeting, meeting_id)
         if meeting is None:
-            raise NotFound("no such meeting")
+            raise NotFound("no such meeting", key="no_meeting")
         roles = await roles_in(self.session, meeting, self.actor)
         roles.require_view()
         return meeting, roles
@@ -95,6 +95,16 @@ class RoomService:
             )
         ).all()
         names = {m.id: m.full_name for m in people}
+        notes: dict[str, dict[str, str]] = {}
+        if roles.is_secretary or roles.is_chair:
+            # What the secretary saved, so the notes form shows it again after a reload.
+            items = await self.session.scalars(
+                select(AgendaItem).where(AgendaItem.meeting_id == meeting.id)
+            )
+            notes = {
+                str(item.id): {"speeches": item.speeches or "", "decision": item.decision or ""}
+                for item in items
+            }
         return {
             "meeting": meeting.id,
             "seq": meeting.last_seq,
@@ -114,6 +124,7 @@ class RoomService:
                 for m in sorted(people, key=lambda m: m.full_name)
             ],
             "floor": [self._floor_json(r, names) for r in queue],
+            "notes": notes,
         }
 
     # --- presence -------------------------------------------------------------------------
@@ -150,9 +161,9 @@ class RoomService:
         meeting, roles = await self._meeting(meeting_id)
         roles.require_secretary()
         if meeting.state not in LIVE:
-            raise Conflict("registration is not open for this meeting")
+            raise Conflict("registration is not open for this meeting", key="registration_closed")
         if await self.session.get(Member, member_id) is None:
-            raise NotFound("no such member")
+            raise NotFound("no such member", key="no_member")
         row = await self._presence(meeting.id, member_id)
         if row.in_person == present:
             return False
@@ -207,7 +218,9 @@ class RoomService:
         if self.actor.member_id is None or not (
             roles.is_member or roles.is_chair or roles.is_secretary
         ):
-            raise PermissionDenied("only participants of the meeting may ask for the floor")
+            raise PermissionDenied(
+                "only participants of the meeting may ask for the floor", key="not_participant"
+            )
         open_request = await self.session.scalar(
             select(FloorRequest).where(
                 FloorRequest.meeting_id == meeting.id,
@@ -260,7 +273,7 @@ class RoomService:
         self._require_session(meeting)
         request = await self.session.get(FloorRequest, request_id)
         if request is None or request.meeting_id != meeting.id or request.state is FloorState.DONE:
-            raise NotFound("no such request for the floor")
+            raise NotFound("no such request for the floor", key="no_floor_request")
         await self._end_speech(meeting)  # one speaker at a time
         now = utcnow()
         request.state = FloorState.SPEAKING
@@ -314,7 +327,7 @@ class RoomService:
         self._require_session(meeting)
         item = await self.session.get(AgendaItem, item_id)
         if item is None or item.meeting_id != meeting.id:
-            raise NotFound("no such agenda item in this meeting")
+            raise NotFound("no such agenda item in this meeting", key="no_item")
         meeting.current_item_id = item.id
         await self.session.flush()
         await append_event(
@@ -337,9 +350,11 @@ class RoomService:
         roles.require_secretary()
         item = await self.session.get(AgendaItem, item_id)
         if item is None or item.meeting_id != meeting.id:
-            raise NotFound("no such agenda item in this meeting")
+            raise NotFound("no such agenda item in this meeting", key="no_item")
         if meeting.state is MeetingState.CLOSED:
-            raise Conflict("the meeting is closed: its record can no longer be changed")
+            raise Conflict(
+                "the meeting is closed: its record can no longer be changed", key="meeting_closed"
+            )
         if data.speeches is not None:
             item.speeches = data.speeches
         if data.decision is not None:
@@ -359,6 +374,11 @@ class RoomService:
                 f"no quorum: {status.present} of {status.composition} present, "
                 f"{status.required} needed",
                 code="no_quorum",
+                params={
+                    "present": status.present,
+                    "composition": status.composition,
+                    "required": status.required,
+                },
             )
         return status
 
@@ -367,7 +387,7 @@ class RoomService:
     @staticmethod
     def _require_session(meeting: Meeting) -> None:
         if meeting.state is not MeetingState.IN_SESSION:
-            raise Conflict("the meeting is not in session")
+            raise Conflict("the meeting is not in session", key="not_in_session")
 
     @staticmethod
     def _floor_json(request: FloorRequest, names: dict[int, str]) -> dict[str, Any]:

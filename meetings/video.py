@@ -47,7 +47,7 @@ async def member_identity(session: AsyncSession, meeting_id: int, actor: Actor) 
     the chair admits them)."""
     meeting = await session.get(Meeting, meeting_id)
     if meeting is None:
-        raise NotFound("no such meeting")
+        raise NotFound("no such meeting", key="no_meeting")
     roles = await roles_in(session, meeting, actor)
     roles.require_view()
     if meeting.state is MeetingState.CLOSED:

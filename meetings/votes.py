@@ -31,6 +31,7 @@ from meetings.models import AgendaItem, Meeting, MeetingState, Notice, Presence
 from meetings.room import RoomService
 from registry.actor import Actor
 from registry.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from registry.localtime import DEFAULT_ZONE, LocalClock
 from registry.members import current_seat_clause
 from registry.models import Body, Member, MemberStatus, Organisation, Role, Seat
 from registry.organisations import OrganisationService
@@ -146,10 +147,17 @@ def _aware(moment: dt.datetime) -> dt.datetime:
 
 
 class VoteDesk:
-    def __init__(self, session: AsyncSession, actor: Actor, keyring: RegistryKeyring) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        keyring: RegistryKeyring,
+        zone: str = DEFAULT_ZONE,
+    ) -> None:
         self.session = session
         self.actor = actor
         self.keyring = keyring
+        self.zone = zone  # the organisation's: the notices' times are in it
         self.votes = VoteService(session, actor, keyring)
 
     # --- in a meeting ---------------------------------------------------------------------
@@ -159,21 +167,23 @@ class VoteDesk:
             select(Meeting).where(Meeting.id == meeting_id).with_for_update()
         )
         if meeting is None:
-            raise NotFound("no such meeting")
+            raise NotFound("no such meeting", key="no_meeting")
         roles = await roles_in(self.session, meeting, self.actor)
         roles.require_view()
         roles.require_chair()
         if meeting.state is not MeetingState.IN_SESSION:
-            raise Conflict("the meeting is not in session")
+            raise Conflict("the meeting is not in session", key="not_in_session")
         item = (
             await self.session.get(AgendaItem, meeting.current_item_id)
             if meeting.current_item_id
             else None
         )
         if item is None:
-            raise Conflict("choose the agenda item to vote on first")
+            raise Conflict("choose the agenda item to vote on first", key="no_current_item")
         if await self.open_vote_of(meeting.id) is not None:
-            raise Conflict("a vote is already open in this meeting: close it first")
+            raise Conflict(
+                "a vote is already open in this meeting: close it first", key="vote_already_open"
+            )
         status = await RoomService(self.session, self.actor).require_quorum(meeting.id, item.id)
         composition = await composition_ids(self.session, meeting)
         present = (
@@ -233,7 +243,7 @@ class VoteDesk:
         meeting = await self.session.get(Meeting, meeting_id)
         link = await self.session.get(MeetingVote, vote_id)
         if meeting is None or link is None or link.meeting_id != meeting_id:
-            raise NotFound("no such vote in this meeting")
+            raise NotFound("no such vote in this meeting", key="no_vote")
         roles = await roles_in(self.session, meeting, self.actor)
         roles.require_view()
         roles.require_chair()
@@ -278,7 +288,7 @@ class VoteDesk:
     async def open_absentee(self, data: AbsenteeVoteIn) -> tuple[Vote, VoteNotice]:
         body = await self.session.get(Body, data.body_id)
         if body is None or body.retired_at is not None:
-            raise NotFound("no such body")
+            raise NotFound("no such body", key="no_body")
         today = utcnow().date()
         await self._require_officer(body.id, today)
         members = set(
@@ -376,7 +386,7 @@ class VoteDesk:
     async def require_view(self, vote_id: int) -> Vote:
         vote = await self.session.get(Vote, vote_id)
         if vote is None or not await self.can_view(vote):
-            raise NotFound("no such vote")
+            raise NotFound("no such vote", key="no_vote")
         return vote
 
     async def on_roll(self, vote: Vote, member_id: int) -> bool:
@@ -406,7 +416,7 @@ class VoteDesk:
 
     async def _notify(self, vote: Vote, members: set[int], kind: str) -> VoteNotice:
         subject = f"{kind}: {vote.title}"[:500]
-        deadline = vote.closes_at.strftime("%d.%m.%Y %H:%M UTC") if vote.closes_at else ""
+        deadline = LocalClock(self.zone).labelled(vote.closes_at)
         text = f"{vote.question}\n\nГолосование открыто до {deadline}: /votes/{vote.id}"
         recipients = []
         ordered = sorted(members)
@@ -429,7 +439,8 @@ class VoteDesk:
         if self.actor.has(Role.REGISTRAR) or await self._is_officer(body_id, on):
             return
         raise PermissionDenied(
-            "only the body's chair, deputy chair, secretary or the registrar may call a vote"
+            "only the body's chair, deputy chair, secretary or the registrar may call a vote",
+            key="not_body_officer",
         )
 
 

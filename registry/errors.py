@@ -1,8 +1,12 @@
 """Domain errors shared by every domain package.
 
 Each error carries a stable machine-readable ``code``, a human-readable ``detail``
-and optional per-field reasons. The HTTP layer maps the error *class* to a status
-code in one middleware; domain code never thinks about HTTP.
+(English, for the API and the logs), optional per-field reasons, and what a page needs
+to say the same in the user's language: a catalogue ``key`` (the code unless given: a
+refusal may say more than its API code, which stays stable) and its ``params``. The
+edge looks up ``error.<key>`` in its catalogues and fills it with ``params``.
+The HTTP layer maps the error *class* to a status code in one middleware; domain code
+never thinks about HTTP.
 """
 
 from __future__ import annotations
@@ -26,13 +30,26 @@ class DomainError(Exception):
     code: str = "domain_error"
 
     def __init__(
-        self, detail: str, *, fields: Mapping[str, str] | None = None, code: str | None = None
+        self,
+        detail: str,
+        *,
+        fields: Mapping[str, str] | None = None,
+        code: str | None = None,
+        params: Mapping[str, str | int] | None = None,
+        key: str | None = None,
     ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.fields: dict[str, str] = dict(fields or {})
+        self.params: dict[str, str | int] = dict(params or {})
+        self._key = key
         if code is not None:
             self.code = code
+
+    @property
+    def key(self) -> str:
+        """The catalogue key of what a person is told: ``error.<key>``."""
+        return self._key or self.code
 
 
 class InvalidInput(DomainError):

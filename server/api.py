@@ -47,6 +47,8 @@ class ErrorOut(BaseModel):
     error: str
     detail: str
     fields: dict[str, str] = {}
+    #: The refusal in the user's language (the page's locale), for showing to them.
+    message: str = ""
 
 
 Handler = Callable[..., Awaitable[Any]]

@@ -25,7 +25,7 @@ from server.middlewares import (
     request_id_middleware,
     security_headers,
 )
-from server.pages import make_jinja, render_error
+from server.pages import make_jinja, refusal_message, render_error
 from server.pghub import hub_context, make_hub
 from server.settings import Settings
 from server.throttle import THROTTLE, AddressThrottle
@@ -123,13 +123,13 @@ def create_app(settings: Settings, *, mailer: Mailer | None = None) -> web.Appli
     app = web.Application(
         middlewares=[
             request_id_middleware(),
-            error_middleware(render_error=render_error),
+            error_middleware(render_error=render_error, message_of=refusal_message),
             guard_middleware(),
         ],
         client_max_size=settings.max_upload_body,
     )
     app[SETTINGS] = settings
-    app[JINJA] = make_jinja()
+    app[JINJA] = make_jinja(settings.timezone)
     app[CATALOGUES] = Catalogues()
     app[MAILER] = mailer or make_mailer(settings, outbox=lambda: app[SESSIONMAKER])
     app[HUB] = make_hub(settings)

@@ -13,7 +13,7 @@ from registry.contact import FieldRuleError
 from registry.errors import Conflict, DomainError, NotFound
 from server.api import parse_id
 from server.auth import read_form
-from server.i18n import Translator
+from server.i18n import Translator, refusal_text
 
 __all__ = [
     "FieldErrors",
@@ -122,9 +122,13 @@ def domain_errors(exc: DomainError, t: Translator) -> FieldErrors:
         key = _REASONS.get(f"{name}:{reason}") or _REASONS.get(reason)
         errors[name] = t(key) if key else reason
     if not errors:
+        specific = refusal_text(t, exc.key, exc.params)
         key = f"form.refused.{exc.code}"
-        errors["form"] = t(key) if t.has(key) else t("form.refused")
-        errors["form_detail"] = exc.detail
+        if specific is not None:
+            errors["form"] = specific
+        else:
+            errors["form"] = t(key) if t.has(key) else t("form.refused")
+            errors["form_detail"] = exc.detail
     return errors
 
 

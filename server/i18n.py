@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 from pathlib import Path
 
-__all__ = ["DEFAULT_LOCALE", "LOCALES", "Catalogues", "Translator"]
+__all__ = ["DEFAULT_LOCALE", "LOCALES", "Catalogues", "Translator", "refusal_text"]
 
 LOCALES = ("ru", "en")
 DEFAULT_LOCALE = "ru"
@@ -27,6 +27,26 @@ class Translator:
 
     def has(self, key: str) -> bool:
         return key in self._messages or key in self._fallback
+
+
+#: Codes every error class carries by default: they name the kind of refusal, not what
+#: was refused, so their catalogue text is a heading rather than an explanation.
+GENERIC_CODES = frozenset(
+    {"invalid_input", "not_found", "conflict", "forbidden", "not_authenticated", "domain_error"}
+)
+
+
+def refusal_text(t: Translator, code: str, params: Mapping[str, object]) -> str | None:
+    """What a refusal says in the user's language: ``error.<code>`` filled with the
+    error's ``params``, or None when the code has no sentence of its own (a generic
+    code, or one the catalogues do not know)."""
+    key = f"error.{code}"
+    if code in GENERIC_CODES or not t.has(key):
+        return None
+    try:
+        return t(key, **params)
+    except (KeyError, IndexError):  # a catalogue text naming a parameter the error lacks
+        return t(key)
 
 
 class Catalogues:

@@ -6,7 +6,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
@@ -127,17 +127,29 @@ def request_id_middleware() -> Middleware:
 
 
 def error_middleware(
-    *, render_error: Callable[[web.Request, int, str, str], Awaitable[web.StreamResponse]]
+    *,
+    render_error: Callable[[web.Request, int, str, str, str], Awaitable[web.StreamResponse]],
+    message_of: Callable[[web.Request, str, Mapping[str, str | int]], str],
 ) -> Middleware:
-    """Map domain errors and HTTP errors to the error shape (API) or an error page."""
+    """Map domain errors and HTTP errors to the error shape (API) or an error page;
+    ``message_of`` says the refusal in the user's language."""
 
     async def respond(
-        request: web.Request, status: int, code: str, detail: str, fields: dict[str, str]
+        request: web.Request,
+        status: int,
+        code: str,
+        detail: str,
+        fields: dict[str, str],
+        params: Mapping[str, str | int] | None = None,
+        key: str | None = None,
     ) -> web.StreamResponse:
+        message = message_of(request, key or code, params or {})
         if is_api(request):
-            body = ErrorOut(error=code, detail=detail, fields=fields).model_dump_json()
+            body = ErrorOut(
+                error=code, detail=detail, fields=fields, message=message
+            ).model_dump_json()
             return web.Response(status=status, text=body, content_type="application/json")
-        return await render_error(request, status, code, detail)
+        return await render_error(request, status, code, detail, message)
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -147,7 +159,9 @@ def error_middleware(
             status = next(s for cls, s in STATUS_OF.items() if isinstance(exc, cls))
             if status >= 500:
                 raise
-            response = await respond(request, status, exc.code, exc.detail, exc.fields)
+            response = await respond(
+                request, status, exc.code, exc.detail, exc.fields, exc.params, exc.key
+            )
             if isinstance(exc, RateLimited):
                 response.headers["Retry-After"] = str(exc.retry_after)
             return response

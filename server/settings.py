@@ -74,6 +74,8 @@ class Settings:
     # from anyone else the header is ignored, so a client cannot pick its own address.
     trusted_proxies: str = ""
     migrate_on_start: bool = True
+    # The organisation's zone: every time a page, a notice or an e-mail shows is in it.
+    timezone: str = "Asia/Yekaterinburg"
     # Video: the STUN and TURN servers handed to browsers (comma-separated URLs, e.g.
     # "stun:turn.example.org:3478" and "turn:turn.example.org:3478?transport=udp,
     # turns:turn.example.org:5349"). TURN credentials are made for each participant from

@@ -50,6 +50,7 @@ from meetings.schemas import (
 )
 from registry.actor import Actor
 from registry.errors import Conflict, DomainError, InvalidInput, PermissionDenied
+from registry.localtime import zone_label
 from registry.members import current_seat_clause
 from registry.models import Body, Member, Role, Seat, SeatRole
 from registry.orm import utcnow
@@ -64,7 +65,7 @@ from server.forms import (
     see_other,
     validate_form,
 )
-from server.i18n import Translator
+from server.i18n import Translator, refusal_text
 from server.keys import MAILER, SETTINGS
 from server.mailer import delivers
 from server.middlewares import upload
@@ -126,14 +127,6 @@ _REASONS = {
     "file:damaged": "meeting.error.file_damaged",
     "no such member": "field.reason.no_such_member",
 }
-# Refusals without a field, recognised by the service's words (English, stable).
-_REFUSALS = (
-    ("add at least one agenda item", "meeting.refused.no_items"),
-    ("name the chair and the secretary", "meeting.refused.no_officers"),
-    ("the form can change only", "meeting.refused.form_fixed"),
-    ("agenda items can be removed only", "meeting.refused.remove_draft_only"),
-    ("can no longer be changed", "meeting.refused.not_editable"),
-)
 
 _MEETING_FIELDS = (
     "body_id",
@@ -180,7 +173,8 @@ def _zone_options(t: Translator) -> list[tuple[str, str]]:
 
 
 def _zone_label(t: Translator, zone: str) -> str:
-    return f"{_offset(zone)}, {t(_ZONE_KEYS[zone])}"
+    """«по пермскому времени, UTC+5»: the zone as people name it, never its tz name."""
+    return zone_label(zone, t.locale)
 
 
 @dataclass(frozen=True)
@@ -240,13 +234,9 @@ def _errors(exc: DomainError, t: Translator) -> FieldErrors:
     if exc.fields and len(errors) == len(exc.fields):
         return errors
     if not exc.fields:
-        key = "meeting.refused.bad_transition" if exc.code == "bad_transition" else ""
-        for start, candidate in _REFUSALS:
-            if start in exc.detail:
-                key = candidate
-                break
-        if key:
-            return {"form": t(key), "form_detail": exc.detail}
+        specific = refusal_text(t, exc.key, exc.params)
+        if specific is not None:
+            return {"form": specific}
     return domain_errors(exc, t) | errors
 
 

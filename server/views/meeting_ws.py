@@ -58,7 +58,7 @@ import json
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Annotated, Any, Literal, TypeVar
 
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -92,6 +92,7 @@ from server.hub import WAKE, Event, Subscription
 from server.keys import HUB, SESSIONMAKER, SETTINGS
 from server.middlewares import STATUS_OF
 from server.origins import is_own_origin
+from server.pages import refusal_message
 from server.views import meeting_media
 from server.views.meeting_media import MEDIA_ACTIONS, MediaMessage, MediaSession
 
@@ -241,8 +242,11 @@ def _dumps(frame: dict[str, Any]) -> str:
     return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
 
 
-def _error(message_id: int | None, code: str, detail: str) -> dict[str, Any]:
-    return {"type": "error", "id": message_id, "code": code, "detail": detail}
+def _error(message_id: int | None, code: str, detail: str, message: str = "") -> dict[str, Any]:
+    frame = {"type": "error", "id": message_id, "code": code, "detail": detail}
+    if message:
+        frame["message"] = message  # the refusal in the page's language, for the person
+    return frame
 
 
 class TokenBucket:
@@ -397,9 +401,11 @@ class _Channel:
         meeting_id: int,
         last: int,
         session_id: int | None = None,
+        translate: Callable[[str, Mapping[str, str | int]], str] | None = None,
     ) -> None:
         self.app = app
         self.session_id = session_id
+        self.translate = translate
         self.realtime = app[REALTIME]
         self.ws = ws
         self.subscription = subscription
@@ -585,7 +591,8 @@ class _Channel:
         try:
             await self._act(message)
         except DomainError as exc:
-            return _error(message.id, exc.code, exc.detail)
+            said = self.translate(exc.key, exc.params) if self.translate else ""
+            return _error(message.id, exc.code, exc.detail, said)
         except ValidationError as exc:
             return _error(message.id, "bad_message", _reason(exc))
         except Exception:
@@ -748,7 +755,16 @@ async def meeting_socket(request: web.Request) -> web.StreamResponse:
                 guard = asyncio.create_task(
                     _watch_guest(request.app, ws, actor.guest_id, guest_hash)
                 )
-            channel = _Channel(request.app, ws, subscription, actor, meeting_id, last, session_id)
+            channel = _Channel(
+                request.app,
+                ws,
+                subscription,
+                actor,
+                meeting_id,
+                last,
+                session_id,
+                lambda code, params: refusal_message(request, code, params),
+            )
             await channel.run(opening)
         finally:
             if guard is not None:

@@ -16,7 +16,7 @@ import base64
 import binascii
 import datetime as dt
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -1156,6 +1156,42 @@ async def import_done(request: web.Request) -> web.StreamResponse:
 # --- access log -------------------------------------------------------------------------------
 
 
+# What the log's entries say (written in English when the access is recorded), as the
+# registrar's page says it: pattern, catalogue key.
+_LOG_DETAILS = (
+    (re.compile(r"body page (?P<id>\d+)"), "log.detail.body_page"),
+    (re.compile(r"union cards"), "log.detail.cards"),
+    (re.compile(r"union card (?P<id>\d+) revoked"), "log.detail.card_revoked"),
+    (re.compile(r"union card (?P<id>\d+)"), "log.detail.card"),
+    (re.compile(r"invitation issued"), "log.detail.invitation"),
+    (re.compile(r"seat (?P<id>\d+)"), "log.detail.seat"),
+    (re.compile(r"search"), "log.detail.search"),
+    (re.compile(r"composition of body (?P<id>\d+)"), "log.detail.composition"),
+    (re.compile(r"seat history of body (?P<id>\d+)"), "log.detail.seat_history"),
+    (re.compile(r"organisation (?P<id>\d+)"), "log.detail.organisation"),
+)
+_FIELD_LIST = re.compile(r"[a-z_]+(,[a-z_]+)*")
+
+
+def _log_detail(t: Translator) -> Callable[[str], str]:
+    def say(detail: str) -> str:
+        for pattern, key in _LOG_DETAILS:
+            found = pattern.fullmatch(detail)
+            if found:
+                return str(t(key, **found.groupdict()))
+        if _FIELD_LIST.fullmatch(detail):  # a member's changed fields
+            names = [t(f"member.{f}") if t.has(f"member.{f}") else f for f in detail.split(",")]
+            return str(t("log.detail.fields", fields=", ".join(names)))
+        return detail  # a file's name, as the registrar gave it
+
+    return say
+
+
+async def _to_registry(request: web.Request) -> web.StreamResponse:
+    """``/bodies`` and its like: the registry's page of that name."""
+    raise web.HTTPMovedPermanently(f"/registry{request.path}")
+
+
 async def access_log(request: web.Request) -> web.StreamResponse:
     async with unit(request) as (db, actor):
         actor.require(Role.REGISTRAR)
@@ -1179,6 +1215,7 @@ async def access_log(request: web.Request) -> web.StreamResponse:
             status=422 if error else 200,
             entries=rows,
             names=names,
+            detail=_log_detail(t),
             total=total,
             member_value=member_text,
             member_error=error,
@@ -1206,6 +1243,9 @@ def install(app: web.Application) -> None:
     r.add_post(r"/registry/members/{member_id:\d+}/edit", member_update)
     r.add_post(r"/registry/members/{member_id:\d+}/retire", member_retire)
     r.add_get("/registry/bodies", body_list)
+    # The short addresses people type for the registry's lists.
+    for short in ("/bodies", "/organisations", "/members"):
+        r.add_get(short, _to_registry)
     r.add_get("/registry/bodies/new", body_new)
     r.add_post("/registry/bodies/new", body_create)
     r.add_get(r"/registry/bodies/{body_id:\d+}", body_detail)

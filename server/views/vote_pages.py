@@ -3,9 +3,7 @@ casts and checks their ballot, and the forms that call an absentee vote or a sur
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from sqlalchemy import select
@@ -15,18 +13,25 @@ from meetings.tasks import body_names, meeting_audits
 from meetings.votes import AbsenteeVoteIn, SurveyIn, VoteDesk
 from registry.actor import Actor
 from registry.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from registry.localtime import LocalClock
 from registry.models import Organisation, Role
 from registry.orm import utcnow
 from server.auth import unit
-from server.forms import path_id, read_fields, refusal_status, see_other, validate_form
-from server.keys import KEYRING
+from server.forms import (
+    domain_errors,
+    path_id,
+    read_fields,
+    refusal_status,
+    see_other,
+    validate_form,
+)
+from server.keys import KEYRING, SETTINGS
 from server.pages import render, translator
 from server.views.meeting_pages import convenable_bodies, parse_local
 from server.views.votes_api import send_vote_notice, vote_out
 
 __all__ = ["install"]
 
-ZONE = "Asia/Yekaterinburg"
 _FIELDS = (
     "kind",
     "body_id",
@@ -69,13 +74,18 @@ async def vote_page(request: web.Request) -> web.StreamResponse:
         vote = await desk.require_view(path_id(request, "vote_id"))
         out = await vote_out(desk, vote, actor)
         link = await desk.link(vote.id)
+        clock = _clock(request)
+        # Past its deadline a vote is over, whether or not the sweep has closed it yet.
+        over = out.state == "closed" or (vote.closes_at is not None and vote.closes_at <= utcnow())
         return render(
             request,
             "vote.html",
             actor=actor,
             vote=out,
+            over=over,
             meeting_id=link.meeting_id if link else None,
-            closes_local=_local(vote.closes_at),
+            closes_local=clock.labelled(vote.closes_at),
+            closed_local=clock.labelled(vote.closed_at or vote.closes_at) if over else "",
         )
 
 
@@ -96,7 +106,7 @@ async def new_vote_submit(request: web.Request) -> web.StreamResponse:
         t = translator(request)
         values = await read_fields(request, _FIELDS)
         options = [line.strip() for line in values["options"].splitlines() if line.strip()]
-        closes = parse_local(values["closes_at"], ZONE)
+        closes = parse_local(values["closes_at"], request.app[SETTINGS].timezone)
         errors: dict[str, str] = {}
         if closes is None:
             errors["closes_at"] = t("vote.form.error.deadline")
@@ -124,7 +134,7 @@ async def new_vote_submit(request: web.Request) -> web.StreamResponse:
         errors = invalid | errors
         if model is None or errors:
             return await _form(request, db, actor, values, errors, status=422)
-        desk = VoteDesk(db, actor, request.app[KEYRING])
+        desk = VoteDesk(db, actor, request.app[KEYRING], request.app[SETTINGS].timezone)
         try:
             async with db.begin_nested():
                 if isinstance(model, SurveyIn):
@@ -137,7 +147,7 @@ async def new_vote_submit(request: web.Request) -> web.StreamResponse:
                 db,
                 actor,
                 values,
-                {"form": exc.detail},
+                domain_errors(exc, t),
                 status=refusal_status(exc),
             )
         vote_id = vote.id
@@ -175,15 +185,14 @@ async def _form(
         errors=errors,
         bodies=bodies,
         organisations=organisations,
-        zone=ZONE,
+        zone=_clock(request).label(),
         status=status,
     )
 
 
-def _local(moment: dt.datetime | None) -> str:
-    if moment is None:
-        return ""
-    return moment.astimezone(ZoneInfo(ZONE)).strftime("%d.%m.%Y %H:%M")
+def _clock(request: web.Request) -> LocalClock:
+    """The organisation's clocks, named in the page's language."""
+    return LocalClock(request.app[SETTINGS].timezone, translator(request).locale)
 
 
 def install(app: web.Application) -> None:

@@ -14,6 +14,8 @@ from meetings.issuing import DocumentDesk
 from meetings.models import Guest, MeetingState
 from meetings.preparation import MeetingService
 from meetings.schemas import DraftTextsIn
+from meetings.sfu import Identity
+from meetings.video import record_moderation
 from registry.actor import Actor
 from registry.models import Account, Role
 from server.keys import KEYRING
@@ -57,12 +59,22 @@ class HeldMeeting:
 
 async def held_meeting(db: AsyncSession, client: Any, *, close: bool = True) -> HeldMeeting:
     vm = await voting_meeting(db, client, size=5, present=4)
-    db.add(
-        Guest(
-            meeting_id=vm.setup.meeting_id,
-            name="Кузнецова Мария Ивановна",
-            affiliation="правовой инспектор труда",
-        )
+    came = Guest(
+        meeting_id=vm.setup.meeting_id,
+        name="Кузнецова Мария Ивановна",
+        affiliation="правовой инспектор труда",
+    )
+    # Invited, never came: not in the protocol.
+    absent = Guest(meeting_id=vm.setup.meeting_id, name="Орлов Пётр Ильич", affiliation="юрист")
+    db.add_all([came, absent])
+    await db.flush()
+    # The chair let the guest in from the video room's lobby: the record says she came.
+    await record_moderation(
+        db,
+        vm.setup.meeting_id,
+        "video.admitted",
+        Identity(key=f"g{came.id}", name=came.name, guest_id=came.id),
+        vm.setup.chair.full_name,
     )
     await db.commit()
     response = await vm.chair.post(

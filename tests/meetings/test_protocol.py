@@ -4,6 +4,7 @@ and carry the header where GOST R 7.0.97 puts it."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shutil
@@ -90,6 +91,7 @@ async def test_protocol_from_the_record(db: AsyncSession, client: Any, tmp_path:
     assert protocol.present.listed
     assert setup.members[4].full_name not in protocol.present.names  # the absent one
     assert protocol.chair == initials(setup.chair.full_name)
+    # The guest the chair let in; the one invited who never came is not listed.
     assert protocol.guests == (("Кузнецова Мария Ивановна", "правовой инспектор труда"),)
     (line,) = protocol.items[0].votes
     assert line.counts[:2] == (("за", 3), ("против", 1))
@@ -101,7 +103,18 @@ async def test_protocol_from_the_record(db: AsyncSession, client: Any, tmp_path:
     assert [p.number for p in protocol.items[0].points[1].points] == ["1.2.1", "1.2.2"]
 
     renderer = DocumentRenderer(make_jinja())
-    pdf = renderer.pdf(renderer.protocol_html(protocol, draft=False))
+    html = renderer.protocol_html(protocol, draft=False)
+    # Names hold together: «Кузнецова М. И.» never leaves its initials on the next line.
+    assert f"Председатель — {protocol.chair.replace(' ', chr(0xA0))}" in html
+    assert "Кузнецова\xa0Мария\xa0Ивановна" in html
+    # The short name once, when the full name already ends in it.
+    named = dataclasses.replace(
+        protocol,
+        organisation="Пермский краевой союз организаций профсоюзов «Пермский крайсовпроф»",
+        short_name="Пермский крайсовпроф",
+    )
+    assert renderer.protocol_html(named, draft=False).count("ПЕРМСКИЙ КРАЙСОВПРОФ") == 1
+    pdf = renderer.pdf(html)
     text = pdf_text(pdf, tmp_path)
     in_order(
         text,
@@ -136,7 +149,7 @@ async def test_protocol_from_the_record(db: AsyncSession, client: Any, tmp_path:
             "ГОЛОСОВАЛИ: за — 3, против — 1, воздержались — 0. Решение принято.",
             "Поимённо: за —",
             "против —",
-            "Голова доски бюллетеней:",
+            "Отпечаток журнала бюллетеней:",
             "Отпечаток итогов:",
             "2. СЛУШАЛИ:",
             "Председатель",

@@ -337,6 +337,9 @@ async def test_acknowledgement_is_signed_idempotent_and_shown(
     assert (await send(secretary, w, [w.plant.id], [w.member("member")])).status == 303
 
     member = await w.as_("member")
+    # The notice names the document once and links to the inbox.
+    notices = await (await member.get("/notices")).text()
+    assert '<a href="/documents/inbox">/documents/inbox</a>' in notices
     resp = await member.get("/documents/inbox")
     assert resp.status == 200
     html = await resp.text()

@@ -269,6 +269,11 @@ async def test_editor_saves_texts_and_previews(db: AsyncSession, client: Any) ->
     html = await (await secretary.get(f"/meetings/{mid}/documents")).text()
     assert "Тексты протокола" in html
     assert 'data-role="finalise-protocol"' in html
+    # Item 1 decided something: its resolution and extract are offered; item 2 did not.
+    assert 'data-role="finalise-resolution-1"' in html
+    assert 'data-role="finalise-extract-1"' in html
+    assert 'data-role="finalise-resolution-2"' not in html
+    assert 'data-role="finalise-extract-2"' not in html
     preview = await secretary.post(
         f"/meetings/{mid}/documents/preview",
         data={"item": str(item), "heard": "Доклад о <подписке>.", "decision": "1. Увеличить."},

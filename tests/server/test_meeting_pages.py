@@ -273,7 +273,7 @@ async def test_convening_converts_the_chosen_zone_and_remembers_it(
     assert "Запись создана." in html
     assert "<h1>Заседание № 7</h1>" in html
     assert "14.05.2026 10:00" in html  # shown in the zone chosen
-    assert "UTC+3, Москва" in html
+    assert "по московскому времени, UTC+3" in html
     assert "очное" in html
     assert "3 мин." in html
     # The same number again is a clash, said at the number.

@@ -268,7 +268,7 @@ async def test_upgrade_refused_in_error_shape(
     assert resp.status == status
     body = await resp.json()
     assert body["error"] == code
-    assert set(body) == {"error", "detail", "fields"}
+    assert set(body) == {"error", "detail", "fields", "message"}
     with pytest.raises(WSServerHandshakeError) as refused:
         await client.ws_connect(room.path, headers={"Origin": sent_origin or ""})
     assert refused.value.status == status

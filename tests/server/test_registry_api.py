@@ -27,6 +27,7 @@ async def test_anonymous_gets_401_in_error_shape(client: Any) -> None:
         "error": "not_authenticated",
         "detail": "log in to continue",
         "fields": {},
+        "message": "Вы не вошли в систему",
     }
 
 
@@ -285,7 +286,7 @@ async def test_hostile_values_are_refused_not_crashing(client: Any, db: Any) -> 
     for path in ("/api/v1/members/99999999999999", "/api/v1/members?q=%00", "/api/v1/bodies/0"):
         resp = await reg.get(path)
         assert resp.status in (404, 422), path
-        assert set(await resp.json()) == {"error", "detail", "fields"}
+        assert set(await resp.json()) == {"error", "detail", "fields", "message"}
     assert (await (await reg.get("/api/v1/members")).json())["total"] == 0
 
 

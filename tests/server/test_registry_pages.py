@@ -883,3 +883,34 @@ async def test_a_carried_file_that_is_not_base64_is_asked_for_again(client: Any,
     html = await page(resp, 422)
     assert "Выберите файл" in html
     assert await count(db, Member) == 0
+
+
+async def test_short_addresses_and_the_404_page_of_a_logged_in_user(client: Any, db: Any) -> None:
+    reg = await registrar(client, db)
+    response = await reg.get("/bodies", allow_redirects=False)
+    assert response.status == 301
+    assert response.headers["Location"] == "/registry/bodies"
+    assert (await reg.get("/bodies")).status == 200
+    # An address nobody serves: the header names who is logged in, offers no «Войти».
+    missing = await reg.get("/no-such-page")
+    html = await missing.text()
+    assert missing.status == 404
+    assert "Регистратор" in html
+    assert 'href="/login"' not in html
+    assert "Выйти" in html
+
+
+async def test_the_body_page_offers_ending_a_term_on_demand(client: Any, db: Any) -> None:
+    reg = await registrar(client, db)
+    root = await f.org(db, "Союз")
+    body = await f.body(db, root)
+    running = await f.member(db, root)
+    ended = await f.member(db, root)
+    await f.seat(db, body, running)
+    await f.seat(db, body, ended, end=dt.date.today())
+    await db.commit()
+    html = await (await reg.get(f"/registry/bodies/{body.id}")).text()
+    # One «Завершить…» (folded, its date inside) for the running term, none for the
+    # term that ends today.
+    assert html.count('<details class="seat-end"') == 1
+    assert html.count('name="term_end" type="date"') == 2  # the folded one and «add a seat»

@@ -4,6 +4,7 @@ agenda, and everyone's page follows."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -111,3 +112,70 @@ async def test_every_page_sees_the_quorum_and_the_floor(
     await chair.locator(f'[data-action="set-item"][data-item="{setup.item_ids[1]}"]').click()
     for page in pages:
         await page.wait_for_selector(f'li[data-item="{setup.item_ids[1]}"].current')
+
+
+async def test_the_room_answers_next_to_the_action_and_closes_for_good(
+    browser: Any, live_server: LiveServer, db: AsyncSession
+) -> None:
+    setup = await f.meeting(db, size=5, items=2)
+    mid = setup.meeting_id
+    chair = await open_room(browser, live_server, db, setup.chair, mid, Role.CHAIR, Role.MEMBER)
+    secretary = await open_room(
+        browser, live_server, db, setup.secretary, mid, Role.SECRETARY, Role.MEMBER
+    )
+    await quorum_is(chair, met=False, present=2)
+    # Nobody has the floor: nothing to end.
+    await expect(chair.locator('[data-action="take-floor"]')).to_be_hidden()
+
+    # A vote without a quorum is refused in Russian, in the panel of the form that asked.
+    await chair.locator(f'[data-action="set-item"][data-item="{setup.item_ids[0]}"]').click()
+    await chair.locator('[data-role="vote-open"] button[type="submit"]').click()
+    refusal = chair.locator('[data-role="vote-open-panel"] [data-role="panel-message"]')
+    await expect(refusal).to_have_text("Нет кворума: присутствуют 2 из 5, нужно 3.")
+    await expect(refusal).to_have_class("field-error")
+    await expect(chair.locator('#room > [data-role="error"]')).to_have_text("")
+
+    # The secretary's notes: «Сохранено.» as a success, and the text back after a reload.
+    await secretary.wait_for_selector(f'li[data-item="{setup.item_ids[0]}"].current')
+    notes = secretary.locator('[data-role="notes"]')
+    await notes.locator('textarea[name="speeches"]').fill(
+        "Петрова А. А. — за.\nСидоров С. С. — против."
+    )
+    await notes.locator('textarea[name="decision"]').fill("Принять к сведению.")
+    await notes.get_by_role("button", name="Сохранить").click()
+    saved = secretary.locator('[data-role="notes-panel"] [data-role="panel-message"]')
+    await expect(saved).to_have_text("Сохранено.")
+    await expect(saved).to_have_class("success-message")
+    await secretary.reload()
+    await secretary.wait_for_selector('#room[data-connected="yes"]')
+    await expect(notes.locator('textarea[name="speeches"]')).to_have_value(
+        "Петрова А. А. — за.\nСидоров С. С. — против."
+    )
+    await expect(notes.locator('textarea[name="decision"]')).to_have_value("Принять к сведению.")
+
+    # «Закрыть заседание» asks first: declined, the meeting goes on.
+    close = chair.locator('[data-action="transition"][data-target="closed"]')
+    chair.once("dialog", lambda dialog: asyncio.ensure_future(dialog.dismiss()))
+    await close.click()
+    await expect(chair.locator('[data-role="state"]')).to_have_attribute("data-state", "in_session")
+    chair.once("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+    await close.click()
+    for page in (chair, secretary):
+        state = page.locator('[data-role="state"]')
+        await expect(state).to_have_attribute("data-state", "closed")
+        await expect(state).to_have_text("закрыто")
+        # Nothing the closed state forbids is offered, and the video is gone.
+        await expect(page.locator('[data-action="set-item"]:visible')).to_have_count(0)
+        await expect(page.locator('[data-role="people"] button')).to_have_count(0)
+        await expect(page.locator('[data-role="floor-panel"]')).to_be_hidden()
+        await expect(page.locator("#video")).to_be_hidden()
+    # The closed state's colour is not the live one.
+    colours = await chair.locator('[data-role="state"]').evaluate(
+        "e => getComputedStyle(e).backgroundColor"
+    )
+    assert colours != "rgb(230, 244, 234)"  # the green of a meeting in session
+    # A reload of the closed room: no video panel, no controls, no notes form.
+    await chair.reload()
+    await chair.wait_for_selector('#room[data-connected="yes"]')
+    assert await chair.locator("#video").count() == 0
+    assert await chair.locator('[data-action="transition"]').count() == 0

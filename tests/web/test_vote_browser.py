@@ -7,6 +7,7 @@ and fails, naming the entry, once one byte of a ballot is changed."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from pathlib import Path
@@ -15,8 +16,11 @@ from typing import Any
 from playwright.async_api import expect
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ballots.models import Vote
 from ballots.verify import verify_bundle
 from meetings.room import RoomService
+from meetings.votes import AbsenteeVoteIn, SurveyIn, VoteDesk
+from registry.actor import Actor
 from registry.models import Member, Role
 from server.auth import open_session
 from server.keys import KEYRING
@@ -134,6 +138,8 @@ async def test_meeting_vote_in_the_browsers_of_its_members(
         await button.click()
         await expect(page.locator("#room")).to_have_attribute("data-voted", str(vote_id))
         await expect(page.locator('[data-role="vote-message"]')).to_contain_text("Голос принят")
+        # A success looks like one, not like an error.
+        await expect(page.locator('[data-role="vote-message"]')).to_have_class("success-message")
         label = ["за", "против", "воздержался"][option - 1]
         await expect(page.locator('[data-role="vote-mine"]')).to_contain_text(
             f"Ваш выбор: {label}."
@@ -159,13 +165,17 @@ async def test_meeting_vote_in_the_browsers_of_its_members(
         )
         rows = result.locator("table.roll-call tr")
         await expect(rows).to_have_count(3)
+        # The roll call by name, whatever order the ballots came in.
+        await expect(rows.locator("td:first-child")).to_have_text(sorted(names))
         for name, how in zip(names, ["за", "за", "против"], strict=True):
             row = rows.filter(has_text=name)
             await expect(row.locator("td")).to_have_text([name, how])
         await expect(page.locator(".btn-vote")).to_have_count(0)
         await expect(page.locator('[data-action="close-vote"]')).to_be_hidden()
-        # "You may change it until the close" no longer holds: the result says it all.
+        # "You may change it until the close" no longer holds: the result says it all,
+        # and the receipt's «Голос принят» is not left under it.
         await expect(page.locator('[data-role="vote-mine"]')).to_have_text("")
+        await expect(page.locator('[data-role="vote-message"]')).to_have_text("")
     # A member who reloads the room finds the same result (and is not told that they
     # have not voted: the reloaded page never learnt their choice).
     await members[0].reload()
@@ -280,3 +290,93 @@ async def test_a_member_without_a_key_is_told_how_to_enrol(
 
     for c in (chair_context, context):
         await c.close()
+
+
+async def test_an_absentee_vote_page_counts_my_ballot_and_remembers_it(
+    browser: Any, live_server: LiveServer, db: AsyncSession
+) -> None:
+    setup = await f.meeting(db, size=3, items=1)
+    member = setup.members[2]
+    context = await logged_in(browser, live_server, db, member)
+    await enrol_key(context, live_server)
+    desk = VoteDesk(db, setup.actor(setup.chair, Role.CHAIR), live_server.server.app[KEYRING])
+    vote, _notice = await desk.open_absentee(
+        AbsenteeVoteIn(
+            body_id=setup.body.id,
+            title="О плане работы",
+            question="Утвердить план работы:\n1) на первое полугодие;\n2) на второе полугодие.",
+            closes_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=1),
+        )
+    )
+    await db.commit()
+    vote_id = vote.id
+
+    page = await context.new_page()
+    await page.goto(live_server.url(f"/votes/{vote_id}"))
+    # The question keeps its lines; the deadline is local time, named as people name it.
+    question = page.locator(".question")
+    assert (await question.inner_text()).count("\n") == 2
+    deadline = page.locator('[data-role="deadline"]')
+    await expect(deadline).to_contain_text("по пермскому времени, UTC+5")
+    await expect(page.locator("body")).not_to_contain_text("Asia/")
+    await expect(page.locator('[data-role="cast"]')).to_have_text("Проголосовали: 0 из 3")
+
+    await page.locator(f'.btn-vote[data-option="{FOR}"]').click()
+    message = page.locator('[data-role="message"]')
+    await expect(message).to_contain_text("Голос принят")
+    await expect(message).to_have_class("success-message")
+    # My own ballot moves the count at once (not at the next poll).
+    await expect(page.locator('[data-role="cast"]')).to_have_text("Проголосовали: 1 из 3")
+    # After a reload the page still shows what I chose.
+    await page.reload()
+    await expect(page.locator('[data-role="mine"]')).to_contain_text("Ваш выбор: за")
+
+    # Past its deadline the vote reads closed, not «открыто до…».
+    stored = await db.get(Vote, vote_id)
+    assert stored is not None
+    stored.closes_at = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+    await db.commit()
+    await page.reload()
+    await expect(page.locator('[data-role="state"]')).to_have_text("Завершено")
+    await expect(deadline).to_contain_text("Голосование завершено")
+    await expect(page.locator(".btn-vote")).to_have_count(0)
+
+
+async def test_a_survey_lays_its_checkboxes_out_one_a_line(
+    browser: Any, live_server: LiveServer, db: AsyncSession
+) -> None:
+    setup = await f.meeting(db, size=3, items=1)
+    member = setup.members[2]
+    context = await logged_in(browser, live_server, db, member)
+    await enrol_key(context, live_server)
+    registrar = Actor(None, "Регистратор", frozenset({Role.REGISTRAR}), None)
+    desk = VoteDesk(db, registrar, live_server.server.app[KEYRING])
+    survey, _notice = await desk.open_survey(
+        SurveyIn(
+            organisation_id=setup.body.organisation_id,
+            title="Опрос о цифровизации",
+            question="Какие сервисы вам нужны?",
+            options=["Электронный профбилет", "Онлайн-заседания", "Опросы"],
+            multiple=True,
+            closes_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=3),
+        )
+    )
+    await db.commit()
+    page = await context.new_page()
+    await page.set_viewport_size({"width": 360, "height": 800})
+    await page.goto(live_server.url(f"/votes/{survey.id}"))
+    boxes = page.locator(".ballot-multiple label.check")
+    await expect(boxes).to_have_count(3)
+    tops = [(await boxes.nth(i).bounding_box() or {})["y"] for i in range(3)]
+    assert tops == sorted(tops)
+    assert len(set(tops)) == 3  # one a line, not squeezed together
+    submit = page.locator('.ballot-multiple button[type="submit"]')
+    last = await boxes.nth(2).bounding_box()
+    below = await submit.bounding_box()
+    assert last is not None
+    assert below is not None
+    assert below["y"] >= last["y"] + last["height"]  # the button under the options
+    await boxes.nth(0).click()
+    await boxes.nth(2).click()
+    await submit.click()
+    await expect(page.locator('[data-role="message"]')).to_have_class("success-message")

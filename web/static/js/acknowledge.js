@@ -59,9 +59,14 @@ async function setUp(root) {
       const answer = await acknowledge(root, stored);
       button.hidden = true;
       root.dataset.state = "acknowledged";
-      message.textContent = format(texts.done, {
-        when: new Date(answer.acknowledged_at).toLocaleString(),
+      // The organisation's time, as the pages show every time, not this device's.
+      const when = new Date(answer.acknowledged_at).toLocaleString("ru-RU", {
+        timeZone: root.dataset.zone,
+        dateStyle: "short",
+        timeStyle: "short",
       });
+      message.textContent = format(texts.done, { when: `${when} (${root.dataset.zoneLabel})` });
+      message.className = "success-message";
     } catch (error) {
       const code = error.answer?.error;
       if (code === "already_acknowledged") {

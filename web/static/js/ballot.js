@@ -45,7 +45,7 @@ export async function castBallot(vote, member, choice) {
   });
   const answer = await response.json().catch(() => ({}));
   if (!response.ok) {
-    const error = new Error(answer.detail || `HTTP ${response.status}`);
+    const error = new Error(answer.message || answer.detail || `HTTP ${response.status}`);
     error.code = answer.error;
     throw error;
   }
@@ -90,8 +90,9 @@ export async function checkReceipt(receipt) {
 /** Draw the options as buttons (one choice) or checkboxes (several). */
 export function drawChoice(container, vote, texts, onCast) {
   const form = document.createElement("form");
-  form.className = "ballot";
   const multiple = vote.max_choices > 1;
+  // Several choices: one checkbox a line, the button under them.
+  form.className = multiple ? "ballot ballot-multiple" : "ballot";
   vote.options.forEach((option, index) => {
     const number = index + 1;
     if (multiple) {
@@ -148,7 +149,8 @@ export function drawResult(container, vote, texts) {
   if (result.roll_call) {
     const table = document.createElement("table");
     table.className = "roll-call";
-    for (const row of result.roll_call) {
+    const byName = [...result.roll_call].sort((a, b) => a.name.localeCompare(b.name, "ru"));
+    for (const row of byName) {
       const tr = document.createElement("tr");
       const who = document.createElement("td");
       who.textContent = row.name;

@@ -16,7 +16,7 @@ export async function postJSON(url, body) {
   });
   const answer = await response.json().catch(() => ({}));
   if (!response.ok) {
-    const error = new Error(answer.detail || `HTTP ${response.status}`);
+    const error = new Error(answer.message || answer.detail || `HTTP ${response.status}`);
     error.status = response.status;
     error.answer = answer;
     throw error;
@@ -29,7 +29,7 @@ export async function getJSON(url) {
   const response = await fetch(url, { credentials: "same-origin" });
   const answer = await response.json().catch(() => ({}));
   if (!response.ok) {
-    const error = new Error(answer.detail || `HTTP ${response.status}`);
+    const error = new Error(answer.message || answer.detail || `HTTP ${response.status}`);
     error.status = response.status;
     throw error;
   }

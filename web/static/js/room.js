@@ -23,16 +23,44 @@ function format(template, values) {
   return template.replace(/\{(\w+)\}/g, (_, key) => String(values[key] ?? ""));
 }
 
+// Actions sent and the element that asked for each: a refusal is shown next to it, an
+// acknowledgement may be shown there too ("Сохранено").
+const pending = new Map(); // id -> { anchor, onAck }
+
 // Sends an action; returns its id (undefined when the socket is not open).
-function send(action, fields = {}) {
+function send(action, fields = {}, anchor = null, onAck = null) {
   if (!socket || socket.readyState !== WebSocket.OPEN) return undefined;
   const id = nextId++;
+  if (anchor) pending.set(id, { anchor, onAck });
   socket.send(JSON.stringify({ id, action, ...fields }));
   return id;
 }
 
+// A message in the panel of the element that caused it (or at the foot of the room when
+// the element is gone): a refusal as an error, a success as a success.
+function say(anchor, message, kind = "error") {
+  const panel = anchor?.isConnected ? anchor.closest("section") : null;
+  let line = panel ? panel.querySelector(":scope > [data-role=panel-message]") : $("error");
+  if (panel && !line) {
+    line = document.createElement("p");
+    line.dataset.role = "panel-message";
+    panel.append(line);
+  }
+  line.className = kind === "error" ? "field-error" : "success-message";
+  line.setAttribute("role", kind === "error" ? "alert" : "status");
+  line.textContent = message;
+}
+
+function clearSaid(anchor) {
+  const panel = anchor?.closest("section");
+  const line = panel?.querySelector(":scope > [data-role=panel-message]");
+  if (line) line.textContent = "";
+}
+
 // The video room rides on this socket: it sends through send() and gets the media frames.
-const video = createVideoRoom(document.getElementById("video"), { send, roles, me });
+// (A closed meeting's page has no video panel.)
+const videoPanel = document.getElementById("video");
+const video = videoPanel ? createVideoRoom(videoPanel, { send, roles, me }) : null;
 
 function person(memberId) {
   return state.people.find((p) => p.member === memberId);
@@ -76,10 +104,15 @@ function apply(event) {
       break;
     case "agenda.current":
       state.current_item = data.item;
+      fillNotes();
       break;
     case "meeting.state":
       state.state = data.to;
-      if (data.current_item) state.current_item = data.current_item;
+      if (data.current_item) {
+        state.current_item = data.current_item;
+        fillNotes();
+      }
+      if (data.to === "closed") video?.closed();
       break;
     case "agenda.changed":
       window.location.reload();
@@ -110,6 +143,16 @@ function render() {
   panel.classList.toggle("quorum-lost", !q.met);
   panel.dataset.met = q.met ? "yes" : "no";
   $("state").textContent = text[`state_${state.state}`] || state.state;
+  $("state").dataset.state = state.state;
+  root.dataset.state = state.state;
+  const closed = state.state === "closed";
+  const live = state.state === "registration" || state.state === "in_session";
+  // Before the session and after it nothing is moved, noted or controlled: no empty panels.
+  for (const button of root.querySelectorAll("[data-action=set-item]")) button.hidden = !live;
+  const notesPanel = $("notes-panel");
+  if (notesPanel) notesPanel.hidden = !live || !state.current_item;
+  // The floor exists once the session is open; before it there is nobody to give it to.
+  $("floor-panel").hidden = !live && !state.floor.length;
 
   for (const li of root.querySelectorAll("[data-role=agenda] li")) {
     const current = Number(li.dataset.item) === state.current_item;
@@ -129,12 +172,14 @@ function render() {
         li.dataset.member = p.member;
         const where = [p.online ? text.online : "", p.in_person ? text.in_person : ""].filter(Boolean);
         li.textContent = `${p.name} — ${where.length ? where.join(", ") : text.absent}`;
-        if (roles.has("secretary") || roles.has("chair")) {
+        if ((roles.has("secretary") || roles.has("chair")) && live) {
           const mark = document.createElement("button");
           mark.type = "button";
           mark.className = "btn btn-secondary btn-small";
           mark.textContent = p.in_person ? text.mark_out : text.mark_in;
-          mark.addEventListener("click", () => send("register", { member: p.member, present: !p.in_person }));
+          mark.addEventListener("click", () =>
+            send("register", { member: p.member, present: !p.in_person }, mark),
+          );
           li.append(" ", mark);
         }
         return li;
@@ -153,7 +198,7 @@ function render() {
           give.type = "button";
           give.className = "btn btn-primary btn-small";
           give.textContent = text.give;
-          give.addEventListener("click", () => send("give_floor", { request: r.request }));
+          give.addEventListener("click", () => send("give_floor", { request: r.request }, give));
           li.append(" ", give);
         }
         return li;
@@ -165,6 +210,12 @@ function render() {
   for (const button of root.querySelectorAll("[data-action=transition]")) {
     button.hidden = button.dataset.target !== next;
   }
+  const control = $("control-panel");
+  if (control) control.hidden = !next;
+
+  // "End the speech" only while somebody has the floor.
+  const takeFloor = root.querySelector("[data-action=take-floor]");
+  if (takeFloor) takeFloor.hidden = !state.floor.some((r) => r.state === "speaking") || closed;
 
   const mine = state.floor.find((r) => r.member === me && r.state === "waiting");
   const hand = root.querySelector("[data-action=hand]");
@@ -210,14 +261,16 @@ function drawVote() {
   $("vote-result").replaceChildren();
   $("vote-no-key").hidden = true;
   if (vote.state === "closed") {
+    // The receipt's "accepted" belonged to the open vote; the result says the rest.
+    voteMessage("");
     if (vote.result) drawResult($("vote-result"), vote, text);
     return;
   }
   if (!vote.roll.includes(me)) {
-    $("vote-message").textContent = me ? text.vote_not_on_roll : "";
+    voteMessage(me ? text.vote_not_on_roll : "", "info");
     return;
   }
-  $("vote-message").textContent = "";
+  voteMessage("");
   offerBallot(vote);
 }
 
@@ -242,17 +295,37 @@ async function offerBallot(vote) {
     })
     .catch(() => {});
   drawChoice($("vote-choices"), vote, text, async (choice) => {
-    $("vote-message").textContent = text.vote_sending;
+    voteMessage(text.vote_sending, "info");
     try {
       const answer = await castBallot(vote, me, choice);
       mine.set(vote.vote, answer.choice);
-      $("vote-message").textContent = format(text.vote_accepted, { seq: answer.seq });
+      voteMessage(format(text.vote_accepted, { seq: answer.seq }), "success");
       root.dataset.voted = String(vote.vote);
       render();
     } catch (error) {
-      $("vote-message").textContent = format(text.vote_refused, { reason: error.message });
+      voteMessage(format(text.vote_refused, { reason: error.message }), "error");
     }
   });
+}
+
+// The line under the ballot: a success, a refusal or a plain note, each in its own style.
+function voteMessage(message, kind = "info") {
+  const line = $("vote-message");
+  line.textContent = message;
+  line.className = { success: "success-message", error: "field-error", info: "hint" }[kind];
+  line.setAttribute("role", kind === "error" ? "alert" : "status");
+  line.dataset.kind = message ? kind : "";
+}
+
+// The notes form shows what was saved for the current item.
+function fillNotes() {
+  const form = $("notes");
+  if (!form || !state) return;
+  const saved = (state.notes || {})[String(state.current_item)] || { speeches: "", decision: "" };
+  form.elements.speeches.value = saved.speeches;
+  form.elements.decision.value = saved.decision;
+  form.hidden = !state.current_item;
+  clearSaid(form);
 }
 
 function drawSpeaker() {
@@ -294,6 +367,7 @@ function connect() {
       state = frame.snapshot;
       lastSeq = state.seq;
       render();
+      fillNotes();
     } else if (frame.type === "media") {
       video?.message(frame);
     } else if (frame.type === "event") {
@@ -301,9 +375,18 @@ function connect() {
       apply(frame);
       lastSeq = frame.seq;
       render();
+    } else if (frame.type === "ack") {
+      const asked = pending.get(frame.id);
+      pending.delete(frame.id);
+      if (asked) {
+        clearSaid(asked.anchor);
+        asked.onAck?.();
+      }
     } else if (frame.type === "error") {
       if (video?.error(frame)) return; // the video panel shows its own
-      $("error").textContent = frame.detail || frame.code;
+      const asked = pending.get(frame.id);
+      pending.delete(frame.id);
+      say(asked?.anchor, frame.message || frame.detail || frame.code);
     }
   });
   socket.addEventListener("close", () => {
@@ -317,14 +400,21 @@ function connect() {
 }
 
 root.querySelector("[data-action=hand]").addEventListener("click", (e) => {
-  send(e.currentTarget.dataset.raised === "yes" ? "lower_hand" : "raise_hand");
+  const button = e.currentTarget;
+  send(button.dataset.raised === "yes" ? "lower_hand" : "raise_hand", {}, button);
 });
 for (const button of root.querySelectorAll("[data-action=set-item]")) {
-  button.addEventListener("click", () => send("set_item", { item: Number(button.dataset.item) }));
+  button.addEventListener("click", () => send("set_item", { item: Number(button.dataset.item) }, button));
 }
-root.querySelector("[data-action=take-floor]")?.addEventListener("click", () => send("take_floor"));
+root
+  .querySelector("[data-action=take-floor]")
+  ?.addEventListener("click", (e) => send("take_floor", {}, e.currentTarget));
 for (const button of root.querySelectorAll("[data-action=transition]")) {
-  button.addEventListener("click", () => send("transition", { target: button.dataset.target }));
+  button.addEventListener("click", () => {
+    // Closing ends the meeting for good: the chair confirms it.
+    if (button.dataset.confirm && !window.confirm(button.dataset.confirm)) return;
+    send("transition", { target: button.dataset.target }, button);
+  });
 }
 $("vote-open")?.addEventListener("submit", async (e) => {
   e.preventDefault();
@@ -339,11 +429,11 @@ $("vote-open")?.addEventListener("submit", async (e) => {
       denominator,
       strict: denominator === 2,
     });
-    $("error").textContent = "";
+    clearSaid(element);
     // Emptied for the next vote, which else would be put with this one's question.
     element.reset();
   } catch (error) {
-    $("error").textContent = error.message;
+    say(element, error.message);
   }
 });
 root.querySelector("[data-action=close-vote]").addEventListener("click", async () => {
@@ -352,13 +442,20 @@ root.querySelector("[data-action=close-vote]").addEventListener("click", async (
   try {
     await postJSON(`/api/v1/meetings/${meetingId}/votes/${vote.vote}/close`);
   } catch (error) {
-    $("error").textContent = error.message;
+    say($("vote-panel").querySelector("[data-action=close-vote]"), error.message);
   }
 });
 $("notes")?.addEventListener("submit", (e) => {
   e.preventDefault();
-  const form = new FormData(e.currentTarget);
-  send("notes", { item: state.current_item, speeches: form.get("speeches"), decision: form.get("decision") });
+  const element = e.currentTarget;
+  const form = new FormData(element);
+  const item = state.current_item;
+  const speeches = String(form.get("speeches") || "");
+  const decision = String(form.get("decision") || "");
+  send("notes", { item, speeches, decision }, element, () => {
+    state.notes = { ...(state.notes || {}), [String(item)]: { speeches, decision } };
+    say(element, text.saved, "success");
+  });
 });
 
 connect();

@@ -796,12 +796,12 @@ export function createVideoRoom(section, { send, roles, me }) {
     if (!action) return false;
     v.pending.delete(frame.id);
     if (action === "media_join") {
-      out(format(text.error, { detail: frame.detail || frame.code }));
+      out(format(text.error, { detail: frame.message || frame.detail || frame.code }));
     } else if (action === "media_state" && frame.code === "forbidden") {
       // the chair turned it off meanwhile: the room's next picture says so
     } else if (action !== "media_answer") {
       // a refused answer is followed by the server closing the media: it rejoins then
-      say(format(text.error, { detail: frame.detail || frame.code }));
+      say(format(text.error, { detail: frame.message || frame.detail || frame.code }));
     }
     return true;
   }
@@ -1179,6 +1179,11 @@ export function createVideoRoom(section, { send, roles, me }) {
   return {
     message,
     error,
+    // The meeting closed: its video ends for everyone and the panel goes.
+    closed() {
+      if (v.wanted || v.status !== "out") leave();
+      section.hidden = true;
+    },
     // room.js's socket (re)connected and said hello: a page in the video room joins again.
     connected() {
       if (v.wanted && v.status !== "out") {

@@ -26,24 +26,33 @@ function drawMine(mine) {
   if (mine) root.dataset.voted = "yes";
 }
 
+// The line under the ballot: a success looks like one, a refusal like an error.
+function say(message, kind) {
+  const line = $("message");
+  line.textContent = message;
+  line.className = { success: "success-message", error: "field-error", info: "hint" }[kind];
+  line.setAttribute("role", kind === "error" ? "alert" : "status");
+  line.dataset.kind = kind;
+}
+
 async function cast(choice) {
-  const message = $("message");
-  message.textContent = text.sending;
+  say(text.sending, "info");
   try {
     const answer = await castBallot(vote, member, choice);
     vote.mine = { seq: answer.seq, choice: answer.choice, receipt: answer.receipt };
     drawMine(vote.mine);
-    message.textContent = format(text.accepted, { seq: answer.seq });
+    say(format(text.accepted, { seq: answer.seq }), "success");
     $("receipt").textContent = JSON.stringify(answer.receipt, null, 1);
+    await refresh(); // my own ballot moves the count at once
   } catch (error) {
-    message.textContent = format(text.refused, { reason: error.message });
+    say(format(text.refused, { reason: error.message }), "error");
   }
 }
 
 async function setUp() {
   drawMine(vote.mine);
   if (vote.mine?.receipt) $("receipt").textContent = JSON.stringify(vote.mine.receipt, null, 1);
-  if (vote.state !== "open" || !vote.on_roll) return;
+  if (vote.state !== "open" || !vote.on_roll || !$("choices")) return;
   try {
     await usableKey(vote, member);
     drawChoice($("choices"), vote, text, cast);
@@ -60,6 +69,10 @@ async function refresh() {
     const fresh = await getJSON(`/api/v1/votes/${vote.vote}`);
     if (fresh.state !== vote.state) window.location.reload();
     $("cast").textContent = format(text.cast_count, { cast: fresh.cast, roll: fresh.roll.length });
+    if (fresh.mine && !vote.mine) {
+      vote.mine = fresh.mine;
+      drawMine(vote.mine);
+    }
   } catch {
     // offline for a moment: try again at the next tick
   }
@@ -73,7 +86,9 @@ $("check")?.addEventListener("click", async () => {
     return;
   }
   const verdict = await checkReceipt(receipt).catch((error) => ({ ok: false, reason: error.message }));
-  line.textContent = verdict.ok ? text.receipt_ok : format(text.receipt_bad, { reason: verdict.reason });
+  // The checker's reason codes, said in the page's language.
+  const reason = text[`receipt_${verdict.reason}`] || verdict.reason;
+  line.textContent = verdict.ok ? text.receipt_ok : format(text.receipt_bad, { reason });
   line.dataset.ok = verdict.ok ? "yes" : "no";
 });
 

@@ -20,6 +20,7 @@ import {
   mulPublic,
   parsePoint,
   parseScalar,
+  randomScalar,
 } from "./group.js";
 import { proveKnowledge, verifyKnowledge } from "./knowledgeproof.js";
 
@@ -76,9 +77,10 @@ function evaluate(coefficients, x) {
 /**
  * Dealer `dealer`'s commitment and shares: {commitment: {dealer, commitments, proof},
  * shares: Map(i → f(i)), coefficients}. Draws a₀ … a_{t−1} first, then the proof's nonce.
- * The coefficients are secret: forget them once the shares are sent.
+ * The coefficients are secret: forget them once the shares are sent. `draw` defaults to
+ * randomScalar.
  */
-export async function deal(params, dealer, draw) {
+export async function deal(params, dealer, draw = randomScalar) {
   checkMember(params, dealer, "dealer");
   const coefficients = [];
   for (let k = 0; k < params.threshold; k++) coefficients.push(draw());

@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from crypto.errors import SecretBallotError
-from crypto.group import IDENTITY, L, Point, base, parse_point
+from crypto.group import IDENTITY, L, Point, base, encode_scalar, parse_point, parse_scalar
 from crypto.knowledgeproof import KnowledgeProof, prove_knowledge, verify_knowledge
 
 __all__ = [
@@ -142,6 +142,26 @@ class Complaint:
     dealer: int
     recipient: int
     revealed: int | None
+
+    def to_json(self) -> dict[str, object]:
+        revealed = None if self.revealed is None else encode_scalar(self.revealed)
+        return {"dealer": self.dealer, "recipient": self.recipient, "revealed": revealed}
+
+    @classmethod
+    def parse(cls, value: object, params: DkgParameters) -> Complaint:
+        """``{"dealer": j, "recipient": i, "revealed": SCALAR or null}`` (S-22, S-18, S-7, S-8)."""
+        if not isinstance(value, dict) or set(value) != {"dealer", "recipient", "revealed"}:
+            raise SecretBallotError(
+                "S-22",
+                "malformed",
+                "a complaint is an object with exactly dealer, recipient and revealed",
+            )
+        dealer = params.check_member(value["dealer"], "complaint dealer")
+        recipient = params.check_member(value["recipient"], "complaint recipient")
+        revealed = value["revealed"]
+        if revealed is not None:
+            revealed = parse_scalar(revealed, what=f"share revealed by dealer {dealer}")
+        return cls(dealer, recipient, revealed)
 
 
 @dataclass(frozen=True, slots=True)

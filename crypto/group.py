@@ -33,6 +33,7 @@ import functools
 import secrets
 from typing import Final
 
+import nacl.bindings  # noqa: F401  (importing it runs sodium_init)
 from nacl._sodium import ffi as _ffi
 from nacl._sodium import lib as _lib
 
@@ -46,6 +47,7 @@ __all__ = [
     "IDENTITY_ENCODING",
     "POINT_SIZE",
     "SCALAR_SIZE",
+    "SMALL_ORDER_ENCODINGS",
     "L",
     "Point",
     "base",
@@ -192,8 +194,22 @@ def minus_base(k: int) -> Point:
     """g⁻ᵏ for small k, cached: the shifts β·g⁻ʲ of the disjunctive proofs."""
     return base(-k)
 
-# The eight points of order dividing 8, for telling small order from mixed order.
-_SMALL_ORDER = frozenset(_edwards.encode(p) for p in _edwards.small_order_points())
+
+# The eight points of order dividing 8 (E[8]), for telling small order from mixed
+# order; tests/crypto/test_group.py recomputes them.
+SMALL_ORDER_ENCODINGS: Final = frozenset(
+    bytes.fromhex(h)
+    for h in (
+        "0100000000000000000000000000000000000000000000000000000000000000",
+        "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+        "0000000000000000000000000000000000000000000000000000000000000080",
+        "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+        "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
+        "0000000000000000000000000000000000000000000000000000000000000000",
+        "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
+    )
+)
 
 
 def check_point(raw: object, *, what: str = "point", allow_identity: bool = True) -> None:
@@ -228,7 +244,7 @@ def _diagnose(raw: bytes, what: str) -> None:
         raise SecretBallotError(
             "S-2", "noncanonical_point", f"{what} is not a canonical encoding (RFC 8032 §5.1.2)"
         )
-    if raw in _SMALL_ORDER:
+    if raw in SMALL_ORDER_ENCODINGS:
         raise SecretBallotError(
             "S-4", "small_order_point", f"{what} is a point of small order (order 2, 4 or 8)"
         )

@@ -9,7 +9,7 @@ the form's [min, max] (:mod:`crypto.sumproof`). Forms: one of N (min = max = 1),
 Every proof of a ballot hashes the *ballot statement*, in this order:
 
     fingerprint (32 bytes) ‖ h ‖ voter key (32 bytes) ‖ u32(N) ‖ u32(min) ‖ u32(max)
-    ‖ α₁ ‖ β₁ ‖ … ‖ α_N ‖ β_N
+    ‖ α₀ ‖ β₀ ‖ … ‖ α_{N−1} ‖ β_{N−1}
 
 (each item length-prefixed, :mod:`crypto.challenge`), so a ballot cannot be moved to
 another voter or election, nor an option's proof to another option or ballot.
@@ -260,11 +260,13 @@ def encrypt_ballot(
         prove_bit(statement, election.key, i, c, m, r, draw)
         for i, (c, m, r) in enumerate(zip(ciphertexts, marks, randomness, strict=True))
     )
-    ballot = EncryptedBallot(ciphertexts, proofs, SumProof((0,), (0,)))
+    total = Ciphertext.zero()
+    for ciphertext in ciphertexts:
+        total = total + ciphertext
     sum_proof = prove_sum(
         statement,
         election.key,
-        ballot.total(),
+        total,
         form.min_marks,
         form.max_marks,
         sum(marks),
@@ -305,7 +307,13 @@ def check_ballot(election: SecretElection, voter_key: bytes, value: object) -> E
     the reason is the one the strict path gives.
     """
     form = election.form
-    ballot = EncryptedBallot._read(value, form, read_point_unchecked)
+    try:
+        ballot = EncryptedBallot._read(value, form, read_point_unchecked)
+    except SecretBallotError:
+        # A shape or scalar error: report what the strict reader meets first (a bad
+        # point may come before it in the document).
+        EncryptedBallot.parse(value, form)
+        raise
     try:
         for ciphertext, proof in zip(ballot.ciphertexts, ballot.bit_proofs, strict=True):
             if proof.challenges[0] == 0:  # no multiplication by c₀ to check the points

@@ -471,6 +471,10 @@ def invalid_ballots(
     bumped = encode_scalar(int.from_bytes(_b64d(v0), "little") + 1)
     another, _ = ballot_vector("another ballot, same voter", election, VOTER, [0, 0, 1])
 
+    def both_bad(value: dict[str, Any]) -> None:
+        value["choices"][0]["alpha"] = b64(_edwards.encode(torsion[2]))
+        value["choices"][1]["proof"]["v"][1] = b64(L.to_bytes(32, "little"))
+
     def swap(value: dict[str, Any]) -> None:
         value["choices"][0], value["choices"][1] = value["choices"][1], value["choices"][0]
 
@@ -579,6 +583,12 @@ def invalid_ballots(
             "malformed_proof",
         ),
         case("an unknown field", edit(lambda v: v.__setitem__("note", "x")), "S-22", "malformed"),
+        case(
+            "a bad point in choice 0 comes before a bad scalar in choice 1",
+            edit(both_bad),
+            "S-4",
+            "small_order_point",
+        ),
     ]
 
 
@@ -690,6 +700,10 @@ def count_vectors(
     wrong_proof["partials"][1]["proof"]["v"] = pj[4]["partials"][0]["proof"]["v"]
     wrong_d = copy.deepcopy(pj[3])
     wrong_d["partials"][0]["d"] = pj[1]["partials"][0]["d"]
+    small_partial = copy.deepcopy(pj[3])
+    small_partial["partials"][2]["d"] = b64(_edwards.encode(_edwards.small_order_points()[1]))
+    identity_partial = copy.deepcopy(pj[1])
+    identity_partial["partials"][0]["d"] = IDENTITY.encode()
     stranger = copy.deepcopy(pj[5])
     stranger["member"] = 7
     invalid = [
@@ -727,6 +741,19 @@ def count_vectors(
             "S-20",
             "count_out_of_range",
             limit=2,
+        ),
+        bad(
+            "member 3's partial of option 2 is a point of order 8",
+            [pj[1], small_partial, pj[4]],
+            "S-4",
+            "small_order_point",
+        ),
+        bad(
+            "member 1 gives the identity as its partial of option 0",
+            [identity_partial, pj[3], pj[4]],
+            "S-16",
+            "bad_decryption_proof",
+            1,
         ),
     ]
     return data, invalid

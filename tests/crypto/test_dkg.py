@@ -133,6 +133,10 @@ def test_a_bad_share_is_caught_and_its_dealer_disqualified() -> None:
     # a silent dealer is disqualified too; a good answer clears the dealer
     assert complaint_upheld(params, commitments[1], Complaint(2, 3, None))
     assert not complaint_upheld(params, commitments[1], Complaint(2, 3, shares[2][3]))
+    assert Complaint.parse(upheld.to_json(), params) == upheld
+    assert Complaint.parse(Complaint(2, 3, None).to_json(), params).revealed is None
+    refused("S-18", "unknown_trustee", Complaint.parse, {**upheld.to_json(), "dealer": 5}, params)
+    refused("S-22", "malformed", Complaint.parse, {"dealer": 2}, params)
     qualified = qualified_dealers(params, commitments, [upheld])
     assert [c.dealer for c in qualified] == [1, 3, 4]
     key = joint_key(params, qualified)

@@ -18,6 +18,7 @@ from crypto.group import (
     GENERATOR,
     IDENTITY,
     IDENTITY_ENCODING,
+    SMALL_ORDER_ENCODINGS,
     L,
     Point,
     base,
@@ -173,6 +174,7 @@ def test_check_point_agrees_with_libsodium_on_any_bytes(raw: bytes) -> None:
 
 def test_every_torsion_point_is_refused_and_mixed_ones_too() -> None:
     torsion = _edwards.small_order_points()
+    assert {_edwards.encode(t) for t in torsion} == SMALL_ORDER_ENCODINGS
     g = _edwards.decode(GENERATOR.raw)[0]
     assert g is not None
     for t in torsion[1:]:

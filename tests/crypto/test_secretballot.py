@@ -14,7 +14,7 @@ from crypto.dkg import DkgParameters, deal, joint_key, member_share, qualified_d
 from crypto.elgamal import DiscreteLogTable
 from crypto.encoding import b64u_encode
 from crypto.errors import SecretBallotError
-from crypto.group import IDENTITY, base, random_scalar
+from crypto.group import IDENTITY, base, encode_scalar, parse_scalar, random_scalar
 from crypto.secretballot import (
     BallotForm,
     BallotOpening,
@@ -275,3 +275,55 @@ def test_the_count_and_its_refusals() -> None:
     refused("S-18", "unknown_trustee", PartialDecryption.parse, {**value, "member": 0}, 3)
     refused("S-22", "malformed", PartialDecryption.parse, {"member": 1}, 3)
     refused("S-9", "wrong_option_count", PartialDecryption.parse, value, 2)
+
+
+def test_fast_path_reports_the_first_problem_in_document_order() -> None:
+    ballot, _ = encrypt_ballot(CHAIR, VOTER, [1, 0, 0])
+    bad = copy.deepcopy(ballot.to_json())
+    bad["choices"][0]["alpha"] = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"  # type: ignore[index]
+    bad["choices"][1]["proof"]["c"][0] = "_" * 42 + "w"  # type: ignore[index]
+    both_paths_refuse(CHAIR, VOTER, bad, "small_order_point")
+
+
+TAMPER_BALLOT = encrypt_ballot(CHAIR, VOTER, [0, 0, 1])[0].to_json()
+
+
+@settings(deadline=None, max_examples=25)
+@given(
+    st.integers(min_value=0, max_value=3),
+    st.sampled_from(["c", "v"]),
+    st.integers(min_value=0, max_value=1),
+    st.integers(min_value=1, max_value=2**252),
+)
+def test_changing_any_scalar_is_refused(where: int, name: str, index: int, delta: int) -> None:
+    value = copy.deepcopy(TAMPER_BALLOT)
+    proof = value["sum_proof"] if where == 3 else value["choices"][where]["proof"]  # type: ignore[index]
+    index = min(index, len(proof[name]) - 1)
+    proof[name][index] = encode_scalar(parse_scalar(proof[name][index]) + delta)
+    with pytest.raises(SecretBallotError) as info:
+        check_ballot(CHAIR, VOTER, value)
+    assert info.value.reason == ("bad_sum_proof" if where == 3 else "bad_bit_proof")
+
+
+@settings(deadline=None, max_examples=25)
+@given(
+    st.integers(min_value=0, max_value=2),
+    st.sampled_from(["alpha", "beta"]),
+    st.binary(min_size=32, max_size=32),
+)
+def test_fast_and_strict_paths_agree_on_any_point(where: int, field: str, raw: bytes) -> None:
+    value = copy.deepcopy(TAMPER_BALLOT)
+    value["choices"][where][field] = b64u_encode(raw)  # type: ignore[index]
+    verdicts = []
+    for run in (
+        lambda: check_ballot(CHAIR, VOTER, value),
+        lambda: verify_ballot(CHAIR, VOTER, EncryptedBallot.parse(value, CHAIR.form)),
+    ):
+        try:
+            run()
+        except SecretBallotError as exc:
+            verdicts.append((exc.check, exc.reason))
+        else:  # pragma: no cover - a random point is never the right one
+            verdicts.append(("accepted", ""))
+    assert verdicts[0] == verdicts[1]
+    assert verdicts[0][0] != "accepted"

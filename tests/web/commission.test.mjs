@@ -17,7 +17,11 @@ test("a sealed share opens with its key and id only", async () => {
   const key = await S.generateWrappingKey();
   assert.equal(key.extractable, false);
   await assert.rejects(crypto.subtle.exportKey("raw", key));
-  const payload = { context_hex: "ab".repeat(32), member: 3, share: S.encodeScalar(S.randomScalar()) };
+  const payload = {
+    context_hex: "ab".repeat(32),
+    member: 3,
+    share: S.encodeScalar(S.randomScalar()),
+  };
   const record = await S.sealShare(key, "vote-1", payload);
   assert.deepEqual(await S.openShare(key, record), payload);
   assert.ok(!JSON.stringify(record).includes(payload.share));
@@ -26,7 +30,11 @@ test("a sealed share opens with its key and id only", async () => {
 });
 
 test("backup file: round trip, wrong passphrase, altered header, weak settings", async () => {
-  const payload = { context_hex: "cd".repeat(32), member: 2, share: S.encodeScalar(S.randomScalar()) };
+  const payload = {
+    context_hex: "cd".repeat(32),
+    member: 2,
+    share: S.encodeScalar(S.randomScalar()),
+  };
   const passphrase = "Счётная комиссия 2026";
   const text = await S.exportBackup("тайное голосование, член 2", payload, passphrase);
   const file = JSON.parse(text);
@@ -45,7 +53,10 @@ test("backup file: round trip, wrong passphrase, altered header, weak settings",
   const weakened = JSON.stringify({ ...file, kdf: { ...file.kdf, iterations: 1000 } });
   await rejectsWith(S.importBackup(weakened, passphrase), "bad_backup");
   await rejectsWith(S.importBackup("not json", passphrase), "bad_backup");
-  await rejectsWith(S.importBackup(JSON.stringify({ ...file, extra: 1 }), passphrase), "bad_backup");
+  await rejectsWith(
+    S.importBackup(JSON.stringify({ ...file, extra: 1 }), passphrase),
+    "bad_backup",
+  );
   await rejectsWith(S.exportBackup("x", payload, "short"), "weak_passphrase");
 });
 
@@ -62,24 +73,44 @@ test("transport: only the recipient reads the share, bound to dealer, recipient,
   assert.equal(await S.openShareEnvelope(member.privateKey, memberKey, envelope, expected), share);
   assert.ok(!JSON.stringify(envelope).includes(S.encodeScalar(share)));
   // Another member's key cannot open it.
-  await rejectsWith(S.openShareEnvelope(other.privateKey, otherKey, envelope, expected), "cannot_decrypt");
+  await rejectsWith(
+    S.openShareEnvelope(other.privateKey, otherKey, envelope, expected),
+    "cannot_decrypt",
+  );
   // Relabelled to another dealer or key generation: refused before or by decryption.
   await rejectsWith(
-    S.openShareEnvelope(member.privateKey, memberKey, { ...envelope, dealer: 5 }, { ...expected, dealer: 5 }),
+    S.openShareEnvelope(
+      member.privateKey,
+      memberKey,
+      { ...envelope, dealer: 5 },
+      { ...expected, dealer: 5 },
+    ),
     "cannot_decrypt",
   );
   await rejectsWith(
     S.openShareEnvelope(member.privateKey, memberKey, envelope, { ...expected, dealer: 5 }),
     "not_for_me",
   );
-  const flipped = envelope.ciphertext.startsWith("A") ? `B${envelope.ciphertext.slice(1)}` : `A${envelope.ciphertext.slice(1)}`;
+  const flipped = envelope.ciphertext.startsWith("A")
+    ? `B${envelope.ciphertext.slice(1)}`
+    : `A${envelope.ciphertext.slice(1)}`;
   await rejectsWith(
-    S.openShareEnvelope(member.privateKey, memberKey, { ...envelope, ciphertext: flipped }, expected),
+    S.openShareEnvelope(
+      member.privateKey,
+      memberKey,
+      { ...envelope, ciphertext: flipped },
+      expected,
+    ),
     "cannot_decrypt",
   );
   // A small-order ephemeral key (all zeros) gives an all-zero secret, which WebCrypto refuses.
   await rejectsWith(
-    S.openShareEnvelope(member.privateKey, memberKey, { ...envelope, ephemeral: "A".repeat(43) }, expected),
+    S.openShareEnvelope(
+      member.privateKey,
+      memberKey,
+      { ...envelope, ephemeral: "A".repeat(43) },
+      expected,
+    ),
     "bad_transport_key",
   );
   await rejectsWith(
@@ -107,5 +138,8 @@ test("a dealt share travels to its member and passes the share check there", asy
     recipient: 3,
   });
   S.verifyShare(params, published, 3, got);
-  assert.throws(() => S.verifyShare(params, published, 2, got), (e) => e.check === "S-14" && e.trustee === 1);
+  assert.throws(
+    () => S.verifyShare(params, published, 2, got),
+    (e) => e.check === "S-14" && e.trustee === 1,
+  );
 });

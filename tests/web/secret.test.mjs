@@ -10,7 +10,9 @@ import { test } from "node:test";
 import { b64uDecode } from "../../web/static/js/kvcrypto.js";
 import * as S from "../../web/static/js/secret.js";
 
-const V = JSON.parse(readFileSync(new URL("../crypto/vectors/secret.json", import.meta.url), "utf8"));
+const V = JSON.parse(
+  readFileSync(new URL("../crypto/vectors/secret.json", import.meta.url), "utf8"),
+);
 
 const fromHex = (hex) => Uint8Array.from(hex.match(/../g) ?? [], (pair) => parseInt(pair, 16));
 const toHex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
@@ -49,7 +51,11 @@ async function refused(promiseOrFn, item) {
     error = caught;
   }
   assert.ok(error instanceof S.SecretBallotError, `${item.name}: not refused (${error})`);
-  assert.deepEqual([error.check, error.reason], [item.check, item.reason], `${item.name}: ${error.message}`);
+  assert.deepEqual(
+    [error.check, error.reason],
+    [item.check, item.reason],
+    `${item.name}: ${error.message}`,
+  );
   assert.equal(error.trustee, item.trustee ?? null, item.name);
 }
 
@@ -228,7 +234,9 @@ test("count: tally, partial decryptions with given nonces, combination by three 
     item.transcripts_hex.forEach((hex, k) => {
       const { challenge, response } = partial.proofs[k];
       const a = S.base(response).add(S.mulPublic(vk, challenge));
-      const b = S.mulPublic(totals[k].alpha, response).add(S.mulPublic(partial.partials[k], challenge));
+      const b = S.mulPublic(totals[k].alpha, response).add(
+        S.mulPublic(partial.partials[k], challenge),
+      );
       const items = [
         el.fingerprint,
         S.pointBytes(el.key),
@@ -262,7 +270,12 @@ async function runInvalid(item) {
   } else if (item.kind === "opening") {
     const el = election(item.election);
     const ballot = S.parseBallot(item.ballot, el.form);
-    await S.openBallot(el, b64uDecode(item.voter_key, 32), ballot, S.parseOpening(item.opening, el.form));
+    await S.openBallot(
+      el,
+      b64uDecode(item.voter_key, 32),
+      ballot,
+      S.parseOpening(item.opening, el.form),
+    );
   } else if (item.kind === "dealer") {
     const params = dkgParams();
     await S.verifyDealer(params, S.parseDealerCommitment(item.commitment, params));
@@ -274,34 +287,55 @@ async function runInvalid(item) {
     const el = election(V.count.election);
     const ballots = V.count.ballots.map((b) => S.parseBallot(b.ballot, el.form));
     const partials = item.partials.map((p) => S.parsePartial(p, el.form.options));
-    await S.combine(el, await electionKey(), S.tally(el, ballots), partials, new S.DiscreteLogTable(item.roll_size));
+    await S.combine(
+      el,
+      await electionKey(),
+      S.tally(el, ballots),
+      partials,
+      new S.DiscreteLogTable(item.roll_size),
+    );
   } else {
     assert.fail(`a new kind of invalid case: ${item.kind}`);
   }
 }
 
 for (const item of V.invalid) {
-  test(`refused (${item.check} ${item.reason}): ${item.name}`, () => refused(() => runInvalid(item), item));
+  test(`refused (${item.check} ${item.reason}): ${item.name}`, () =>
+    refused(() => runInvalid(item), item));
 }
 
 test("every invalid kind of the vectors is exercised, and enough of them", () => {
-  assert.deepEqual(
-    [...new Set(V.invalid.map((i) => i.kind))].sort(),
-    ["ballot", "combine", "dealer", "opening", "share"],
-  );
+  assert.deepEqual([...new Set(V.invalid.map((i) => i.kind))].sort(), [
+    "ballot",
+    "combine",
+    "dealer",
+    "opening",
+    "share",
+  ]);
   assert.ok(V.invalid.length >= 30);
 });
 
 test("fresh ballots of both forms verify, and a tampered one does not", async () => {
-  const el = S.secretElection(new Uint8Array(32).fill(7), S.base(S.randomScalar()), S.approveEach(10, 3));
+  const el = S.secretElection(
+    new Uint8Array(32).fill(7),
+    S.base(S.randomScalar()),
+    S.approveEach(10, 3),
+  );
   const voter = new Uint8Array(32).fill(9);
   const marks = [1, 0, 0, 1, 0, 0, 0, 1, 0, 0];
   const { ballot, opening } = await S.encryptBallot(el, voter, marks);
   const json = S.ballotToJSON(ballot);
   const parsed = await S.checkBallot(el, voter, json);
-  assert.deepEqual(await S.openBallot(el, voter, parsed, S.parseOpening(S.openingToJSON(opening), el.form)), marks);
+  assert.deepEqual(
+    await S.openBallot(el, voter, parsed, S.parseOpening(S.openingToJSON(opening), el.form)),
+    marks,
+  );
   const other = new Uint8Array(32).fill(8);
-  await refused(S.checkBallot(el, other, json), { name: "another voter", check: "S-11", reason: "bad_bit_proof" });
+  await refused(S.checkBallot(el, other, json), {
+    name: "another voter",
+    check: "S-11",
+    reason: "bad_bit_proof",
+  });
   await assert.rejects(S.encryptBallot(el, voter, [1, 1, 1, 1, 0, 0, 0, 0, 0, 0]), RangeError);
   const one = S.secretElection(el.fingerprint, el.key, S.oneOf(3));
   const made = await S.encryptBallot(one, voter, [0, 0, 1]);

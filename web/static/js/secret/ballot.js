@@ -44,7 +44,11 @@ export function ballotForm(options, minMarks, maxMarks) {
   if (!isInt(options) || options < 1 || options > MAX_OPTIONS) {
     throw new SecretBallotError("S-23", "bad_parameters", `a ballot has 1..${MAX_OPTIONS} options`);
   }
-  if (!isInt(minMarks) || !isInt(maxMarks) || !(0 <= minMarks && minMarks <= maxMarks && maxMarks <= options)) {
+  if (
+    !isInt(minMarks) ||
+    !isInt(maxMarks) ||
+    !(0 <= minMarks && minMarks <= maxMarks && maxMarks <= options)
+  ) {
     throw new SecretBallotError(
       "S-23",
       "bad_parameters",
@@ -61,8 +65,7 @@ export const oneOf = (options) => ballotForm(options, 1, 1);
 export const approveEach = (candidates, seats) => ballotForm(candidates, 0, seats);
 
 /** The form of its JSON {"options", "min_marks", "max_marks"}. */
-export const formFromJSON = (value) =>
-  ballotForm(value.options, value.min_marks, value.max_marks);
+export const formFromJSON = (value) => ballotForm(value.options, value.min_marks, value.max_marks);
 
 /**
  * What every proof is bound to: the vote's 32-byte fingerprint, the election key h (not
@@ -109,7 +112,11 @@ export function ballotTotal(ballot) {
  */
 export async function encryptBallot(election, voterKey, marks, draw = randomScalar) {
   const { form } = election;
-  if (!Array.isArray(marks) || marks.length !== form.options || marks.some((m) => m !== 0 && m !== 1)) {
+  if (
+    !Array.isArray(marks) ||
+    marks.length !== form.options ||
+    marks.some((m) => m !== 0 && m !== 1)
+  ) {
     throw new RangeError(`marks must be ${form.options} values 0 or 1`);
   }
   const count = marks.reduce((a, b) => a + b, 0);
@@ -275,7 +282,8 @@ export async function openBallot(election, voterKey, ballot, opening) {
 /** Per option, the product of the ballots' ciphertexts ((identity, identity) if none). */
 export function tally(election, ballots) {
   let totals = new Array(election.form.options).fill(ZERO_CIPHERTEXT);
-  for (const ballot of ballots) totals = totals.map((t, k) => addCiphertexts(t, ballot.ciphertexts[k]));
+  for (const ballot of ballots)
+    totals = totals.map((t, k) => addCiphertexts(t, ballot.ciphertexts[k]));
   return totals;
 }
 
@@ -284,7 +292,14 @@ export async function partialDecrypt(election, member, share, totals, draw = ran
   const partials = [];
   const proofs = [];
   for (const total of totals) {
-    const made = await proveDecryption(election.fingerprint, election.key, member, share, total, draw);
+    const made = await proveDecryption(
+      election.fingerprint,
+      election.key,
+      member,
+      share,
+      total,
+      draw,
+    );
     partials.push(made.partial);
     proofs.push(made.proof);
   }

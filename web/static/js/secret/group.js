@@ -105,7 +105,11 @@ export function bytesToScalarLE(bytes) {
 export function checkPoint(raw, { what = "point", allowIdentity = true } = {}) {
   if (!(raw instanceof Uint8Array) || raw.length !== POINT_SIZE) {
     const size = raw instanceof Uint8Array ? raw.length : typeof raw;
-    throw new SecretBallotError("S-1", "malformed_point", `${what}: expected 32 bytes, got ${size}`);
+    throw new SecretBallotError(
+      "S-1",
+      "malformed_point",
+      `${what}: expected 32 bytes, got ${size}`,
+    );
   }
   if (bytesEqual(raw, IDENTITY_ENCODING)) {
     if (!allowIdentity) {

@@ -13,7 +13,15 @@ function items(context, members, threshold, dealer, commitments) {
 }
 
 /** {challenge, response} proving knowledge of `secret` = log_g commitments[0]. */
-export async function proveKnowledge(context, members, threshold, dealer, commitments, secret, draw) {
+export async function proveKnowledge(
+  context,
+  members,
+  threshold,
+  dealer,
+  commitments,
+  secret,
+  draw,
+) {
   const w = draw();
   const c = await challenge(TAG_KNOWLEDGE, [
     ...items(context, members, threshold, dealer, commitments),

@@ -33,10 +33,7 @@ const RECORD_AAD = (id) => utf8(`kvorum/commission-share/v1\n${id}`);
 
 /** A new non-extractable AES-256-GCM key for wrapping shares at rest. */
 export function generateWrappingKey() {
-  return crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, [
-    "encrypt",
-    "decrypt",
-  ]);
+  return crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
 }
 
 /**
@@ -192,19 +189,35 @@ export async function importBackup(text, passphrase) {
     throw bad("not JSON");
   }
   const keys = ["format", "version", "label", "kdf", "cipher", "ciphertext"];
-  if (typeof file !== "object" || file === null || Object.keys(file).sort().join() !== keys.sort().join()) {
+  if (
+    typeof file !== "object" ||
+    file === null ||
+    Object.keys(file).sort().join() !== keys.sort().join()
+  ) {
     throw bad(`expected exactly the members ${keys.join(", ")}`);
   }
-  if (file.format !== BACKUP_FORMAT || file.version !== 1) throw bad("not a version 1 share backup");
+  if (file.format !== BACKUP_FORMAT || file.version !== 1)
+    throw bad("not a version 1 share backup");
   const { kdf, cipher } = file;
   if (
-    typeof kdf !== "object" || kdf === null || kdf.name !== "PBKDF2-SHA-256" ||
-    Object.keys(kdf).length !== 3 || !Number.isInteger(kdf.iterations) ||
-    kdf.iterations < BACKUP_ITERATIONS || kdf.iterations > MAX_BACKUP_ITERATIONS
+    typeof kdf !== "object" ||
+    kdf === null ||
+    kdf.name !== "PBKDF2-SHA-256" ||
+    Object.keys(kdf).length !== 3 ||
+    !Number.isInteger(kdf.iterations) ||
+    kdf.iterations < BACKUP_ITERATIONS ||
+    kdf.iterations > MAX_BACKUP_ITERATIONS
   ) {
-    throw bad(`kdf must be PBKDF2-SHA-256 with ${BACKUP_ITERATIONS}..${MAX_BACKUP_ITERATIONS} iterations`);
+    throw bad(
+      `kdf must be PBKDF2-SHA-256 with ${BACKUP_ITERATIONS}..${MAX_BACKUP_ITERATIONS} iterations`,
+    );
   }
-  if (typeof cipher !== "object" || cipher === null || cipher.name !== "AES-256-GCM" || Object.keys(cipher).length !== 2) {
+  if (
+    typeof cipher !== "object" ||
+    cipher === null ||
+    cipher.name !== "AES-256-GCM" ||
+    Object.keys(cipher).length !== 2
+  ) {
     throw bad("cipher must be AES-256-GCM");
   }
   if (typeof file.label !== "string") throw bad("label must be text");

@@ -77,7 +77,14 @@ export async function sealShareFor(recipientKeyB64u, { context, dealer, recipien
   const recipientKey = b64uDecode(recipientKeyB64u, 32);
   const ephemeralPair = await crypto.subtle.generateKey({ name: "X25519" }, true, ["deriveBits"]);
   const ephemeral = new Uint8Array(await crypto.subtle.exportKey("raw", ephemeralPair.publicKey));
-  const key = await envelopeKey(ephemeralPair.privateKey, recipientKey, context, ephemeral, recipientKey, "encrypt");
+  const key = await envelopeKey(
+    ephemeralPair.privateKey,
+    recipientKey,
+    context,
+    ephemeral,
+    recipientKey,
+    "encrypt",
+  );
   const iv = crypto.getRandomValues(new Uint8Array(12));
   const header = head(context, dealer, recipient, ephemeral, iv);
   const sealed = await crypto.subtle.encrypt(
@@ -95,14 +102,25 @@ export async function sealShareFor(recipientKeyB64u, { context, dealer, recipien
  */
 export async function openShareEnvelope(privateKey, publicKeyB64u, envelope, expected) {
   const bad = (message) => new TransportError("bad_envelope", `share envelope: ${message}`);
-  const names = ["format", "version", "context", "dealer", "recipient", "ephemeral", "iv", "ciphertext"];
+  const names = [
+    "format",
+    "version",
+    "context",
+    "dealer",
+    "recipient",
+    "ephemeral",
+    "iv",
+    "ciphertext",
+  ];
   if (
-    typeof envelope !== "object" || envelope === null ||
+    typeof envelope !== "object" ||
+    envelope === null ||
     Object.keys(envelope).sort().join() !== [...names].sort().join()
   ) {
     throw bad(`expected exactly the members ${names.join(", ")}`);
   }
-  if (envelope.format !== TRANSPORT_FORMAT || envelope.version !== 1) throw bad("not a version 1 envelope");
+  if (envelope.format !== TRANSPORT_FORMAT || envelope.version !== 1)
+    throw bad("not a version 1 envelope");
   if (
     envelope.context !== hexOf(expected.context) ||
     envelope.dealer !== expected.dealer ||
@@ -125,7 +143,14 @@ export async function openShareEnvelope(privateKey, publicKeyB64u, envelope, exp
     throw bad(error.message);
   }
   const recipientKey = b64uDecode(publicKeyB64u, 32);
-  const key = await envelopeKey(privateKey, ephemeral, expected.context, ephemeral, recipientKey, "decrypt");
+  const key = await envelopeKey(
+    privateKey,
+    ephemeral,
+    expected.context,
+    ephemeral,
+    recipientKey,
+    "decrypt",
+  );
   const header = head(expected.context, envelope.dealer, envelope.recipient, ephemeral, iv);
   let plain;
   try {
@@ -146,5 +171,3 @@ export async function openShareEnvelope(privateKey, publicKeyB64u, envelope, exp
   if (value >= L) throw bad("the share is not below ℓ");
   return value;
 }
-
-

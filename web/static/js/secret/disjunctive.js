@@ -16,12 +16,13 @@ import {
   mulPublic,
   parseScalar,
   pointBytes,
+  smallMultiple,
 } from "./group.js";
 
 /** [a_lo, b_lo, a_lo+1, b_lo+1, …] rebuilt from public challenges and responses. */
 export function commitments(key, value, lo, challenges, responses) {
   const { alpha } = value;
-  let shifted = lo ? value.beta.subtract(base(BigInt(lo))) : value.beta;
+  let shifted = value.beta.subtract(smallMultiple(lo));
   const minusG = base(-1n);
   const out = [];
   for (let j = 0; j < challenges.length; j++) {
@@ -58,7 +59,7 @@ export async function prove(tag, items, key, value, lo, hi, message, randomness,
     challenges[j - lo] = c;
     responses[j - lo] = v;
     made.push(pointBytes(base(v).add(mul(value.alpha, c))));
-    made.push(pointBytes(mul(key, v).add(mul(value.beta.subtract(base(BigInt(j))), c))));
+    made.push(pointBytes(mul(key, v).add(mul(value.beta.subtract(smallMultiple(j)), c))));
   }
   const total = await challenge(tag, [...items, ...made]);
   const real = message - lo;

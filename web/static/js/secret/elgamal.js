@@ -13,6 +13,7 @@ import {
   mul,
   parsePoint,
   pointBytes,
+  smallMultiple,
 } from "./group.js";
 
 export function ciphertext(alpha, beta) {
@@ -22,9 +23,9 @@ export function ciphertext(alpha, beta) {
 /** The encryption of 0 with randomness 0: (identity, identity), the empty sum. */
 export const ZERO_CIPHERTEXT = ciphertext(IDENTITY, IDENTITY);
 
-/** (gʳ, gᵐ·hʳ); r is secret (constant-time multiplications). */
+/** (gʳ, gᵐ·hʳ) for a small m ≥ 0; r is secret (constant-time multiplications). */
 export function encrypt(key, message, randomness) {
-  return ciphertext(base(randomness), base(BigInt(message)).add(mul(key, randomness)));
+  return ciphertext(base(randomness), smallMultiple(message).add(mul(key, randomness)));
 }
 
 /** gᵐ = β·α⁻ˣ with the whole secret x (tests: the commission decrypts by shares). */

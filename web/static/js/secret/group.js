@@ -48,6 +48,18 @@ export function base(k) {
   return s === 0n ? IDENTITY : GENERATOR.multiply(s);
 }
 
+// g⁰, g¹, g², … built by additions: a mark or a count j costs the same whatever j is
+// (base(0) would return at once and base(1) multiply, so the time to encrypt a ballot
+// would count its «за»).
+const SMALL = [IDENTITY];
+
+/** gʲ for a small j ≥ 0 (a mark, a count, a branch of a proof), from a table. */
+export function smallMultiple(j) {
+  if (!Number.isInteger(j) || j < 0 || j > 1000) throw new RangeError(`${j} is not a small count`);
+  while (SMALL.length <= j) SMALL.push(SMALL[SMALL.length - 1].add(GENERATOR));
+  return SMALL[j];
+}
+
 /** Pᵏ (k reduced mod ℓ), constant-time in k: for secret k. */
 export function mul(point, k) {
   const s = mod(k);

@@ -351,3 +351,28 @@ test("random scalars are in [1, ℓ) and differ", () => {
   }
   assert.equal(seen.size, 200);
 });
+
+test("complaints: an upheld one disqualifies its dealer, an answered one does not", async () => {
+  const params = dkgParams();
+  const commitments = V.dkg.dealers.map((d) => S.parseDealerCommitment(d.commitment, params));
+  const dealer1 = V.dkg.dealers[0];
+  const complaints = [
+    { dealer: 1, recipient: 2, revealed: dealer1.shares["2"] }, // answered with the right share
+    { dealer: 2, recipient: 3, revealed: null }, // not answered
+    { dealer: 3, recipient: 4, revealed: dealer1.shares["4"] }, // answered with a wrong share
+  ].map((c) => S.parseComplaint(c, params));
+  assert.deepEqual(S.complaintToJSON(complaints[1]), { dealer: 2, recipient: 3, revealed: null });
+  const kept = await S.qualifiedDealers(params, commitments, complaints);
+  assert.deepEqual(
+    kept.map((c) => c.dealer),
+    [1, 4, 5],
+  );
+  assert.throws(
+    () => S.parseComplaint({ dealer: 1, recipient: 9, revealed: null }, params),
+    (e) => e.check === "S-18",
+  );
+  assert.throws(
+    () => S.parseComplaint({ dealer: 1, recipient: 2 }, params),
+    (e) => e.check === "S-22",
+  );
+});

@@ -148,6 +148,31 @@ export function parseDealerCommitment(value, params) {
   };
 }
 
+/**
+ * Read a complaint with its answer, {"dealer": j, "recipient": i, "revealed": SCALAR or
+ * null} (null: the dealer did not answer): S-22, S-18, S-7, S-8.
+ */
+export function parseComplaint(value, params) {
+  if (!hasExactly(value, ["dealer", "recipient", "revealed"])) {
+    throw new SecretBallotError(
+      "S-22",
+      "malformed",
+      "a complaint is an object with exactly dealer, recipient and revealed",
+    );
+  }
+  const dealer = checkMember(params, value.dealer, "complaint dealer");
+  const recipient = checkMember(params, value.recipient, "complaint recipient");
+  const revealed =
+    value.revealed === null
+      ? null
+      : parseScalar(value.revealed, { what: `share revealed by dealer ${dealer}` });
+  return { dealer, recipient, revealed };
+}
+
+export function complaintToJSON({ dealer, recipient, revealed }) {
+  return { dealer, recipient, revealed: revealed === null ? null : encodeScalar(revealed) };
+}
+
 /** S-13 unless the dealer's knowledge proof verifies. */
 export function verifyDealer(params, commitment) {
   return verifyKnowledge(

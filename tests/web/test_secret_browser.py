@@ -9,6 +9,7 @@ key), the backup file and the X25519 share transport run in Chromium and in Fire
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 from pathlib import Path
@@ -142,6 +143,26 @@ def bundle() -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return BUNDLE
+
+
+async def test_the_served_bundle_is_the_recorded_one(client: Any, bundle: Path) -> None:
+    """What /static/vendor/noble.js serves has the SHA-256 committed in scripts/vendor.sha256,
+    with the pages' CSP, and the module the pages import reaches it by a relative path."""
+    recorded = {
+        path: digest
+        for digest, path in (
+            line.split()
+            for line in (ROOT / "scripts" / "vendor.sha256").read_text("utf-8").splitlines()
+            if line.strip() and not line.startswith("#")
+        )
+    }
+    response = await client.get("/static/vendor/noble.js")
+    assert response.status == 200
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+    body = await response.read()
+    assert hashlib.sha256(body).hexdigest() == recorded["web/static/vendor/noble.js"]
+    group = await (await client.get("/static/js/secret/group.js")).text()
+    assert 'from "../../vendor/noble.js"' in group
 
 
 def election_json(election: SecretElection) -> dict[str, Any]:

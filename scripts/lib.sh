@@ -1,4 +1,5 @@
-# Shared by scripts/demo and scripts/test: a virtual environment in .venv with Kvorum installed.
+# Shared by scripts/demo and scripts/test: a virtual environment in .venv with Kvorum installed,
+# and the browser's third-party modules (npm, pinned) built into web/static/vendor/.
 # shellcheck shell=bash
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -65,4 +66,22 @@ ensure_venv() {
         "$VENV/bin/pip" install -q -e "$ROOT${extras:+[$extras]}"
         echo "$want" >"$stamp"
     fi
+}
+
+ensure_vendor() {
+    # The pages' one third-party module, @noble/curves (with @noble/hashes), comes from the
+    # npm registry at the versions and integrity hashes of package-lock.json (`npm ci`
+    # refuses a tarball whose hash differs); scripts/vendor.mjs bundles it with esbuild
+    # into web/static/vendor/noble.js and refuses to write a bundle whose SHA-256 is not
+    # the one committed in scripts/vendor.sha256. No package's install script is run.
+    if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+        apt_install nodejs npm
+    fi
+    local stamp="$ROOT/node_modules/.kvorum-installed" want
+    want="$(sha256sum <"$ROOT/package-lock.json" | cut -d" " -f1)"
+    if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+        (cd "$ROOT" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+        echo "$want" >"$stamp"
+    fi
+    node "$ROOT/scripts/vendor.mjs"
 }

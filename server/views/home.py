@@ -3,36 +3,29 @@ and the registrar's «Исходящая почта» (the outbox, when no mail 
 
 from __future__ import annotations
 
-import datetime as dt
-from zoneinfo import ZoneInfo
-
 from aiohttp import web
 from sqlalchemy import func, select
 
 from meetings.tasks import my_tasks
 from registry.accounts import AccountService
+from registry.localtime import LocalClock, zone_label
 from registry.members import current_seat_clause
 from registry.models import Body, Role, Seat
 from registry.orm import utcnow
 from server.api import parse_id
 from server.auth import unit
-from server.keys import MAILER
+from server.keys import MAILER, SETTINGS
 from server.outbox import OutboxMailer, OutboxMessage, outbox_page
 from server.pages import render, translator
-from server.views.meeting_pages import ZONES
-from server.views.vote_pages import ZONE as VOTE_ZONE
 
 __all__ = ["install"]
 
 OUTBOX_PER_PAGE = 50
-_ZONE_KEYS = dict(ZONES)
 
 
-def _local(moment: dt.datetime | None, zone: str = VOTE_ZONE) -> str:
-    """An instant as the people of ``zone`` read it (votes' deadlines: the votes' zone)."""
-    if moment is None:
-        return ""
-    return moment.astimezone(ZoneInfo(zone)).strftime("%d.%m.%Y %H:%M")
+def _clock(request: web.Request) -> LocalClock:
+    """The organisation's clocks, named in the page's language."""
+    return LocalClock(request.app[SETTINGS].timezone, translator(request).locale)
 
 
 async def home(request: web.Request) -> web.StreamResponse:
@@ -68,9 +61,8 @@ async def home(request: web.Request) -> web.StreamResponse:
             roles=sorted(actor.roles),
             seats=seats,
             tasks=await my_tasks(db, actor),
-            zone_keys=_ZONE_KEYS,
-            vote_zone=VOTE_ZONE,
-            local=_local,
+            local=_clock(request),
+            zone_of=lambda zone: zone_label(zone, translator(request).locale),
             outbox=outbox,
             not_in=not_in,
         )
@@ -93,8 +85,8 @@ async def outbox(request: web.Request) -> web.StreamResponse:
             page=page,
             pages=pages,
             active=isinstance(request.app[MAILER], OutboxMailer),
-            local=_local,
-            zone_label=translator(request)(_ZONE_KEYS[VOTE_ZONE]),
+            local=_clock(request),
+            zone_label=_clock(request).label(),
         )
 
 

@@ -1161,6 +1161,8 @@ async def import_done(request: web.Request) -> web.StreamResponse:
 _LOG_DETAILS = (
     (re.compile(r"body page (?P<id>\d+)"), "log.detail.body_page"),
     (re.compile(r"union cards"), "log.detail.cards"),
+    (re.compile(r"union card"), "log.detail.own_card"),
+    (re.compile(r"body (?P<id>\d+) invited"), "log.detail.body_invited"),
     (re.compile(r"union card (?P<id>\d+) revoked"), "log.detail.card_revoked"),
     (re.compile(r"union card (?P<id>\d+)"), "log.detail.card"),
     (re.compile(r"invitation issued"), "log.detail.invitation"),

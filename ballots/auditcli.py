@@ -14,9 +14,9 @@ bundle's own keys are the trust anchor, which the report says.
 
 The report goes to standard output, each failure as ``WHERE: CHECK-ID REASON: …``
 (the numbered checks of ``docs/ballots.md``; V-110 and V-111 are this command's own:
-an unusable ``--keys`` file, a file that cannot be read). Exit status: 0 if every check
-held, 1 if one failed — and also if a file cannot be read or parsed: the verifier fails closed — and
-2 for a usage error.
+an unusable ``--keys`` file, a file that cannot be read). Exit status: 0 if every
+check held, 1 if one failed — and also if a file cannot be read or parsed: the
+verifier fails closed — and 2 for a usage error.
 
 Pure like the verifier: standard library, PyNaCl, :mod:`crypto` and
 :mod:`ballots.formats` / :mod:`ballots.verify`. The key document is read here rather

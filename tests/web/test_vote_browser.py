@@ -240,9 +240,9 @@ async def test_meeting_vote_in_the_browsers_of_its_members(
     broken = verify_bundle(tampered, trusted=trusted, jobs=1)
     assert not broken.ok
     first = f"vote {vote_id}, entry 1: "
-    assert any(p.startswith(first + "bad_signature") for p in broken.problems), broken.text()
+    assert any(p.startswith(first + "V-66 bad_signature") for p in broken.problems), broken.text()
     assert not any(
-        re.match(rf"vote {vote_id}, entry [23]: bad_signature", p) for p in broken.problems
+        re.match(rf"vote {vote_id}, entry [23]: V-66 bad_signature", p) for p in broken.problems
     )
 
     for context in [chair_context, *contexts, auditor.context]:

@@ -66,6 +66,5 @@ async def settle_commission_vote(session: AsyncSession, vote: Vote, *, actor: st
         kind = "commission.rejected"
     await session.flush()
     if election.meeting_id is not None:
-        await append_event(
-            session, election.meeting_id, kind, commission_json(commission), actor=actor
-        )
+        data = {"office": election.office, **commission_json(commission)}
+        await append_event(session, election.meeting_id, kind, data, actor=actor)

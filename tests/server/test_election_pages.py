@@ -180,7 +180,7 @@ async def test_the_secretary_prepares_an_election_on_the_pages(
     html = await page(await secretary.get(location))
     assert "Выборы: члены президиума" in html
     assert "Выдвижение кандидатов" in html or "выдвижение кандидатов" in html
-    assert "«за» — более 1/2 принявших участие в голосовании." in html
+    assert "«за» — более половины принявших участие в голосовании." in html
 
     candidate = setup.members[4]
     nominate = {

@@ -19,6 +19,8 @@ from registry.contact import FieldRuleError
 from registry.schemas import Id, StrictIn
 
 __all__ = [
+    "MAX_COMMISSION",
+    "MIN_COMMISSION",
     "AbsenteeElectionIn",
     "CandidateIn",
     "CandidateOut",

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from meetings.elections.models import Election, ElectionKind, ElectionState
 from meetings.elections.schemas import (
     MAX_COMMISSION,
+    MIN_COMMISSION,
     AbsenteeElectionIn,
     CandidateIn,
     CommissionIn,
@@ -236,7 +237,10 @@ async def _form(
 ) -> web.Response:
     bodies = [] if meeting is not None else await convenable_bodies(db, actor)
     if meeting is None and not bodies:
-        raise InvalidInput("only a body's officers or the registrar prepare an election")
+        raise PermissionDenied(
+            "only a body's chair, deputy chair, secretary or the registrar prepare an"
+            " election between meetings"
+        )
     return render(
         request,
         "election_form.html",
@@ -444,6 +448,8 @@ async def _commission(request: web.Request, *, appoint: bool) -> web.StreamRespo
         data["threshold"] = threshold
 
     async def action(service: ElectionService, t: Any) -> None:
+        if not MIN_COMMISSION <= len(chosen) <= MAX_COMMISSION:
+            raise _FormInvalid({"member_ids": t("election.commission_size")})
         model, invalid = validate_form(CommissionIn, data, t)
         if model is None:
             raise _FormInvalid(invalid)

@@ -298,3 +298,72 @@ def test_every_election_key_is_in_both_catalogues() -> None:
         keys.add(f"record.commission.{kind}")
     assert keys - set(ru) == set()
     assert keys - set(en) == set()
+
+
+async def test_an_absentee_election_and_its_appointed_commission_on_the_pages(
+    client: Any, db: AsyncSession
+) -> None:
+    setup = await f.meeting(db, size=5, items=1)
+    member = await f.login(
+        client, db, await f.account(db, Role.MEMBER, member_obj=setup.members[3])
+    )
+    assert (await member.get("/elections/new")).status == 403
+    secretary = await f.login(
+        client, db, await f.account(db, Role.MEMBER, member_obj=setup.secretary)
+    )
+    html = await page(await secretary.get(f"/elections/new?body={setup.body.id}"))
+    assert "Выборы между заседаниями" in html
+    form = {
+        "kind": "election",
+        "body_id": str(setup.body.id),
+        "office": "делегаты конференции",
+        "seats": "2",
+        "form": "approve_each",
+        "rule": "more_than_half",
+        "base": "took_part",
+        "closes_at": "когда-нибудь",
+    }
+    html = await page(await post_form(secretary, "/elections/new", form), 422)
+    assert field_error(html, "closes_at") == "Укажите дату и время окончания."
+    assert await count(db, Election) == 0
+    response = await post_form(
+        secretary, "/elections/new", form | {"closes_at": "2099-05-01T18:00"}
+    )
+    assert response.status == 303, await response.text()
+    eid = int(response.headers["Location"].split("/")[2].split("?")[0])
+    html = await page(await secretary.get(f"/elections/{eid}"))
+    assert "заочно, до 01.05.2099 18:00" in html  # in the union's zone, as typed
+    for m in setup.members[3:]:
+        response = await post_form(
+            secretary,
+            f"/elections/{eid}/candidates",
+            {"member_id": str(m.id), "nominated_by": "президиум", "consent": "on"},
+        )
+        assert response.status == 303
+    response = await post_form(
+        secretary, f"/elections/{eid}/transition", {"target": "candidates_closed"}
+    )
+    assert response.status == 303
+    html = await page(await secretary.get(f"/elections/{eid}"))
+    assert "Назначить комиссию" in html
+    assert "Предложить и открыть голосование" not in html
+    # Two are not a commission: refused, nothing recorded.
+    response = await secretary.client.post(
+        f"/elections/{eid}/commission/appoint",
+        data=[("_csrf", secretary.csrf)] + [("member_id", str(m.id)) for m in setup.members[:2]],
+        allow_redirects=False,
+    )
+    html = await page(response, 422)
+    assert "Выберите от 3 до 5 членов комиссии." in html
+    assert await count(db, Commission) == 0
+    response = await secretary.client.post(
+        f"/elections/{eid}/commission/appoint",
+        data=[("_csrf", secretary.csrf), ("threshold", "3")]
+        + [("member_id", str(m.id)) for m in setup.members[:3]],
+        allow_redirects=False,
+    )
+    assert response.status == 303
+    html = await page(await secretary.get(f"/elections/{eid}"))
+    assert f"Назначена: {setup.secretary.full_name}" in html
+    assert "Подсчёт: не менее 3 из 3 членов комиссии." in html
+    assert 'data-state="commission_constituted"' in html

@@ -254,11 +254,15 @@ class PgHub:
     async def _consume(self, conn: Any) -> None:
         """Deliver notifications until ``conn`` is lost (returns) or fails (raises)."""
         while True:
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for loses a cancellation
+            # that arrives as the queue hands over an item, and close() then waits forever.
             try:
-                source, text = await asyncio.wait_for(self._inbox.get(), self.keepalive)
+                async with asyncio.timeout(self.keepalive):
+                    source, text = await self._inbox.get()
             except TimeoutError:
                 # Quiet for a while: make sure the connection is still alive.
-                await asyncio.wait_for(conn.fetchval("SELECT 1"), self.keepalive)
+                async with asyncio.timeout(self.keepalive):
+                    await conn.fetchval("SELECT 1")
                 continue
             if text is None:
                 if source is conn:

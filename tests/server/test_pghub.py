@@ -356,3 +356,16 @@ async def test_two_processes_share_one_meeting(
         assert raised[-1]["seq"] == last + 1
         await member.close()
         await chair.close()
+
+
+async def test_a_notification_arriving_as_the_hub_closes_does_not_keep_it_open() -> None:
+    """The listener is cancelled at the moment a notification is handed over: the
+    cancellation must win (with 3.11's wait_for it was lost, and close() hung)."""
+    hub = PgHub("postgresql://nobody@127.0.0.1:1/none")
+    listening = asyncio.create_task(hub._consume(None))
+    await asyncio.sleep(0)  # it waits on the inbox
+    hub._inbox.put_nowait((None, json.dumps({"meeting": 1, "seq": 1})))
+    listening.cancel()
+    for _ in range(20):  # a few turns of the loop, no clock
+        await asyncio.sleep(0)
+    assert listening.cancelled()

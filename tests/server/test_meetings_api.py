@@ -128,6 +128,7 @@ async def test_anonymous_gets_401_in_error_shape(api: Any) -> None:
         "error": "not_authenticated",
         "detail": "log in to continue",
         "fields": {},
+        "message": "Вы не вошли в систему",
     }
 
 

@@ -226,7 +226,8 @@ class BallotOpening:
                 "S-9", "wrong_option_count", f"an opening has {form.options} marks and scalars"
             )
         for mark in marks:
-            if isinstance(mark, bool) or mark not in (0, 1):
+            # type() is int, not isinstance: 1.0 == 1 and True == 1, but neither is a mark.
+            if type(mark) is not int or mark not in (0, 1):
                 raise SecretBallotError(
                     "S-21", "audit_mismatch", f"an opened mark must be 0 or 1, got {mark!r:.20}"
                 )

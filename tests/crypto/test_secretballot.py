@@ -144,13 +144,14 @@ def test_an_opening_reveals_the_choice_and_nothing_else_passes() -> None:
     assert open_ballot(CHAIR, VOTER, ballot, parsed) == (0, 1, 0)
     lie = BallotOpening((1, 0, 0), opening.randomness)
     refused("S-21", "audit_mismatch", open_ballot, CHAIR, VOTER, ballot, lie)
-    refused(
-        "S-21",
-        "audit_mismatch",
-        BallotOpening.parse,
-        {"marks": [0, True, 0], "randomness": opening.to_json()["randomness"]},
-        CHAIR.form,
-    )
+    for mark in (True, 1.0):  # equal to 1 in Python, but not a JSON integer mark
+        refused(
+            "S-21",
+            "audit_mismatch",
+            BallotOpening.parse,
+            {"marks": [0, mark, 0], "randomness": opening.to_json()["randomness"]},
+            CHAIR.form,
+        )
     refused(
         "S-9",
         "wrong_option_count",

@@ -40,7 +40,8 @@ from server.pghub import MAX_PAYLOAD, PgHub, asyncpg_dsn, payload
 from tests import factories as f
 
 PG_URL = os.environ.get("KVORUM_TEST_PG_URL", "")
-HUB_DB = "kvorum_hub_test"
+# One database per test process, so that runs side by side on one server do not collide.
+HUB_DB = f"kvorum_hub_test_{os.getpid()}"
 ROOT = Path(__file__).resolve().parents[2]
 WAIT = 15.0
 
@@ -262,7 +263,9 @@ async def server_process(url: str, data_dir: Path) -> AsyncIterator[str]:
     base = f"http://127.0.0.1:{port}"
     try:
         async with aiohttp.ClientSession() as http:
-            for _ in range(200):
+            # Polled until it answers or exits: a loaded machine may take long to import
+            # the app; the bound only keeps a hung process from hanging the suite.
+            for _ in range(6000):
                 assert process.returncode is None, "the server process exited"
                 with contextlib.suppress(aiohttp.ClientError):
                     async with http.get(base + "/healthz") as resp:

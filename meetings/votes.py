@@ -26,6 +26,7 @@ from ballots.votes import (
     result_json,
 )
 from meetings.access import composition_ids, is_body_officer, roles_in
+from meetings.elections.commission import settle_commission_vote
 from meetings.events import append_event
 from meetings.models import AgendaItem, Meeting, MeetingState, Notice, Presence
 from meetings.room import RoomService
@@ -171,15 +172,24 @@ class VoteDesk:
         roles = await roles_in(self.session, meeting, self.actor)
         roles.require_view()
         roles.require_chair()
-        if meeting.state is not MeetingState.IN_SESSION:
-            raise Conflict("the meeting is not in session", key="not_in_session")
         item = (
             await self.session.get(AgendaItem, meeting.current_item_id)
             if meeting.current_item_id
             else None
         )
+        if meeting.state is not MeetingState.IN_SESSION:
+            raise Conflict("the meeting is not in session", key="not_in_session")
         if item is None:
             raise Conflict("choose the agenda item to vote on first", key="no_current_item")
+        return await self.open_in_meeting(meeting, item, data)
+
+    async def open_in_meeting(
+        self, meeting: Meeting, item: AgendaItem, data: MeetingVoteIn
+    ) -> Vote:
+        """Open a vote on ``item`` of ``meeting`` (its row locked by the caller, who has
+        checked that the caller may): in session, with quorum, one open vote at a time."""
+        if meeting.state is not MeetingState.IN_SESSION:
+            raise Conflict("the meeting is not in session", key="not_in_session")
         if await self.open_vote_of(meeting.id) is not None:
             raise Conflict(
                 "a vote is already open in this meeting: close it first", key="vote_already_open"
@@ -261,6 +271,8 @@ class VoteDesk:
                 await self.vote_json(vote, link.item_id),
                 actor=self.actor.display_name,
             )
+        # The body's vote on a counting commission constitutes it (or rejects the list).
+        await settle_commission_vote(self.session, vote, actor=self.actor.display_name)
         return vote
 
     async def open_vote_of(self, meeting_id: int) -> Vote | None:

@@ -35,6 +35,8 @@ from server.views import (
     distribution_pages,
     document_pages,
     home,
+    election_pages,
+    elections_api,
     identity,
     meeting_pages,
     meeting_room,
@@ -153,6 +155,7 @@ def create_app(settings: Settings, *, mailer: Mailer | None = None) -> web.Appli
         signing_keys.routes,
         meetings_api.routes,
         votes_api.routes,
+        elections_api.routes,
         document_pages.routes,
         distribution_pages.routes,
     )
@@ -171,5 +174,6 @@ def create_app(settings: Settings, *, mailer: Mailer | None = None) -> web.Appli
     document_pages.install(app)
     distribution_pages.install(app)
     vote_pages.install(app)
+    election_pages.install(app)
     app.router.add_static("/static", STATIC, append_version=True)
     return app

@@ -99,7 +99,9 @@ def _pydantic_message(error: Mapping[str, Any], t: Translator) -> tuple[str, str
         if isinstance(cause, FieldRuleError) and t.has(f"field.error.{cause.rule}"):
             return t(f"field.error.{cause.rule}"), _RULE_FIELDS.get(cause.rule)
         return t("field.error.value_error"), None
-    if kind == "string_too_short" and ctx.get("min_length") == 1:
+    # A required text given empty ("too_short" where the length is checked after the
+    # whitespace is normalised) asks to be filled in.
+    if kind in ("string_too_short", "too_short") and ctx.get("min_length") == 1:
         kind = "missing"
     key = f"field.error.{kind}"
     if not t.has(key):

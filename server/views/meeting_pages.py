@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from meetings.access import OFFICER_SEATS, MeetingRoles
 from meetings.blobs import MATERIAL_TYPES
+from meetings.elections.services import ElectionService
 from meetings.events import MAX_BACKLOG, events_after
 from meetings.ical import calendar_text, meeting_event
 from meetings.lifecycle import allowed_targets
@@ -66,10 +67,11 @@ from server.forms import (
     validate_form,
 )
 from server.i18n import Translator, refusal_text
-from server.keys import MAILER, SETTINGS
+from server.keys import KEYRING, MAILER, SETTINGS
 from server.mailer import delivers
 from server.middlewares import upload
 from server.pages import render, translator
+from server.views.election_words import describe_election_event
 from server.views.meetings_api import (
     DEFAULT_ZONE,
     mark_notice_read,
@@ -689,11 +691,13 @@ async def _meeting_page(
             )
         )
         issued = {guest_id: at for guest_id, at in rows.tuples() if at is not None}
+    elections = await ElectionService(db, actor, request.app[KEYRING]).of_meeting(meeting.id)
     return render(
         request,
         "meeting.html",
         actor=actor,
         status=status or (422 if failed else 200),
+        elections=elections,
         page="card",
         meeting=out,
         state=meeting.state.value,
@@ -1147,6 +1151,9 @@ def describe_event(
         return t("record.video.removed", name=who()), False
     if kind == "video.admitted":
         return t("record.video.admitted", name=who()), False
+    election = describe_election_event(kind, data, t)
+    if election is not None:
+        return election
     if kind == "item.notes":
         item = data.get("item")
         position, _title = items.get(item if isinstance(item, int) else 0, (0, ""))

@@ -1,0 +1,580 @@
+"""Verifying the audit bundle of a secret vote (``kvorum.secret-audit-bundle`` v1),
+check by check as ``docs/ballots.md`` ("Verifying a secret bundle", V-200 …) lists
+them; the cryptographic checks inside are those of ``docs/secret-ballots.md`` (S-ids,
+named in each message).
+
+The verifier rebuilds everything from the board: the key generation (qualified
+dealers, the election key h, the members' verification keys), the counted ballots
+(each voter's last ballot that was not spoiled), the homomorphic tally, the
+combination of the partial decryptions, the counts and the election rule's outcome,
+and compares them with what the registry signed. Pure: standard library, PyNaCl
+through :mod:`crypto`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ballots.election_rule import CountsInvalid, ElectionCounts, ElectionRule, decide_election
+from ballots.secretformats import (
+    DEFINITION_TYPE,
+    DOCUMENT_TYPES,
+    ENTRY_TYPE,
+    FORMS,
+    RESULT_TYPE,
+    SECRET_BUNDLE_TYPE,
+    VERSION,
+    chain_start,
+    entry_hash,
+    fingerprint,
+    keygen_context,
+)
+from ballots.verify import Report, signature_check
+from crypto._fields import read_instant
+from crypto.canonical import canonicalize, parse_json
+from crypto.certificate import KeyCertificate, verify_certificate
+from crypto.dkg import (
+    Complaint,
+    DealerCommitment,
+    DkgParameters,
+    joint_key,
+    qualified_dealers,
+    verify_dealer,
+)
+from crypto.ed25519 import PublicKey
+from crypto.elgamal import DiscreteLogTable
+from crypto.encoding import b64u_decode
+from crypto.envelope import SignedDocument
+from crypto.errors import CredentialError, SecretBallotError
+from crypto.group import parse_point
+from crypto.secretballot import (
+    BallotForm,
+    BallotOpening,
+    EncryptedBallot,
+    PartialDecryption,
+    SecretElection,
+    check_ballot,
+    combine,
+    open_ballot,
+    tally,
+)
+
+__all__ = ["Challenged", "challenged_ballots", "verify_secret_bundle"]
+
+_BUNDLE_FIELDS = {"type", "v", "registry_keys", "certificates", "definition", "entries", "result"}
+_DEFINITION_FIELDS = {
+    "type",
+    "v",
+    "vote",
+    "org",
+    "org_name",
+    "election",
+    "title",
+    "form",
+    "options",
+    "seats",
+    "min_marks",
+    "max_marks",
+    "rule",
+    "composition",
+    "roll",
+    "commission",
+    "key",
+    "dealers",
+    "opens_at",
+    "closes_at",
+    "issuer",
+}
+_ENTRY_FIELDS = {"type", "v", "vote", "seq", "prev", "kind", "document", "received_at"}
+_DOCUMENT_FIELDS = {
+    "dealer": {"type", "v", "vote", "serial", "context", "commitment"},
+    "complaint": {"type", "v", "vote", "serial", "context", "complaint"},
+    "ballot": {"type", "v", "vote", "serial", "definition", "nonce", "ballot"},
+    "spoil": {"type", "v", "vote", "serial", "definition", "ballot_seq", "opening"},
+    "partial": {"type", "v", "vote", "serial", "definition", "partial"},
+}
+
+
+class _Stop(Exception):
+    def __init__(self, check: str, message: str) -> None:
+        super().__init__(message)
+        self.check = check
+
+
+@dataclass(frozen=True)
+class _Definition:
+    payload: dict[str, Any]
+    fingerprint: str
+    form: BallotForm
+    params: DkgParameters
+    election: SecretElection
+    members: dict[int, int]  # serial → member id (the roll)
+    commission: dict[int, int]  # member id → commission index
+    rule: ElectionRule
+
+
+@dataclass(frozen=True)
+class Challenged:
+    """A spoiled ballot and what it contained (the marks per option)."""
+
+    seq: int
+    member: int
+    marks: tuple[int, ...]
+
+
+def _is_int(value: object) -> bool:
+    return type(value) is int
+
+
+def _definition(payload: Any) -> _Definition:
+    def bad(message: str) -> _Stop:
+        return _Stop("V-200", f"definition: {message}")
+
+    if set(payload) != _DEFINITION_FIELDS:
+        raise bad(f"fields {sorted(payload)}, expected {sorted(_DEFINITION_FIELDS)}")
+    for name in ("vote", "org", "seats", "min_marks", "max_marks", "composition"):
+        if not _is_int(payload[name]) or payload[name] < 0:
+            raise bad(f"{name} must be a whole number")
+    if payload["form"] not in FORMS:
+        raise bad(f"form must be one of {', '.join(FORMS)}")
+    options = payload["options"]
+    if not isinstance(options, list) or not options or not all(isinstance(o, str) for o in options):
+        raise bad("options must be a non-empty array of texts")
+    try:
+        form = BallotForm(len(options), payload["min_marks"], payload["max_marks"])
+    except SecretBallotError as exc:
+        raise bad(str(exc)) from exc
+    expected = (1, 1) if payload["form"] == "one_of" else (0, payload["seats"])
+    if (form.min_marks, form.max_marks) != expected or payload["seats"] < 1:
+        raise bad(f"min_marks/max_marks must be {expected[0]}/{expected[1]} for this form")
+    rule = payload["rule"]
+    try:
+        if not isinstance(rule, dict) or set(rule) != {"base", "numerator", "denominator"} | {
+            "strict",
+            "turnout",
+        }:
+            raise CountsInvalid("rule has exactly base, numerator, denominator, strict, turnout")
+        turnout = rule["turnout"]
+        if turnout is not None and (not isinstance(turnout, list) or len(turnout) != 2):
+            raise CountsInvalid("turnout is null or [numerator, denominator]")
+        election_rule = ElectionRule(
+            rule["base"],
+            rule["numerator"],
+            rule["denominator"],
+            rule["strict"] is True,
+            None if turnout is None else (turnout[0], turnout[1]),
+        )
+    except CountsInvalid as exc:
+        raise bad(str(exc)) from exc
+    roll = payload["roll"]
+    members: dict[int, int] = {}
+    if not isinstance(roll, list):
+        raise bad("roll must be an array")
+    for item in roll:
+        if not isinstance(item, dict) or set(item) != {"member", "name", "keys"}:
+            raise bad("a roll entry has exactly member, name and keys")
+        if not _is_int(item["member"]) or not isinstance(item["keys"], list):
+            raise bad("a roll entry's member is a number and keys an array of serials")
+        for serial in item["keys"]:
+            if not _is_int(serial) or serial in members:
+                raise bad(f"serial {serial!r:.20} is not a serial or listed twice")
+            members[serial] = item["member"]
+    on_roll = set(members.values())
+    commission = payload["commission"]
+    if not isinstance(commission, dict) or set(commission) != {"members", "threshold", "context"}:
+        raise bad("commission has exactly members, threshold and context")
+    seats: dict[int, int] = {}
+    listed = commission["members"]
+    if not isinstance(listed, list) or not listed:
+        raise bad("the commission's members must be a non-empty array")
+    for position, item in enumerate(listed, start=1):
+        if not isinstance(item, dict) or set(item) != {"member", "index"}:
+            raise bad("a commission member has exactly member and index")
+        if item["index"] != position or not _is_int(item["member"]) or item["member"] in seats:
+            raise bad(f"commission member {position}: indices run 1 … n, each member once")
+        if item["member"] not in on_roll:
+            raise bad(f"commission member {item['member']} has no certified key on the roll")
+        seats[item["member"]] = position
+    try:
+        context = b64u_decode(str(commission["context"]), length=32)
+        params = DkgParameters(context, len(listed), commission["threshold"])
+    except (SecretBallotError, CredentialError, ValueError, TypeError) as exc:
+        raise bad(f"commission: {exc}") from exc
+    if commission["context"] != keygen_context(payload["vote"], payload["election"], commission):
+        raise bad("the commission's context is not the one its vote and members give")
+    try:
+        key = parse_point(payload["key"], what="election key", allow_identity=False)
+    except SecretBallotError as exc:
+        raise bad(f"{exc.check} {exc}") from exc
+    for name in ("opens_at", "closes_at"):
+        try:
+            read_instant(payload, name, "definition")
+        except CredentialError as exc:
+            raise bad(str(exc)) from exc
+    print_ = fingerprint(payload)
+    election = SecretElection(bytes.fromhex(print_.removeprefix("sha256:")), key, form)
+    return _Definition(payload, print_, form, params, election, members, seats, election_rule)
+
+
+def _read_signed(value: object, keys: Mapping[str, PublicKey], kind: str) -> dict[str, Any]:
+    try:
+        document = SignedDocument.parse(value if isinstance(value, dict) else b"")
+        document.verify(keys, expect_type=kind, expect_version=VERSION)
+    except CredentialError as exc:
+        raise _Stop(signature_check(exc), f"{kind}: {exc.reason}: {exc}") from exc
+    payload = parse_json(canonicalize(dict(document.payload)))
+    assert isinstance(payload, dict)
+    if payload.get("issuer") != document.signer:
+        raise _Stop("V-21", f"{kind}: names issuer {payload.get('issuer')!r:.40}")
+    return payload
+
+
+def verify_secret_bundle(
+    data: bytes, *, trusted: Mapping[str, PublicKey] | None = None, report: Report | None = None
+) -> Report:
+    """Check a secret vote's audit bundle (its exact bytes)."""
+    report = report or Report()
+    try:
+        _verify(data, trusted, report)
+    except _Stop as exc:
+        report.fail(exc.check, "secret bundle", str(exc))
+    return report
+
+
+def _verify(data: bytes, trusted: Mapping[str, PublicKey] | None, report: Report) -> None:
+    from ballots.verify import _registry_keys  # one reading of registry keys for both kinds
+
+    try:
+        bundle = parse_json(data)
+    except CredentialError as exc:
+        raise _Stop("V-1", f"not valid JSON: {exc}") from exc
+    if not isinstance(bundle, dict) or bundle.get("type") != SECRET_BUNDLE_TYPE:
+        raise _Stop("V-2", "not a kvorum.secret-audit-bundle")
+    if bundle.get("v") != VERSION or type(bundle.get("v")) is not int:
+        raise _Stop("V-2", f"{SECRET_BUNDLE_TYPE} version {bundle.get('v')!r:.20} is unknown")
+    if set(bundle) != _BUNDLE_FIELDS:
+        raise _Stop("V-3", f"top-level fields {sorted(bundle)}")
+    if canonicalize(bundle) != data:
+        report.fail("V-4", "secret bundle", "the file is not its canonical JSON")
+    keys = _registry_keys(bundle["registry_keys"], trusted, report)
+    definition = _definition(_read_signed(bundle["definition"], keys, DEFINITION_TYPE))
+    vote = definition.payload["vote"]
+    opens = read_instant(definition.payload, "opens_at", "definition")
+    closes = read_instant(definition.payload, "closes_at", "definition")
+    certificates = _certificates(bundle["certificates"], keys, definition, report)
+    entries = bundle["entries"]
+    if not isinstance(entries, list):
+        raise _Stop("V-3", "entries must be an array")
+    prev = chain_start(vote, definition.payload["commission"]["context"])
+    dealers: dict[int, DealerCommitment] = {}
+    complained: dict[tuple[int, int], int | None] = {}
+    ballots: dict[int, tuple[int, EncryptedBallot, bytes]] = {}  # seq → member, ballot, key
+    last: dict[int, int] = {}  # member → seq of the ballot that counts
+    history: dict[int, list[int]] = {}
+    spoiled: set[int] = set()
+    partials: list[PartialDecryption] = []
+    decrypted: set[int] = set()
+    signatures: set[str] = set()
+    nonces: set[str] = set()
+    previous_time = None
+    for seq, entry in enumerate(entries, start=1):
+        where = f"entry {seq}"
+        if not isinstance(entry, dict) or set(entry) != _ENTRY_FIELDS:
+            raise _Stop("V-210", f"{where}: not a board entry of this format")
+        if entry["type"] != ENTRY_TYPE or entry["v"] != VERSION or entry["vote"] != vote:
+            raise _Stop("V-210", f"{where}: not a {ENTRY_TYPE} v1 of vote {vote}")
+        kind = entry["kind"]
+        if kind not in DOCUMENT_TYPES:
+            raise _Stop("V-210", f"{where}: unknown kind {kind!r:.40}")
+        if entry["seq"] != seq or entry["prev"] != prev:
+            report.fail("V-211", where, "seq and prev do not link it to the entry before")
+        prev = entry_hash(entry)
+        try:
+            received = read_instant(entry, "received_at", "entry")
+        except CredentialError as exc:
+            raise _Stop("V-210", f"{where}: {exc}") from exc
+        member, payload, signature = _member_document(
+            entry["document"], kind, certificates, received, where
+        )
+        if signature in signatures:
+            report.fail("V-216", where, "the same signed document is already on the board")
+            continue
+        signatures.add(signature)
+        if payload["vote"] != vote:
+            report.fail("V-215", where, f"the document names vote {payload['vote']!r:.20}")
+            continue
+        keygen = kind in ("dealer", "complaint")
+        if keygen and payload["context"] != definition.payload["commission"]["context"]:
+            report.fail("V-215", where, "the document names another key generation")
+            continue
+        if not keygen and payload["definition"] != definition.fingerprint:
+            report.fail("V-215", where, "the document names another definition (fingerprint)")
+            continue
+        late = previous_time is not None and received < previous_time
+        window = {
+            "dealer": received < opens,
+            "complaint": received < opens,
+            "ballot": opens <= received < closes,
+            "spoil": opens <= received < closes,
+            "partial": received >= closes,
+        }[kind]
+        if late or not window:
+            report.fail("V-214", where, f"a {kind} received at {entry['received_at']}")
+        previous_time = received
+        index = definition.commission.get(member)
+        if kind in ("dealer", "complaint", "partial") and index is None:
+            report.fail("V-213", where, f"member {member} is not on the counting commission")
+            continue
+        try:
+            if kind == "dealer":
+                commitment = DealerCommitment.parse(payload["commitment"], definition.params)
+                if commitment.dealer != index:
+                    raise SecretBallotError(
+                        "S-18",
+                        "unknown_trustee",
+                        f"member {index} signed dealer {commitment.dealer}",
+                    )
+                if commitment.dealer in dealers:
+                    raise SecretBallotError(
+                        "S-17", "duplicate_trustee", f"dealer {index} published twice"
+                    )
+                verify_dealer(definition.params, commitment)
+                dealers[commitment.dealer] = commitment
+            elif kind == "complaint":
+                complaint = Complaint.parse(payload["complaint"], definition.params)
+                pair = (complaint.dealer, complaint.recipient)
+                if complaint.revealed is None and complaint.recipient == index:
+                    complained.setdefault(pair, None)
+                elif complaint.revealed is not None and complaint.dealer == index:
+                    if pair not in complained:
+                        raise SecretBallotError(
+                            "S-22", "malformed", f"dealer {index} answers no complaint"
+                        )
+                    complained[pair] = complaint.revealed
+                else:
+                    raise SecretBallotError(
+                        "S-18", "unknown_trustee", f"member {index} cannot sign this complaint"
+                    )
+        except SecretBallotError as exc:
+            report.fail("V-220", where, str(exc))
+            continue
+        if kind == "ballot":
+            voter_key = certificates[payload["serial"]][1]
+            try:
+                ballot = check_ballot(definition.election, voter_key, payload["ballot"])
+            except SecretBallotError as exc:
+                report.fail("V-230", where, str(exc))
+                continue
+            if payload["nonce"] in nonces or not isinstance(payload["nonce"], str):
+                report.fail("V-216", where, "the ballot's nonce repeats an earlier one")
+                continue
+            nonces.add(payload["nonce"])
+            ballots[seq] = (member, ballot, voter_key)
+            history.setdefault(member, []).append(seq)
+        elif kind == "spoil":
+            target = payload["ballot_seq"]
+            found = ballots.get(target) if _is_int(target) else None
+            if found is None or found[0] != member or target in spoiled:
+                report.fail("V-231", where, f"no ballot of member {member} at {target!r:.20}")
+                continue
+            try:
+                opening = BallotOpening.parse(payload["opening"], definition.form)
+                open_ballot(definition.election, found[2], found[1], opening)
+            except SecretBallotError as exc:
+                report.fail("V-231", where, str(exc))
+                continue
+            spoiled.add(target)
+        elif kind == "partial":
+            try:
+                partial = PartialDecryption.parse(payload["partial"], definition.form.options)
+            except SecretBallotError as exc:
+                report.fail("V-240", where, str(exc))
+                continue
+            if partial.member != index:
+                report.fail("V-240", where, f"member {index} signed member {partial.member}'s")
+                continue
+            if index in decrypted:
+                report.fail("V-241", where, f"S-17 member {index} decrypted twice")
+                continue
+            decrypted.add(index)
+            partials.append(partial)
+    for member, seqs in history.items():
+        kept = [s for s in seqs if s not in spoiled]
+        if kept:
+            last[member] = kept[-1]
+    # The key generation, rebuilt.
+    complaints = [Complaint(d, r, v) for (d, r), v in sorted(complained.items())]
+    try:
+        qualified = qualified_dealers(definition.params, dealers.values(), complaints)
+        key = joint_key(definition.params, qualified)
+    except SecretBallotError as exc:
+        raise _Stop("V-221", f"key generation: {exc}") from exc
+    named = definition.payload["dealers"]
+    if key.key != definition.election.key or named != [c.dealer for c in qualified]:
+        raise _Stop(
+            "V-221",
+            "the definition's election key or dealers are not those the board's key "
+            f"generation gives (qualified: {[c.dealer for c in qualified]})",
+        )
+    counted = [ballots[s][1] for s in sorted(last.values())]
+    totals = tally(definition.election, counted)
+    roll_size = len(set(definition.members.values()))
+    if len(partials) < key.threshold:
+        raise _Stop(
+            "V-242",
+            f"S-19 {len(partials)} partial decryptions on the board, {key.threshold} needed",
+        )
+    try:
+        counts = combine(
+            definition.election, key, totals, partials, DiscreteLogTable(max(roll_size, 1))
+        )
+    except SecretBallotError as exc:
+        check = "V-240" if exc.check in ("S-16", "S-18", "S-9") else "V-250"
+        raise _Stop(check, str(exc)) from exc
+    result = _read_signed(bundle["result"], keys, RESULT_TYPE)
+    _check_result(result, definition, counts, len(counted), sorted(decrypted), entries, prev)
+    report.notes.append(
+        f"secret vote {vote}: {len(entries)} entries, {len(counted)} ballots counted, "
+        f"{len(spoiled)} spoiled; counts "
+        + ", ".join(f"{o} {c}" for o, c in zip(definition.payload["options"], counts, strict=True))
+    )
+
+
+def _expected_outcome(definition: _Definition, counts: tuple[int, ...], took: int) -> Any:
+    payload = definition.payload
+    one_of = payload["form"] == "one_of"
+    election = ElectionCounts(
+        payload["form"],
+        payload["seats"],
+        took,
+        counts,
+        None if one_of else tuple(took - c for c in counts),
+        payload["composition"],
+        len(set(definition.members.values())),
+    )
+    outcome = decide_election(election, definition.rule)
+    return {
+        "valid": outcome.valid,
+        "passed": list(outcome.passed),
+        "elected": list(outcome.elected),
+        "tied": list(outcome.tied),
+        "tied_seats": outcome.tied_seats,
+        "vacant": outcome.vacant,
+    }
+
+
+def _check_result(
+    result: Mapping[str, Any],
+    definition: _Definition,
+    counts: tuple[int, ...],
+    took: int,
+    decrypted: list[int],
+    entries: list[Any],
+    head: str,
+) -> None:
+    try:
+        outcome = _expected_outcome(definition, counts, took)
+    except CountsInvalid as exc:
+        raise _Stop("V-250", f"the counts cannot be decided: {exc}") from exc
+    expected = {
+        "type": RESULT_TYPE,
+        "v": VERSION,
+        "vote": definition.payload["vote"],
+        "definition": definition.fingerprint,
+        "length": len(entries),
+        "head": head,
+        "took_part": took,
+        "counts": list(counts),
+        "decrypted_by": decrypted,
+        "outcome": outcome,
+        "issuer": result.get("issuer"),
+    }
+    if dict(result) != expected:
+        differing = sorted(k for k in expected if result.get(k) != expected[k])
+        raise _Stop("V-250", f"the signed result differs from the board's in {differing}")
+
+
+def _certificates(
+    value: object, keys: Mapping[str, PublicKey], definition: _Definition, report: Report
+) -> dict[int, tuple[int, bytes, KeyCertificate]]:
+    if not isinstance(value, list):
+        raise _Stop("V-3", "certificates must be an array")
+    out: dict[int, tuple[int, bytes, KeyCertificate]] = {}
+    for item in value:
+        try:
+            document = SignedDocument.parse(item if isinstance(item, dict) else b"")
+            payload = document.payload
+            certificate = verify_certificate(
+                document,
+                keys,
+                now=read_instant(payload, "issued_at", "certificate"),
+                revocations=None,
+            )
+        except CredentialError as exc:
+            raise _Stop("V-50", f"certificate: {exc.reason}: {exc}") from exc
+        report.signers.add(document.signer)
+        if definition.members.get(certificate.serial) != certificate.member_id:
+            raise _Stop("V-53", f"certificate {certificate.serial} is not on the roll")
+        out[certificate.serial] = (
+            certificate.member_id,
+            bytes(certificate.public_key),
+            certificate,
+        )
+    return out
+
+
+def _member_document(
+    value: object,
+    kind: str,
+    certificates: Mapping[int, tuple[int, bytes, KeyCertificate]],
+    received: Any,
+    where: str,
+) -> tuple[int, dict[str, Any], str]:
+    """The signer's member id, the payload and the signature of a member-signed document."""
+    if not isinstance(value, dict) or not isinstance(value.get("payload"), dict):
+        raise _Stop("V-210", f"{where}: the document is not a signed envelope")
+    payload = value["payload"]
+    if set(payload) != _DOCUMENT_FIELDS[kind] or payload.get("type") != DOCUMENT_TYPES[kind]:
+        raise _Stop("V-210", f"{where}: not a {DOCUMENT_TYPES[kind]} of its format")
+    serial = payload["serial"]
+    held = certificates.get(serial) if _is_int(serial) else None
+    if held is None:
+        raise _Stop("V-212", f"{where}: serial {serial!r:.20} is no certificate of the bundle")
+    member, raw, certificate = held
+    public = PublicKey.parse(raw)
+    try:
+        document = SignedDocument.parse(value)
+        document.verify({public.key_id: public}, expect_type=DOCUMENT_TYPES[kind])
+    except CredentialError as exc:
+        raise _Stop("V-212", f"{where}: {exc.reason}: {exc}") from exc
+    if not certificate.issued_at <= received < certificate.expires_at:
+        raise _Stop("V-212", f"{where}: certificate {serial} is not valid at the entry's time")
+    return member, payload, str(value["signature"])
+
+
+def challenged_ballots(data: bytes) -> list[Challenged]:
+    """The spoiled ballots of a (verified) secret bundle and what each contained."""
+    bundle = parse_json(data)
+    assert isinstance(bundle, dict)
+    definition = _definition(dict(bundle["definition"]["payload"]))
+    certificates = {
+        c["payload"]["serial"]: (c["payload"]["member"], c["payload"]["public_key"])
+        for c in bundle["certificates"]
+    }
+    ballots: dict[int, Any] = {}
+    out = []
+    for entry in bundle["entries"]:
+        payload = entry["document"]["payload"]
+        if entry["kind"] == "ballot":
+            ballots[entry["seq"]] = payload
+        elif entry["kind"] == "spoil":
+            ballot_payload = ballots[payload["ballot_seq"]]
+            member, key = certificates[payload["serial"]]
+            voter_key = b64u_decode(key, length=32)
+            ballot = EncryptedBallot.parse(ballot_payload["ballot"], definition.form)
+            opening = BallotOpening.parse(payload["opening"], definition.form)
+            marks = open_ballot(definition.election, voter_key, ballot, opening)
+            out.append(Challenged(payload["ballot_seq"], member, tuple(marks)))
+    return out

@@ -189,12 +189,7 @@ def _is_secret(data: bytes) -> bool:
 
 
 def _challenged(data: bytes) -> list[str]:
-    lines = []
-    for spoiled in challenged_ballots(data):
-        marks = ", ".join(str(m) for m in spoiled.marks)
-        lines.append(
-            f"spoiled ballot at entry {spoiled.seq} of member {spoiled.member}: marks {marks}"
-        )
+    lines = [spoiled.describe() for spoiled in challenged_ballots(data)]
     return lines or ["no ballot was spoiled (challenged) in this vote"]
 
 

@@ -122,6 +122,14 @@ class Challenged:
     seq: int
     member: int
     marks: tuple[int, ...]
+    options: tuple[str, ...]
+
+    def describe(self) -> str:
+        """One line: where, whose, and each option with its mark."""
+        marked = ", ".join(
+            f"{option}: {mark}" for option, mark in zip(self.options, self.marks, strict=True)
+        )
+        return f"spoiled ballot at entry {self.seq} of member {self.member}: {marked}"
 
 
 def _is_int(value: object) -> bool:
@@ -218,7 +226,9 @@ def _definition(payload: Any) -> _Definition:
     return _Definition(payload, print_, form, params, election, members, seats, election_rule)
 
 
-def _read_signed(value: object, keys: Mapping[str, PublicKey], kind: str) -> dict[str, Any]:
+def _read_signed(
+    value: object, keys: Mapping[str, PublicKey], kind: str, signers: set[str]
+) -> dict[str, Any]:
     try:
         document = SignedDocument.parse(value if isinstance(value, dict) else b"")
         document.verify(keys, expect_type=kind, expect_version=VERSION)
@@ -228,6 +238,7 @@ def _read_signed(value: object, keys: Mapping[str, PublicKey], kind: str) -> dic
     assert isinstance(payload, dict)
     if payload.get("issuer") != document.signer:
         raise _Stop("V-21", f"{kind}: names issuer {payload.get('issuer')!r:.40}")
+    signers.add(document.signer)
     return payload
 
 
@@ -259,7 +270,9 @@ def _verify(data: bytes, trusted: Mapping[str, PublicKey] | None, report: Report
     if canonicalize(bundle) != data:
         report.fail("V-4", "secret bundle", "the file is not its canonical JSON")
     keys = _registry_keys(bundle["registry_keys"], trusted, report)
-    definition = _definition(_read_signed(bundle["definition"], keys, DEFINITION_TYPE))
+    definition = _definition(
+        _read_signed(bundle["definition"], keys, DEFINITION_TYPE, report.signers)
+    )
     vote = definition.payload["vote"]
     opens = read_instant(definition.payload, "opens_at", "definition")
     closes = read_instant(definition.payload, "closes_at", "definition")
@@ -433,7 +446,9 @@ def _verify(data: bytes, trusted: Mapping[str, PublicKey] | None, report: Report
     except SecretBallotError as exc:
         check = "V-240" if exc.check in ("S-16", "S-18", "S-9") else "V-250"
         raise _Stop(check, str(exc)) from exc
-    result = _read_signed(bundle["result"], keys, RESULT_TYPE)
+    result = _read_signed(bundle["result"], keys, RESULT_TYPE, report.signers)
+    for key_id in sorted(set(keys) - report.signers):
+        report.fail("V-11", "registry_keys", f"key {key_id} signs nothing in the bundle")
     _check_result(result, definition, counts, len(counted), sorted(decrypted), entries, prev)
     report.notes.append(
         f"secret vote {vote}: {len(entries)} entries, {len(counted)} ballots counted, "
@@ -576,5 +591,6 @@ def challenged_ballots(data: bytes) -> list[Challenged]:
             ballot = EncryptedBallot.parse(ballot_payload["ballot"], definition.form)
             opening = BallotOpening.parse(payload["opening"], definition.form)
             marks = open_ballot(definition.election, voter_key, ballot, opening)
-            out.append(Challenged(payload["ballot_seq"], member, tuple(marks)))
+            options = tuple(definition.payload["options"])
+            out.append(Challenged(payload["ballot_seq"], member, tuple(marks), options))
     return out

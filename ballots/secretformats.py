@@ -42,9 +42,10 @@ ENTRY_TYPE = "kvorum.secret-board-entry"
 RESULT_TYPE = "kvorum.secret-vote-result"
 SECRET_BUNDLE_TYPE = "kvorum.secret-audit-bundle"  # noqa: S105 (a type name, no secret)
 
-#: The ballot's forms (``ballots/election_rule.py``): one mark among the options, or
-#: «за» (1) / «против» (0) for each candidate with at most ``seats`` «за».
-FORMS = ("one_of", "approve_each")
+#: The ballot's forms (``ballots/election_rule.py``): one mark among the options;
+#: «за» (1) / «против» (0) for each candidate with at most ``seats`` «за»; a question's
+#: one mark among «за», «против», «воздержался».
+FORMS = ("one_of", "approve_each", "yes_no")
 
 #: Board entry kind → the type of the document it carries (signed by a member's
 #: certified key: a commission member for key generation and partial decryptions,

@@ -17,7 +17,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ballots.election_rule import CountsInvalid, ElectionCounts, ElectionRule, decide_election
+from ballots.election_rule import (
+    CountsInvalid,
+    ElectionCounts,
+    ElectionRule,
+    QuestionCounts,
+    decide_election,
+    decide_question,
+)
 from ballots.secretformats import (
     DEFINITION_TYPE,
     DOCUMENT_TYPES,
@@ -154,7 +161,9 @@ def _definition(payload: Any) -> _Definition:
         form = BallotForm(len(options), payload["min_marks"], payload["max_marks"])
     except SecretBallotError as exc:
         raise bad(str(exc)) from exc
-    expected = (1, 1) if payload["form"] == "one_of" else (0, payload["seats"])
+    if payload["form"] == "yes_no" and (len(options) != 3 or payload["seats"] != 1):
+        raise bad("a yes_no question has 3 options («за», «против», «воздержался») and 1 seat")
+    expected = (0, payload["seats"]) if payload["form"] == "approve_each" else (1, 1)
     if (form.min_marks, form.max_marks) != expected or payload["seats"] < 1:
         raise bad(f"min_marks/max_marks must be {expected[0]}/{expected[1]} for this form")
     rule = payload["rule"]
@@ -459,6 +468,14 @@ def _verify(data: bytes, trusted: Mapping[str, PublicKey] | None, report: Report
 
 def _expected_outcome(definition: _Definition, counts: tuple[int, ...], took: int) -> Any:
     payload = definition.payload
+    roll = len(set(definition.members.values()))
+    if payload["form"] == "yes_no":
+        yes, no, abstain = counts
+        question = QuestionCounts(yes, no, abstain, took, payload["composition"], roll)
+        return {
+            "valid": definition.rule.turnout_met(took, roll),
+            "adopted": decide_question(question, definition.rule),
+        }
     one_of = payload["form"] == "one_of"
     election = ElectionCounts(
         payload["form"],

@@ -42,6 +42,12 @@ from tests.ballots.make_bundle import OPENS, ORG, ORG_NAME, make_key, make_voter
 
 SECOND = dt.timedelta(seconds=1)
 CANDIDATES = ("Иванова А. П.", "Петров С. И.", "Сидорова Е. В.")
+QUESTION = ("За", "Против", "Воздержался")
+TITLES = {
+    "one_of": "Выборы председателя",
+    "approve_each": "Выборы в профком",
+    "yes_no": "О выражении недоверия казначею",
+}
 
 
 class Draw:
@@ -86,7 +92,7 @@ class SecretSample:
         self.members = make_voters(self.voters, registry=self.registry, seed=self.seed)
         if not self.casts:
             marks = [(1, 1, 0), (1, 0, 0), (0, 1, 1), (1, 0, 1), (0, 0, 0)]
-            if self.form == "one_of":
+            if self.form != "approve_each":
                 marks = [(1, 0, 0), (0, 1, 0), (1, 0, 0), (0, 0, 1), (1, 0, 0)]
             self.casts = [(i, m, False) for i, m in enumerate(marks)]
 
@@ -99,7 +105,8 @@ class SecretSample:
         }
         election = "sha256:" + hashlib.sha256(f"election {self.seed}".encode()).hexdigest()
         context = keygen_context(1, election, commission)
-        one_of = self.form == "one_of"
+        one_of = self.form != "approve_each"
+        options = QUESTION if self.form == "yes_no" else CANDIDATES
         return {
             "type": DEFINITION_TYPE,
             "v": 1,
@@ -107,9 +114,9 @@ class SecretSample:
             "org": ORG,
             "org_name": ORG_NAME,
             "election": election,
-            "title": "Выборы председателя" if one_of else "Выборы в профком",
+            "title": TITLES[self.form],
             "form": self.form,
-            "options": list(CANDIDATES),
+            "options": list(options),
             "seats": 1 if one_of else self.seats,
             "min_marks": 1 if one_of else 0,
             "max_marks": 1 if one_of else self.seats,

@@ -560,6 +560,14 @@ def secret_vectors() -> list[tuple[str, str | None, bytes, str]]:
             "a chair elected among 3, one mark; decrypted by members 1, 2, 3 of 5 (t = 3)",
         )
     )
+    out.append(
+        (
+            "secret/yes-no.json",
+            None,
+            SecretSample(form="yes_no", seed="secret question", decrypting=(5, 2, 4, 1)).bundle(),
+            "a secret question, «за»/«против»/«воздержался»; decrypted by 4 members of 5",
+        )
+    )
 
     def edited(name: str, check: str, note: str, change: Callable[[Any], object]) -> None:
         bundle = load(honest)

@@ -13,10 +13,12 @@ through :mod:`crypto`.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ballots.checks import CHECKS
 from ballots.election_rule import (
     CountsInvalid,
     ElectionCounts,
@@ -46,6 +48,7 @@ from crypto.dkg import (
     Complaint,
     DealerCommitment,
     DkgParameters,
+    ElectionKey,
     joint_key,
     qualified_dealers,
     verify_dealer,
@@ -66,9 +69,16 @@ from crypto.secretballot import (
     combine,
     open_ballot,
     tally,
+    verify_partial,
 )
 
-__all__ = ["Challenged", "challenged_ballots", "verify_secret_bundle"]
+__all__ = [
+    "BoardReplay",
+    "Challenged",
+    "Refused",
+    "challenged_ballots",
+    "verify_secret_bundle",
+]
 
 _BUNDLE_FIELDS = {"type", "v", "registry_keys", "certificates", "definition", "entries", "result"}
 _DEFINITION_FIELDS = {
@@ -235,6 +245,234 @@ def _definition(payload: Any) -> _Definition:
     return _Definition(payload, print_, form, params, election, members, seats, election_rule)
 
 
+class Refused(Exception):
+    """An entry the board must not hold: the check it fails (``docs/ballots.md``), where,
+    and what was found. The verifier reports it and leaves the entry out; the server
+    refuses the document with the check's reason code."""
+
+    def __init__(self, check: str, where: str, message: str) -> None:
+        super().__init__(message)
+        self.check = check
+        self.where = where
+        self.message = message
+
+    @property
+    def reason(self) -> str:
+        return CHECKS[self.check].reason
+
+
+class BoardReplay:
+    """A secret vote's board read entry by entry, keeping what the count needs: the
+    key generation's messages, each voter's ballots and spoilings, the partial
+    decryptions. The verifier replays a bundle's board with it; the server replays its
+    stored board and applies a new entry before appending it, so the board never takes
+    an entry its audit would refuse."""
+
+    def __init__(
+        self,
+        definition: _Definition,
+        certificates: Mapping[int, tuple[int, bytes, KeyCertificate]],
+    ) -> None:
+        self.definition = definition
+        self.certificates = certificates
+        self.vote: int = definition.payload["vote"]
+        self.opens = read_instant(definition.payload, "opens_at", "definition")
+        self.closes = read_instant(definition.payload, "closes_at", "definition")
+        self.prev = chain_start(self.vote, definition.payload["commission"]["context"])
+        self.length = 0
+        self.dealers: dict[int, DealerCommitment] = {}
+        self.complained: dict[tuple[int, int], int | None] = {}
+        # seq → (member, ballot, voter's key)
+        self.ballots: dict[int, tuple[int, EncryptedBallot, bytes]] = {}
+        self.history: dict[int, list[int]] = {}  # member → seqs of their ballots
+        self.spoiled: set[int] = set()
+        self.partials: list[PartialDecryption] = []
+        self.decrypted: set[int] = set()
+        self.signatures: set[str] = set()
+        self.nonces: set[str] = set()
+        self.previous_time: dt.datetime | None = None
+        self.unlinked: list[str] = []
+        self.misdated: list[tuple[str, str]] = []
+        self._signature = ""
+
+    def apply(self, seq: int, entry: Any, *, accepting: bool = False) -> None:
+        """Read entry ``seq``; :class:`Refused` if the board must not hold it, ``_Stop``
+        if it is not even an entry of this vote. A refused entry still holds its place
+        when an audit reads a board (the next entry links to it); when ``accepting`` (the
+        server deciding whether to append it) it leaves no trace, a misdated entry is
+        refused too (V-214), and a partial decryption is checked against the tally at
+        once (V-240, naming the member)."""
+        saved = (self.prev, self.length, self.previous_time, len(self.unlinked))
+        signatures = len(self.signatures)
+        try:
+            self._apply(seq, entry, accepting)
+            if accepting and (self.misdated or self.unlinked):
+                where, message = (self.misdated or [(self.unlinked[0], "")])[0]
+                check = "V-214" if self.misdated else "V-211"
+                raise Refused(check, where, message or "not linked to the board's head")
+        except (Refused, _Stop):
+            if accepting:
+                self.prev, self.length, self.previous_time = saved[:3]
+                del self.unlinked[saved[3] :]
+                self.misdated.clear()
+                if len(self.signatures) > signatures:
+                    self.signatures.discard(self._signature)
+            raise
+
+    def _apply(self, seq: int, entry: Any, accepting: bool) -> None:
+        where = f"entry {seq}"
+        if not isinstance(entry, dict) or set(entry) != _ENTRY_FIELDS:
+            raise _Stop("V-210", f"{where}: not a board entry of this format")
+        if entry["type"] != ENTRY_TYPE or entry["v"] != VERSION or entry["vote"] != self.vote:
+            raise _Stop("V-210", f"{where}: not a {ENTRY_TYPE} v1 of vote {self.vote}")
+        kind = entry["kind"]
+        if kind not in DOCUMENT_TYPES:
+            raise _Stop("V-210", f"{where}: unknown kind {kind!r:.40}")
+        if entry["seq"] != seq or entry["prev"] != self.prev:
+            self.unlinked.append(where)
+        self.prev = entry_hash(entry)
+        self.length = seq
+        try:
+            received = read_instant(entry, "received_at", "entry")
+        except CredentialError as exc:
+            raise _Stop("V-210", f"{where}: {exc}") from exc
+        member, payload, signature = _member_document(
+            entry["document"], kind, self.certificates, received, where
+        )
+        if signature in self.signatures:
+            raise Refused("V-216", where, "the same signed document is already on the board")
+        self.signatures.add(signature)
+        self._signature = signature
+        if payload["vote"] != self.vote:
+            raise Refused("V-215", where, f"the document names vote {payload['vote']!r:.20}")
+        keygen = kind in ("dealer", "complaint")
+        if keygen and payload["context"] != self.definition.payload["commission"]["context"]:
+            raise Refused("V-215", where, "the document names another key generation")
+        if not keygen and payload["definition"] != self.definition.fingerprint:
+            raise Refused("V-215", where, "the document names another definition (fingerprint)")
+        late = self.previous_time is not None and received < self.previous_time
+        window = {
+            "dealer": received < self.opens,
+            "complaint": received < self.opens,
+            "ballot": self.opens <= received < self.closes,
+            "spoil": self.opens <= received < self.closes,
+            "partial": received >= self.closes,
+        }[kind]
+        self.previous_time = (
+            received if self.previous_time is None else max(received, self.previous_time)
+        )
+        if late or not window:
+            # Reported; the entry is still read, so one misdated entry does not change
+            # the count the rest of the board gives.
+            self.misdated.append((where, f"a {kind} received at {entry['received_at']}"))
+        index = self.definition.commission.get(member)
+        if kind in ("dealer", "complaint", "partial") and index is None:
+            raise Refused("V-213", where, f"member {member} is not on the counting commission")
+        try:
+            if kind == "dealer":
+                commitment = DealerCommitment.parse(payload["commitment"], self.definition.params)
+                if commitment.dealer != index:
+                    raise SecretBallotError(
+                        "S-18",
+                        "unknown_trustee",
+                        f"member {index} signed dealer {commitment.dealer}",
+                    )
+                if commitment.dealer in self.dealers:
+                    raise SecretBallotError(
+                        "S-17", "duplicate_trustee", f"dealer {index} published twice"
+                    )
+                verify_dealer(self.definition.params, commitment)
+                self.dealers[commitment.dealer] = commitment
+            elif kind == "complaint":
+                complaint = Complaint.parse(payload["complaint"], self.definition.params)
+                pair = (complaint.dealer, complaint.recipient)
+                if complaint.revealed is None and complaint.recipient == index:
+                    self.complained.setdefault(pair, None)
+                elif complaint.revealed is not None and complaint.dealer == index:
+                    if pair not in self.complained:
+                        raise SecretBallotError(
+                            "S-22", "malformed", f"dealer {index} answers no complaint"
+                        )
+                    self.complained[pair] = complaint.revealed
+                else:
+                    raise SecretBallotError(
+                        "S-18", "unknown_trustee", f"member {index} cannot sign this complaint"
+                    )
+        except SecretBallotError as exc:
+            raise Refused("V-220", where, str(exc)) from exc
+        if kind == "ballot":
+            voter_key = self.certificates[payload["serial"]][1]
+            try:
+                ballot = check_ballot(self.definition.election, voter_key, payload["ballot"])
+            except SecretBallotError as exc:
+                raise Refused("V-230", where, str(exc)) from exc
+            if payload["nonce"] in self.nonces or not isinstance(payload["nonce"], str):
+                raise Refused("V-216", where, "the ballot's nonce repeats an earlier one")
+            self.nonces.add(payload["nonce"])
+            self.ballots[seq] = (member, ballot, voter_key)
+            self.history.setdefault(member, []).append(seq)
+        elif kind == "spoil":
+            target = payload["ballot_seq"]
+            found = self.ballots.get(target) if _is_int(target) else None
+            if found is None or found[0] != member or target in self.spoiled:
+                raise Refused("V-231", where, f"no ballot of member {member} at {target!r:.20}")
+            try:
+                opening = BallotOpening.parse(payload["opening"], self.definition.form)
+                open_ballot(self.definition.election, found[2], found[1], opening)
+            except SecretBallotError as exc:
+                raise Refused("V-231", where, str(exc)) from exc
+            self.spoiled.add(target)
+        elif kind == "partial":
+            try:
+                partial = PartialDecryption.parse(payload["partial"], self.definition.form.options)
+            except SecretBallotError as exc:
+                raise Refused("V-240", where, str(exc)) from exc
+            if partial.member != index:
+                raise Refused("V-240", where, f"member {index} signed member {partial.member}'s")
+            if index in self.decrypted:
+                raise Refused("V-241", where, f"S-17 member {index} decrypted twice")
+            if accepting:
+                try:
+                    verify_partial(
+                        self.definition.election,
+                        self.key(),
+                        tally(self.definition.election, self.counted()),
+                        partial,
+                    )
+                except SecretBallotError as exc:
+                    raise Refused("V-240", where, str(exc)) from exc
+            self.decrypted.add(index)
+            self.partials.append(partial)
+
+    def counted(self) -> list[EncryptedBallot]:
+        """Each voter's last ballot not spoiled, in board order."""
+        last = []
+        for seqs in self.history.values():
+            kept = [s for s in seqs if s not in self.spoiled]
+            if kept:
+                last.append(kept[-1])
+        return [self.ballots[s][1] for s in sorted(last)]
+
+    def key(self) -> ElectionKey:
+        """The key the board's key generation gives; ``_Stop`` (V-221) unless it is the
+        definition's, with the definition's dealers."""
+        definition = self.definition
+        complaints = [Complaint(d, r, v) for (d, r), v in sorted(self.complained.items())]
+        try:
+            qualified = qualified_dealers(definition.params, self.dealers.values(), complaints)
+            key = joint_key(definition.params, qualified)
+        except SecretBallotError as exc:
+            raise _Stop("V-221", f"key generation: {exc}") from exc
+        named = definition.payload["dealers"]
+        if key.key != definition.election.key or named != [c.dealer for c in qualified]:
+            raise _Stop(
+                "V-221",
+                "the definition's election key or dealers are not those the board's key "
+                f"generation gives (qualified: {[c.dealer for c in qualified]})",
+            )
+        return key
+
+
 def _read_signed(
     value: object, keys: Mapping[str, PublicKey], kind: str, signers: set[str]
 ) -> dict[str, Any]:
@@ -283,164 +521,30 @@ def _verify(data: bytes, trusted: Mapping[str, PublicKey] | None, report: Report
         _read_signed(bundle["definition"], keys, DEFINITION_TYPE, report.signers)
     )
     vote = definition.payload["vote"]
-    opens = read_instant(definition.payload, "opens_at", "definition")
-    closes = read_instant(definition.payload, "closes_at", "definition")
     certificates = _certificates(bundle["certificates"], keys, definition, report)
     entries = bundle["entries"]
     if not isinstance(entries, list):
         raise _Stop("V-3", "entries must be an array")
-    prev = chain_start(vote, definition.payload["commission"]["context"])
-    dealers: dict[int, DealerCommitment] = {}
-    complained: dict[tuple[int, int], int | None] = {}
-    ballots: dict[int, tuple[int, EncryptedBallot, bytes]] = {}  # seq → member, ballot, key
-    last: dict[int, int] = {}  # member → seq of the ballot that counts
-    history: dict[int, list[int]] = {}
-    spoiled: set[int] = set()
-    partials: list[PartialDecryption] = []
-    decrypted: set[int] = set()
-    signatures: set[str] = set()
-    nonces: set[str] = set()
-    previous_time = None
+    replay = BoardReplay(definition, certificates)
     for seq, entry in enumerate(entries, start=1):
-        where = f"entry {seq}"
-        if not isinstance(entry, dict) or set(entry) != _ENTRY_FIELDS:
-            raise _Stop("V-210", f"{where}: not a board entry of this format")
-        if entry["type"] != ENTRY_TYPE or entry["v"] != VERSION or entry["vote"] != vote:
-            raise _Stop("V-210", f"{where}: not a {ENTRY_TYPE} v1 of vote {vote}")
-        kind = entry["kind"]
-        if kind not in DOCUMENT_TYPES:
-            raise _Stop("V-210", f"{where}: unknown kind {kind!r:.40}")
-        if entry["seq"] != seq or entry["prev"] != prev:
+        try:
+            replay.apply(seq, entry)
+        except Refused as refused:
+            report.fail(refused.check, refused.where, refused.message)
+        for where in replay.unlinked:
             report.fail("V-211", where, "seq and prev do not link it to the entry before")
-        prev = entry_hash(entry)
-        try:
-            received = read_instant(entry, "received_at", "entry")
-        except CredentialError as exc:
-            raise _Stop("V-210", f"{where}: {exc}") from exc
-        member, payload, signature = _member_document(
-            entry["document"], kind, certificates, received, where
-        )
-        if signature in signatures:
-            report.fail("V-216", where, "the same signed document is already on the board")
-            continue
-        signatures.add(signature)
-        if payload["vote"] != vote:
-            report.fail("V-215", where, f"the document names vote {payload['vote']!r:.20}")
-            continue
-        keygen = kind in ("dealer", "complaint")
-        if keygen and payload["context"] != definition.payload["commission"]["context"]:
-            report.fail("V-215", where, "the document names another key generation")
-            continue
-        if not keygen and payload["definition"] != definition.fingerprint:
-            report.fail("V-215", where, "the document names another definition (fingerprint)")
-            continue
-        late = previous_time is not None and received < previous_time
-        window = {
-            "dealer": received < opens,
-            "complaint": received < opens,
-            "ballot": opens <= received < closes,
-            "spoil": opens <= received < closes,
-            "partial": received >= closes,
-        }[kind]
-        if late or not window:
-            report.fail("V-214", where, f"a {kind} received at {entry['received_at']}")
-        previous_time = received
-        index = definition.commission.get(member)
-        if kind in ("dealer", "complaint", "partial") and index is None:
-            report.fail("V-213", where, f"member {member} is not on the counting commission")
-            continue
-        try:
-            if kind == "dealer":
-                commitment = DealerCommitment.parse(payload["commitment"], definition.params)
-                if commitment.dealer != index:
-                    raise SecretBallotError(
-                        "S-18",
-                        "unknown_trustee",
-                        f"member {index} signed dealer {commitment.dealer}",
-                    )
-                if commitment.dealer in dealers:
-                    raise SecretBallotError(
-                        "S-17", "duplicate_trustee", f"dealer {index} published twice"
-                    )
-                verify_dealer(definition.params, commitment)
-                dealers[commitment.dealer] = commitment
-            elif kind == "complaint":
-                complaint = Complaint.parse(payload["complaint"], definition.params)
-                pair = (complaint.dealer, complaint.recipient)
-                if complaint.revealed is None and complaint.recipient == index:
-                    complained.setdefault(pair, None)
-                elif complaint.revealed is not None and complaint.dealer == index:
-                    if pair not in complained:
-                        raise SecretBallotError(
-                            "S-22", "malformed", f"dealer {index} answers no complaint"
-                        )
-                    complained[pair] = complaint.revealed
-                else:
-                    raise SecretBallotError(
-                        "S-18", "unknown_trustee", f"member {index} cannot sign this complaint"
-                    )
-        except SecretBallotError as exc:
-            report.fail("V-220", where, str(exc))
-            continue
-        if kind == "ballot":
-            voter_key = certificates[payload["serial"]][1]
-            try:
-                ballot = check_ballot(definition.election, voter_key, payload["ballot"])
-            except SecretBallotError as exc:
-                report.fail("V-230", where, str(exc))
-                continue
-            if payload["nonce"] in nonces or not isinstance(payload["nonce"], str):
-                report.fail("V-216", where, "the ballot's nonce repeats an earlier one")
-                continue
-            nonces.add(payload["nonce"])
-            ballots[seq] = (member, ballot, voter_key)
-            history.setdefault(member, []).append(seq)
-        elif kind == "spoil":
-            target = payload["ballot_seq"]
-            found = ballots.get(target) if _is_int(target) else None
-            if found is None or found[0] != member or target in spoiled:
-                report.fail("V-231", where, f"no ballot of member {member} at {target!r:.20}")
-                continue
-            try:
-                opening = BallotOpening.parse(payload["opening"], definition.form)
-                open_ballot(definition.election, found[2], found[1], opening)
-            except SecretBallotError as exc:
-                report.fail("V-231", where, str(exc))
-                continue
-            spoiled.add(target)
-        elif kind == "partial":
-            try:
-                partial = PartialDecryption.parse(payload["partial"], definition.form.options)
-            except SecretBallotError as exc:
-                report.fail("V-240", where, str(exc))
-                continue
-            if partial.member != index:
-                report.fail("V-240", where, f"member {index} signed member {partial.member}'s")
-                continue
-            if index in decrypted:
-                report.fail("V-241", where, f"S-17 member {index} decrypted twice")
-                continue
-            decrypted.add(index)
-            partials.append(partial)
-    for member, seqs in history.items():
-        kept = [s for s in seqs if s not in spoiled]
-        if kept:
-            last[member] = kept[-1]
-    # The key generation, rebuilt.
-    complaints = [Complaint(d, r, v) for (d, r), v in sorted(complained.items())]
-    try:
-        qualified = qualified_dealers(definition.params, dealers.values(), complaints)
-        key = joint_key(definition.params, qualified)
-    except SecretBallotError as exc:
-        raise _Stop("V-221", f"key generation: {exc}") from exc
-    named = definition.payload["dealers"]
-    if key.key != definition.election.key or named != [c.dealer for c in qualified]:
-        raise _Stop(
-            "V-221",
-            "the definition's election key or dealers are not those the board's key "
-            f"generation gives (qualified: {[c.dealer for c in qualified]})",
-        )
-    counted = [ballots[s][1] for s in sorted(last.values())]
+        for where, message in replay.misdated:
+            report.fail("V-214", where, message)
+        replay.unlinked.clear()
+        replay.misdated.clear()
+    spoiled, decrypted, partials, prev = (
+        replay.spoiled,
+        replay.decrypted,
+        replay.partials,
+        replay.prev,
+    )
+    counted = replay.counted()
+    key = replay.key()
     totals = tally(definition.election, counted)
     roll_size = len(set(definition.members.values()))
     if len(partials) < key.threshold:

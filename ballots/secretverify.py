@@ -236,6 +236,8 @@ def _definition(payload: Any) -> _Definition:
     except SecretBallotError as exc:
         raise bad(f"{exc.check} {exc}") from exc
     for name in ("opens_at", "closes_at"):
+        if name == "closes_at" and payload[name] is None:
+            continue  # a meeting's vote: the chair closes it (the result says when)
         try:
             read_instant(payload, name, "definition")
         except CredentialError as exc:
@@ -272,12 +274,14 @@ class BoardReplay:
         self,
         definition: _Definition,
         certificates: Mapping[int, tuple[int, bytes, KeyCertificate]],
+        closed_at: dt.datetime | None = None,
     ) -> None:
         self.definition = definition
         self.certificates = certificates
         self.vote: int = definition.payload["vote"]
         self.opens = read_instant(definition.payload, "opens_at", "definition")
-        self.closes = read_instant(definition.payload, "closes_at", "definition")
+        # Ballots until the close (None while the vote is open), partial decryptions after.
+        self.closes = closed_at
         self.prev = chain_start(self.vote, definition.payload["commission"]["context"])
         self.length = 0
         self.dealers: dict[int, DealerCommitment] = {}
@@ -354,9 +358,9 @@ class BoardReplay:
         window = {
             "dealer": received < self.opens,
             "complaint": received < self.opens,
-            "ballot": self.opens <= received < self.closes,
-            "spoil": self.opens <= received < self.closes,
-            "partial": received >= self.closes,
+            "ballot": self.opens <= received and (self.closes is None or received < self.closes),
+            "spoil": self.opens <= received and (self.closes is None or received < self.closes),
+            "partial": self.closes is not None and received >= self.closes,
         }[kind]
         self.previous_time = (
             received if self.previous_time is None else max(received, self.previous_time)
@@ -525,7 +529,9 @@ def _verify(data: bytes, trusted: Mapping[str, PublicKey] | None, report: Report
     entries = bundle["entries"]
     if not isinstance(entries, list):
         raise _Stop("V-3", "entries must be an array")
-    replay = BoardReplay(definition, certificates)
+    result = _read_signed(bundle["result"], keys, RESULT_TYPE, report.signers)
+    closed_at = _closed_at(result, definition)
+    replay = BoardReplay(definition, certificates, closed_at)
     for seq, entry in enumerate(entries, start=1):
         try:
             replay.apply(seq, entry)
@@ -559,7 +565,6 @@ def _verify(data: bytes, trusted: Mapping[str, PublicKey] | None, report: Report
     except SecretBallotError as exc:
         check = "V-240" if exc.check in ("S-16", "S-18", "S-9") else "V-250"
         raise _Stop(check, str(exc)) from exc
-    result = _read_signed(bundle["result"], keys, RESULT_TYPE, report.signers)
     for key_id in sorted(set(keys) - report.signers):
         report.fail("V-11", "registry_keys", f"key {key_id} signs nothing in the bundle")
     _check_result(result, definition, counts, len(counted), sorted(decrypted), entries, prev)
@@ -568,6 +573,21 @@ def _verify(data: bytes, trusted: Mapping[str, PublicKey] | None, report: Report
         f"{len(spoiled)} spoiled; counts "
         + ", ".join(f"{o} {c}" for o, c in zip(definition.payload["options"], counts, strict=True))
     )
+
+
+def _closed_at(result: Mapping[str, Any], definition: _Definition) -> dt.datetime:
+    """The result's ``closed_at``: at or after the opening, not after the deadline."""
+    try:
+        closed = read_instant(result, "closed_at", "result")
+    except CredentialError as exc:
+        raise _Stop("V-250", f"the result's closed_at: {exc}") from exc
+    opens = read_instant(definition.payload, "opens_at", "definition")
+    deadline = definition.payload["closes_at"]
+    if closed < opens or (
+        deadline is not None and closed > read_instant(definition.payload, "closes_at", "")
+    ):
+        raise _Stop("V-250", "the result's closed_at is before the opening or after the deadline")
+    return closed
 
 
 def _expected_outcome(definition: _Definition, counts: tuple[int, ...], took: int) -> Any:
@@ -621,6 +641,7 @@ def _check_result(
         "definition": definition.fingerprint,
         "length": len(entries),
         "head": head,
+        "closed_at": result.get("closed_at"),
         "took_part": took,
         "counts": list(counts),
         "decrypted_by": decrypted,
@@ -670,23 +691,30 @@ def _member_document(
 ) -> tuple[int, dict[str, Any], str]:
     """The signer's member id, the payload and the signature of a member-signed document."""
     if not isinstance(value, dict) or not isinstance(value.get("payload"), dict):
-        raise _Stop("V-210", f"{where}: the document is not a signed envelope")
+        raise Refused("V-210", where, "the document is not a signed envelope")
     payload = value["payload"]
     if set(payload) != _DOCUMENT_FIELDS[kind] or payload.get("type") != DOCUMENT_TYPES[kind]:
-        raise _Stop("V-210", f"{where}: not a {DOCUMENT_TYPES[kind]} of its format")
+        raise Refused("V-210", where, f"not a {DOCUMENT_TYPES[kind]} of its format")
     serial = payload["serial"]
     held = certificates.get(serial) if _is_int(serial) else None
     if held is None:
-        raise _Stop("V-212", f"{where}: serial {serial!r:.20} is no certificate of the bundle")
+        raise Refused("V-212", where, f"serial {serial!r:.20} is no certificate of the bundle")
     member, raw, certificate = held
     public = PublicKey.parse(raw)
+    if value.get("signer") != public.key_id:
+        raise Refused(
+            "V-212",
+            where,
+            f"signed by key {str(value.get('signer'))[:40]}, not by the key of "
+            f"certificate {serial} (member {member})",
+        )
     try:
         document = SignedDocument.parse(value)
         document.verify({public.key_id: public}, expect_type=DOCUMENT_TYPES[kind])
     except CredentialError as exc:
-        raise _Stop("V-212", f"{where}: {exc.reason}: {exc}") from exc
+        raise Refused("V-212", where, f"{exc.reason}: {exc}") from exc
     if not certificate.issued_at <= received < certificate.expires_at:
-        raise _Stop("V-212", f"{where}: certificate {serial} is not valid at the entry's time")
+        raise Refused("V-212", where, f"certificate {serial} is not valid at the entry's time")
     return member, payload, str(value["signature"])
 
 

@@ -233,6 +233,7 @@ class SecretSample:
             definition=fingerprint(payload),
             length=len(entries),
             head=prev,
+            closed_at=OPENS + 3600 * SECOND,
             took_part=len(counted),
             counts=counts,
             decrypted_by=sorted(set(self.decrypting)),

@@ -330,7 +330,7 @@ class BoardReplay:
         if entry["type"] != ENTRY_TYPE or entry["v"] != VERSION or entry["vote"] != self.vote:
             raise _Stop("V-210", f"{where}: not a {ENTRY_TYPE} v1 of vote {self.vote}")
         kind = entry["kind"]
-        if kind not in DOCUMENT_TYPES:
+        if not isinstance(kind, str) or kind not in DOCUMENT_TYPES:
             raise _Stop("V-210", f"{where}: unknown kind {kind!r:.40}")
         if entry["seq"] != seq or entry["prev"] != self.prev:
             self.unlinked.append(where)
@@ -410,7 +410,7 @@ class BoardReplay:
                 ballot = check_ballot(self.definition.election, voter_key, payload["ballot"])
             except SecretBallotError as exc:
                 raise Refused("V-230", where, str(exc)) from exc
-            if payload["nonce"] in self.nonces or not isinstance(payload["nonce"], str):
+            if not isinstance(payload["nonce"], str) or payload["nonce"] in self.nonces:
                 raise Refused("V-216", where, "the ballot's nonce repeats an earlier one")
             self.nonces.add(payload["nonce"])
             self.ballots[seq] = (member, ballot, voter_key)
@@ -575,10 +575,17 @@ def _verify(data: bytes, trusted: Mapping[str, PublicKey] | None, report: Report
     )
 
 
+def _instant(payload: Mapping[str, Any], name: str, what: str) -> dt.datetime:
+    """An instant field, a missing one refused like a malformed one."""
+    if name not in payload:
+        raise CredentialError("malformed", f"{what} has no {name}")
+    return read_instant(payload, name, what)
+
+
 def _closed_at(result: Mapping[str, Any], definition: _Definition) -> dt.datetime:
     """The result's ``closed_at``: at or after the opening, not after the deadline."""
     try:
-        closed = read_instant(result, "closed_at", "result")
+        closed = _instant(result, "closed_at", "result")
     except CredentialError as exc:
         raise _Stop("V-250", f"the result's closed_at: {exc}") from exc
     opens = read_instant(definition.payload, "opens_at", "definition")
@@ -666,7 +673,7 @@ def _certificates(
             certificate = verify_certificate(
                 document,
                 keys,
-                now=read_instant(payload, "issued_at", "certificate"),
+                now=_instant(payload, "issued_at", "certificate"),
                 revocations=None,
             )
         except CredentialError as exc:

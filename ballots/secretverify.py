@@ -14,7 +14,7 @@ through :mod:`crypto`.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,6 +77,7 @@ __all__ = [
     "Challenged",
     "Refused",
     "challenged_ballots",
+    "open_replay",
     "verify_secret_bundle",
 ]
 
@@ -310,17 +311,16 @@ class BoardReplay:
         signatures = len(self.signatures)
         try:
             self._apply(seq, entry, accepting)
-            if accepting and (self.misdated or self.unlinked):
-                where, message = (self.misdated or [(self.unlinked[0], "")])[0]
-                check = "V-214" if self.misdated else "V-211"
-                raise Refused(check, where, message or "not linked to the board's head")
-        except (Refused, _Stop):
-            if accepting:
-                self.prev, self.length, self.previous_time = saved[:3]
-                del self.unlinked[saved[3] :]
-                self.misdated.clear()
-                if len(self.signatures) > signatures:
-                    self.signatures.discard(self._signature)
+        except (Refused, _Stop) as exc:
+            if not accepting:
+                raise
+            self.prev, self.length, self.previous_time = saved[:3]
+            del self.unlinked[saved[3] :]
+            self.misdated.clear()
+            if len(self.signatures) > signatures:
+                self.signatures.discard(self._signature)
+            if isinstance(exc, _Stop):
+                raise Refused(exc.check, f"entry {seq}", str(exc)) from exc
             raise
 
     def _apply(self, seq: int, entry: Any, accepting: bool) -> None:
@@ -333,6 +333,8 @@ class BoardReplay:
         if not isinstance(kind, str) or kind not in DOCUMENT_TYPES:
             raise _Stop("V-210", f"{where}: unknown kind {kind!r:.40}")
         if entry["seq"] != seq or entry["prev"] != self.prev:
+            if accepting:
+                raise Refused("V-211", where, "not linked to the board's head")
             self.unlinked.append(where)
         self.prev = entry_hash(entry)
         self.length = seq
@@ -365,6 +367,8 @@ class BoardReplay:
         self.previous_time = (
             received if self.previous_time is None else max(received, self.previous_time)
         )
+        if accepting and (late or not window):
+            raise Refused("V-214", where, f"a {kind} received at {entry['received_at']}")
         if late or not window:
             # Reported; the entry is still read, so one misdated entry does not change
             # the count the rest of the board gives.
@@ -457,6 +461,32 @@ class BoardReplay:
                 last.append(kept[-1])
         return [self.ballots[s][1] for s in sorted(last)]
 
+    def count(self) -> tuple[int, ...]:
+        """The counts per option: the counted ballots' tally combined by every partial
+        decryption on the board. ``_Stop``: V-242 with fewer than t, V-240 for a partial
+        that does not verify, V-250 for a count outside the table (S-20)."""
+        key = self.key()
+        totals = tally(self.definition.election, self.counted())
+        if len(self.partials) < key.threshold:
+            raise Refused(
+                "V-242",
+                "count",
+                f"S-19 {len(self.partials)} partial decryptions on the board, "
+                f"{key.threshold} needed",
+            )
+        roll_size = len(set(self.definition.members.values()))
+        try:
+            return combine(
+                self.definition.election,
+                key,
+                totals,
+                self.partials,
+                DiscreteLogTable(max(roll_size, 1)),
+            )
+        except SecretBallotError as exc:
+            check = "V-240" if exc.check in ("S-16", "S-18", "S-9") else "V-250"
+            raise Refused(check, "count", str(exc)) from exc
+
     def key(self) -> ElectionKey:
         """The key the board's key generation gives; ``_Stop`` (V-221) unless it is the
         definition's, with the definition's dealers."""
@@ -475,6 +505,25 @@ class BoardReplay:
                 f"generation gives (qualified: {[c.dealer for c in qualified]})",
             )
         return key
+
+
+def open_replay(
+    definition: object,
+    certificates: Sequence[object],
+    keys: Mapping[str, PublicKey],
+    closed_at: dt.datetime | None = None,
+) -> BoardReplay:
+    """A replay of an empty board for the signed definition (an envelope as JSON) and
+    the roll's certificates, for the server to apply its stored entries and then each
+    new one with ``accepting=True``. :class:`Refused` if either is not usable."""
+    report = Report()
+    try:
+        payload = _read_signed(definition, keys, DEFINITION_TYPE, report.signers)
+        parsed = _definition(payload)
+        held = _certificates(list(certificates), keys, parsed, report)
+    except _Stop as exc:
+        raise Refused(exc.check, "definition", str(exc)) from exc
+    return BoardReplay(parsed, held, closed_at)
 
 
 def _read_signed(
@@ -543,28 +592,16 @@ def _verify(data: bytes, trusted: Mapping[str, PublicKey] | None, report: Report
             report.fail("V-214", where, message)
         replay.unlinked.clear()
         replay.misdated.clear()
-    spoiled, decrypted, partials, prev = (
+    try:
+        counts = replay.count()
+    except Refused as refused:
+        raise _Stop(refused.check, refused.message) from refused
+    counted, spoiled, decrypted, prev = (
+        replay.counted(),
         replay.spoiled,
         replay.decrypted,
-        replay.partials,
         replay.prev,
     )
-    counted = replay.counted()
-    key = replay.key()
-    totals = tally(definition.election, counted)
-    roll_size = len(set(definition.members.values()))
-    if len(partials) < key.threshold:
-        raise _Stop(
-            "V-242",
-            f"S-19 {len(partials)} partial decryptions on the board, {key.threshold} needed",
-        )
-    try:
-        counts = combine(
-            definition.election, key, totals, partials, DiscreteLogTable(max(roll_size, 1))
-        )
-    except SecretBallotError as exc:
-        check = "V-240" if exc.check in ("S-16", "S-18", "S-9") else "V-250"
-        raise _Stop(check, str(exc)) from exc
     for key_id in sorted(set(keys) - report.signers):
         report.fail("V-11", "registry_keys", f"key {key_id} signs nothing in the bundle")
     _check_result(result, definition, counts, len(counted), sorted(decrypted), entries, prev)

@@ -127,10 +127,17 @@ class _Definition:
     fingerprint: str
     form: BallotForm
     params: DkgParameters
-    election: SecretElection
+    # None for the draft a key generation runs under (no key yet, nothing to vote on).
+    maybe_election: SecretElection | None
     members: dict[int, int]  # serial → member id (the roll)
     commission: dict[int, int]  # member id → commission index
     rule: ElectionRule
+
+    @property
+    def election(self) -> SecretElection:
+        if self.maybe_election is None:
+            raise Refused("V-214", "definition", "the vote is not open: its key is not ready")
+        return self.maybe_election
 
 
 @dataclass(frozen=True)
@@ -154,7 +161,7 @@ def _is_int(value: object) -> bool:
     return type(value) is int
 
 
-def _definition(payload: Any) -> _Definition:
+def _definition(payload: Any, *, draft: bool = False) -> _Definition:
     def bad(message: str) -> _Stop:
         return _Stop("V-200", f"definition: {message}")
 
@@ -232,19 +239,30 @@ def _definition(payload: Any) -> _Definition:
         raise bad(f"commission: {exc}") from exc
     if commission["context"] != keygen_context(payload["vote"], payload["election"], commission):
         raise bad("the commission's context is not the one its vote and members give")
-    try:
-        key = parse_point(payload["key"], what="election key", allow_identity=False)
-    except SecretBallotError as exc:
-        raise bad(f"{exc.check} {exc}") from exc
+    key = None
+    if draft:
+        if payload["key"] != "" or payload["dealers"] != []:
+            raise bad('a key generation\'s draft has key "" and dealers []')
+    else:
+        try:
+            key = parse_point(payload["key"], what="election key", allow_identity=False)
+        except SecretBallotError as exc:
+            raise bad(str(exc)) from exc
     for name in ("opens_at", "closes_at"):
-        if name == "closes_at" and payload[name] is None:
-            continue  # a meeting's vote: the chair closes it (the result says when)
+        if payload[name] is None and (name == "closes_at" or draft):
+            # closes_at: a meeting's vote, the chair closes it (the result says when);
+            # opens_at: a key generation's draft, opened later.
+            continue
         try:
             read_instant(payload, name, "definition")
         except CredentialError as exc:
             raise bad(str(exc)) from exc
     print_ = fingerprint(payload)
-    election = SecretElection(bytes.fromhex(print_.removeprefix("sha256:")), key, form)
+    election = (
+        None
+        if key is None
+        else SecretElection(bytes.fromhex(print_.removeprefix("sha256:")), key, form)
+    )
     return _Definition(payload, print_, form, params, election, members, seats, election_rule)
 
 
@@ -280,7 +298,11 @@ class BoardReplay:
         self.definition = definition
         self.certificates = certificates
         self.vote: int = definition.payload["vote"]
-        self.opens = read_instant(definition.payload, "opens_at", "definition")
+        self.opens = (
+            None
+            if definition.payload["opens_at"] is None
+            else read_instant(definition.payload, "opens_at", "definition")
+        )
         # Ballots until the close (None while the vote is open), partial decryptions after.
         self.closes = closed_at
         self.prev = chain_start(self.vote, definition.payload["commission"]["context"])
@@ -358,10 +380,14 @@ class BoardReplay:
             raise Refused("V-215", where, "the document names another definition (fingerprint)")
         late = self.previous_time is not None and received < self.previous_time
         window = {
-            "dealer": received < self.opens,
-            "complaint": received < self.opens,
-            "ballot": self.opens <= received and (self.closes is None or received < self.closes),
-            "spoil": self.opens <= received and (self.closes is None or received < self.closes),
+            "dealer": self.opens is None or received < self.opens,
+            "complaint": self.opens is None or received < self.opens,
+            "ballot": self.opens is not None
+            and self.opens <= received
+            and (self.closes is None or received < self.closes),
+            "spoil": self.opens is not None
+            and self.opens <= received
+            and (self.closes is None or received < self.closes),
             "partial": self.closes is not None and received >= self.closes,
         }[kind]
         self.previous_time = (
@@ -489,7 +515,8 @@ class BoardReplay:
 
     def key(self) -> ElectionKey:
         """The key the board's key generation gives; ``_Stop`` (V-221) unless it is the
-        definition's, with the definition's dealers."""
+        definition's, with the definition's dealers. Replaying a draft, it is the key the
+        definition is to hold (``ElectionKey.qualified``: its ``dealers``)."""
         definition = self.definition
         complaints = [Complaint(d, r, v) for (d, r), v in sorted(self.complained.items())]
         try:
@@ -497,6 +524,8 @@ class BoardReplay:
             key = joint_key(definition.params, qualified)
         except SecretBallotError as exc:
             raise _Stop("V-221", f"key generation: {exc}") from exc
+        if definition.maybe_election is None:
+            return key  # the draft: this is the key the definition will hold
         named = definition.payload["dealers"]
         if key.key != definition.election.key or named != [c.dealer for c in qualified]:
             raise _Stop(
@@ -512,14 +541,20 @@ def open_replay(
     certificates: Sequence[object],
     keys: Mapping[str, PublicKey],
     closed_at: dt.datetime | None = None,
+    *,
+    draft: bool = False,
 ) -> BoardReplay:
     """A replay of an empty board for the signed definition (an envelope as JSON) and
     the roll's certificates, for the server to apply its stored entries and then each
-    new one with ``accepting=True``. :class:`Refused` if either is not usable."""
+    new one with ``accepting=True``. :class:`Refused` if either is not usable. With
+    ``draft``, the definition is the key generation's (``key`` "", ``dealers`` []):
+    only key-generation messages are taken, and :meth:`BoardReplay.key` gives the key
+    and dealers for the definition the vote opens with, whose replay takes the same
+    entries again (the chain starts from the context, which both share)."""
     report = Report()
     try:
         payload = _read_signed(definition, keys, DEFINITION_TYPE, report.signers)
-        parsed = _definition(payload)
+        parsed = _definition(payload, draft=draft)
         held = _certificates(list(certificates), keys, parsed, report)
     except _Stop as exc:
         raise Refused(exc.check, "definition", str(exc)) from exc

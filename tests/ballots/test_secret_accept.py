@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from ballots.secretformats import entry_payload
+from ballots.secretformats import entry_payload, fingerprint
 from ballots.secretverify import BoardReplay, Refused, open_replay
 from crypto.ed25519 import PublicKey
 from crypto.instant import parse_instant
-from tests.ballots.make_bundle import load, resign
+from tests.ballots.make_bundle import load, resign, sign
 from tests.ballots.make_secret import SecretSample
 
 CASTS = [
@@ -139,3 +139,31 @@ def test_a_ballot_after_the_close_is_refused() -> None:
     replay = _replay(seq)
     refused = _refused(replay, _entry(replay, "ballot", ballot["document"], CLOSED))
     assert (refused.check, refused.reason) == ("V-214", "out_of_time")
+
+
+def test_key_generation_runs_under_the_draft_and_gives_the_definitions_key() -> None:
+    draft = SAMPLE.definition_payload("", [])
+    draft["opens_at"] = None
+    replay = open_replay(sign(draft, SAMPLE.registry), BUNDLE["certificates"], KEYS, draft=True)
+    dealers = [e for e in BUNDLE["entries"] if e["kind"] == "dealer"]
+    for seq, entry in enumerate(dealers, start=1):
+        replay.apply(seq, entry, accepting=True)
+    key = replay.key()
+    final = BUNDLE["definition"]["payload"]
+    assert key.key.encode() == final["key"]
+    assert list(key.qualified) == final["dealers"]
+    # Nothing is voted under a draft, not even a ballot naming the draft itself.
+    _seq, ballot = _first("ballot")
+    payload = {**ballot["document"]["payload"], "definition": fingerprint(draft)}
+    document = resign({"payload": payload}, SAMPLE.members[0].key)
+    refused = _refused(replay, _entry(replay, "ballot", document, _at(ballot)))
+    assert (refused.check, refused.reason) == ("V-214", "out_of_time")
+    # A dealer twice, or one not on the commission, is refused.
+    later = _at(dealers[-1])
+    refused = _refused(replay, _entry(replay, "dealer", dealers[0]["document"], later))
+    assert refused.check == "V-216"
+    outsider = SAMPLE.members[6]
+    payload = {**dealers[0]["document"]["payload"], "serial": outsider.serial}
+    document = resign({"payload": payload}, outsider.key)
+    refused = _refused(replay, _entry(replay, "dealer", document, later))
+    assert (refused.check, refused.reason) == ("V-213", "not_on_commission")

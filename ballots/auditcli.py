@@ -30,6 +30,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from ballots.secretformats import SECRET_BUNDLE_TYPE
+from ballots.secretverify import challenged_ballots, verify_secret_bundle
 from ballots.verify import Report, check_receipt, verify_bundle
 from crypto.canonical import canonicalize, parse_json
 from crypto.ed25519 import PublicKey
@@ -97,7 +99,11 @@ def _parser() -> argparse.ArgumentParser:
     receipt.add_argument("bundle", type=Path, metavar="BUNDLE", help="the audit bundle (JSON)")
     receipt.add_argument("receipt", type=Path, metavar="RECEIPT", help="the signed receipt")
     receipt.add_argument("--jobs", type=_jobs, default=None, metavar="N", help="worker processes")
-    for command in (verify, receipt):
+    challenge = commands.add_parser(
+        "challenge", help="check a secret vote's bundle, then show what its spoiled ballots held"
+    )
+    challenge.add_argument("bundle", type=Path, metavar="BUNDLE", help="the secret audit bundle")
+    for command in (verify, receipt, challenge):
         command.add_argument(
             "--keys",
             type=Path,
@@ -158,10 +164,33 @@ def _run(args: argparse.Namespace) -> Report:
         except OSError as exc:
             report.fail("V-111", "receipt", f"{args.receipt}: {_reason(exc)}")
             return report
-    report = verify_bundle(data, trusted=trusted, jobs=args.jobs)
+    if _is_secret(data):
+        # A secret vote's bundle is its own kind (docs/ballots.md, "Secret votes").
+        report = verify_secret_bundle(data, trusted=trusted)
+        if args.command == "challenge" and report.ok:
+            report.notes.extend(_challenged(data))
+        return report
+    if args.command == "challenge":
+        report.fail("V-2", "bundle", "challenge reads a kvorum.secret-audit-bundle")
+        return report
+    report = verify_bundle(data, trusted=trusted, jobs=getattr(args, "jobs", None))
     if receipt is not None:
         check_receipt(data, receipt, report, trusted=trusted)
     return report
+
+
+def _is_secret(data: bytes) -> bool:
+    """Whether the bytes claim to be a secret vote's bundle (its ``type`` near the top)."""
+    try:
+        value = parse_json(data)
+    except CredentialError:
+        return False
+    return isinstance(value, dict) and value.get("type") == SECRET_BUNDLE_TYPE
+
+
+def _challenged(data: bytes) -> list[str]:
+    lines = [spoiled.describe() for spoiled in challenged_ballots(data)]
+    return lines or ["no ballot was spoiled (challenged) in this vote"]
 
 
 def _read(path: Path) -> bytes:

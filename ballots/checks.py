@@ -79,6 +79,27 @@ _TABLE = (
     # The auditor's own files (the command line).
     ("V-110", "bad_keys_file", "the --keys file is a usable kvorum.registry-keys"),
     ("V-111", "unreadable", "a file named on the command line can be read"),
+    # A secret vote's bundle (kvorum.secret-audit-bundle).
+    ("V-200", "bad_secret_definition", "the secret definition keeps every rule of its format"),
+    ("V-210", "bad_entry", "a secret board entry of this vote carrying a document of its kind"),
+    ("V-211", "broken_chain", "seq and prev link the entry to the one before"),
+    ("V-212", "bad_signature", "signed by the certified key of its serial, valid then"),
+    ("V-213", "not_on_commission", "key generation and decryption by commission members"),
+    (
+        "V-214",
+        "out_of_time",
+        "key generation before opening, ballots before close, then decryption",
+    ),
+    ("V-215", "wrong_vote", "the document names this vote, key generation or definition"),
+    ("V-216", "repeated_ballot", "no signed document or ballot nonce twice on the board"),
+    ("V-220", "bad_keygen_message", "each dealer message and complaint keeps S-13 … S-18, S-22"),
+    ("V-221", "wrong_election_key", "the definition's key and dealers are the key generation's"),
+    ("V-230", "bad_ballot", "each encrypted ballot's proofs verify (S-1 … S-12, S-22)"),
+    ("V-231", "bad_opening", "each spoiling opens the voter's own ballot exactly (S-21)"),
+    ("V-240", "bad_partial_decryption", "each partial decryption verifies and names its signer"),
+    ("V-241", "duplicate_trustee", "no commission member decrypts twice (S-17)"),
+    ("V-242", "not_enough_decryptions", "at least t partial decryptions (S-19)"),
+    ("V-250", "wrong_result", "the signed result is the one the board gives"),
 )
 
 #: id → :class:`Check`, in the order of ``docs/ballots.md``.

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ballots.formats import Rule, Turnout
+from ballots.verify import json_copy
 from crypto.canonical import canonicalize
 from tests.ballots.make_bundle import (
     OPENS,
@@ -35,6 +36,7 @@ from tests.ballots.make_bundle import (
     resign,
     sign,
 )
+from tests.ballots.make_secret import SecretSample, rechain
 
 HERE = Path(__file__).resolve().parent
 SECOND = dt.timedelta(seconds=1)
@@ -492,6 +494,9 @@ def generate(root: Path = HERE) -> dict[str, Any]:
     vectors.append(
         _entry("tampered/V-111-missing.json", "fail", "V-111", "a bundle file that does not exist")
     )
+    for file, check, data, note in secret_vectors():
+        _write(root / file, data)
+        vectors.append(_entry(file, "fail" if check else "pass", check, note))
     manifest = {
         "type": "kvorum.audit-vectors",
         "v": 1,
@@ -524,6 +529,203 @@ def _entry(
         "check": check,
         "note": note,
     }
+
+
+def secret_vectors() -> list[tuple[str, str | None, bytes, str]]:
+    """Secret votes' bundles: (file, failing check or None, bytes, what it shows)."""
+    casts = [
+        (0, (1, 1, 0), False),
+        (1, (1, 0, 0), False),
+        (1, (0, 1, 0), True),
+        (2, (0, 1, 1), False),
+        (2, (1, 0, 0), False),
+        (3, (0, 0, 0), False),
+    ]
+    out: list[tuple[str, str | None, bytes, str]] = []
+    base = SecretSample(casts=casts)
+    honest = base.bundle()
+    out.append(
+        (
+            "secret/approve-each.json",
+            None,
+            honest,
+            "an election of 2 among 3, «за»/«против» each; a revote and a spoiled ballot",
+        )
+    )
+    out.append(
+        (
+            "secret/one-of.json",
+            None,
+            SecretSample(form="one_of", seed="secret one").bundle(),
+            "a chair elected among 3, one mark; decrypted by members 1, 2, 3 of 5 (t = 3)",
+        )
+    )
+    out.append(
+        (
+            "secret/yes-no.json",
+            None,
+            SecretSample(form="yes_no", seed="secret question", decrypting=(5, 2, 4, 1)).bundle(),
+            "a secret question, «за»/«против»/«воздержался»; decrypted by 4 members of 5",
+        )
+    )
+
+    def edited(name: str, check: str, note: str, change: Callable[[Any], object]) -> None:
+        bundle = load(honest)
+        change(bundle)
+        out.append((f"tampered/{check}-secret-{name}.json", check, dump(bundle), note))
+
+    def hooked(name: str, check: str, note: str, sample: SecretSample) -> None:
+        out.append((f"tampered/{check}-secret-{name}.json", check, sample.bundle(), note))
+
+    def entry_of(bundle: Any, kind: str, nth: int = 0) -> Any:
+        return [e for e in bundle["entries"] if e["kind"] == kind][nth]
+
+    def redefine(bundle: Any, field: str, value: object) -> None:
+        payload = dict(bundle["definition"]["payload"])
+        payload[field] = value
+        bundle["definition"] = resign({"payload": payload}, base.registry)
+
+    def resign_document(bundle: Any, entry: Any, voter: int, **fields: object) -> None:
+        payload = {**entry["document"]["payload"], **fields}
+        entry["document"] = resign({"payload": payload}, base.members[voter].key)
+        rechain(bundle, base)
+
+    edited(
+        "marks-of-form",
+        "V-200",
+        "the definition allows 3 «за» with 2 seats",
+        lambda b: redefine(b, "max_marks", 3),
+    )
+    edited(
+        "unknown-kind",
+        "V-210",
+        "an entry of a kind the board does not have",
+        lambda b: entry_of(b, "ballot").update(kind="vote"),
+    )
+    edited(
+        "broken-chain",
+        "V-211",
+        "an entry's prev is not the hash of the entry before",
+        lambda b: b["entries"][6].update(prev="sha256:" + "0" * 64),
+    )
+    edited(
+        "copied-ballot",
+        "V-212",
+        "a voter's ballot signed by another voter's key, under the first one's serial",
+        lambda b: resign_document(b, entry_of(b, "ballot"), 6),
+    )
+
+    def outsider_partial(bundle: Any) -> None:
+        entry = entry_of(bundle, "partial")
+        resign_document(bundle, entry, 6, serial=base.members[6].serial)
+
+    edited(
+        "partial-by-outsider",
+        "V-213",
+        "a partial decryption signed by a member not on the commission",
+        outsider_partial,
+    )
+
+    def late_ballot(bundle: Any) -> None:
+        entry = entry_of(bundle, "ballot", 5)
+        entry["received_at"] = "2025-03-03T11:00:00Z"
+        rechain(bundle, base)
+
+    edited("late-ballot", "V-214", "a ballot received at the close", late_ballot)
+    edited(
+        "other-election",
+        "V-215",
+        "a ballot naming another vote's definition (copied from another election)",
+        lambda b: resign_document(b, entry_of(b, "ballot"), 0, definition="sha256:" + "1" * 64),
+    )
+
+    def replayed(bundle: Any) -> None:
+        entry = entry_of(bundle, "ballot")
+        bundle["entries"].insert(bundle["entries"].index(entry) + 1, json_copy(entry))
+        rechain(bundle, base)
+
+    edited("replayed-ballot", "V-216", "a ballot replayed on the board", replayed)
+
+    def bad_dealer(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+        if kind == "dealer" and payload["commitment"]["dealer"] == 2:
+            proof = payload["commitment"]["proof"]
+            payload["commitment"]["proof"] = {"c": proof["z"], "z": proof["c"]}
+        return payload
+
+    hooked(
+        "dealer-proof",
+        "V-220",
+        "dealer 2's knowledge proof does not verify",
+        SecretSample(casts=casts, change=bad_dealer),
+    )
+    edited(
+        "key-of-fewer-dealers",
+        "V-221",
+        "the definition names dealers 1 to 4 while all 5 qualified",
+        lambda b: redefine(b, "dealers", [1, 2, 3, 4]),
+    )
+
+    def swapped(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+        if kind == "ballot" and payload["serial"] == base.members[3].serial:
+            choices = payload["ballot"]["choices"]
+            choices[0]["proof"], choices[1]["proof"] = choices[1]["proof"], choices[0]["proof"]
+        return payload
+
+    hooked(
+        "ballot-proof",
+        "V-230",
+        "a ballot whose bit proofs are swapped between options",
+        SecretSample(casts=casts, change=swapped),
+    )
+
+    def lying_opening(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+        if kind == "spoil":
+            payload["opening"]["marks"] = [1, 0, 0]
+        return payload
+
+    hooked(
+        "lying-opening",
+        "V-231",
+        "a spoiled ballot shown with marks it did not contain",
+        SecretSample(casts=casts, change=lying_opening),
+    )
+
+    def wrong_partial(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+        if kind == "partial" and payload["partial"]["member"] == 2:
+            proof = payload["partial"]["partials"][0]["proof"]
+            proof["c"], proof["v"] = proof["v"], proof["c"]
+        return payload
+
+    hooked(
+        "partial-proof",
+        "V-240",
+        "member 2's partial decryption with a wrong proof",
+        SecretSample(casts=casts, change=wrong_partial),
+    )
+    hooked(
+        "decrypted-twice",
+        "V-241",
+        "member 2 posts a partial decryption twice",
+        SecretSample(casts=casts, decrypting=(1, 2, 3, 2)),
+    )
+    hooked(
+        "two-decryptions",
+        "V-242",
+        "2 partial decryptions where 3 are needed",
+        SecretSample(casts=casts, decrypting=(1, 2)),
+    )
+
+    def more_votes(result: dict[str, Any]) -> dict[str, Any]:
+        result["counts"] = [3, 2, 1]
+        return result
+
+    hooked(
+        "counts",
+        "V-250",
+        "the signed result gives Петров 2 «за» where the board gives 1",
+        SecretSample(casts=casts, result_change=more_votes),
+    )
+    return out
 
 
 if __name__ == "__main__":

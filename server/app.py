@@ -36,6 +36,7 @@ from server.views import (
     document_pages,
     election_pages,
     elections_api,
+    hall,
     home,
     identity,
     meeting_pages,
@@ -168,6 +169,7 @@ def create_app(settings: Settings, *, mailer: Mailer | None = None) -> web.Appli
     card.install(app)
     meeting_pages.install(app)
     meeting_room.install(app)
+    hall.install(app)
     meeting_ws.install(app)
     registry_pages.install(app)
     home.install(app)

@@ -1015,6 +1015,12 @@ ROUTES: list[Route] = [
         "/meetings/{meeting_id}/room",
         who(ok=VIEWERS + " guest", **{"404": "unseated", "login": "anonymous"}),
     ),
+    Route("GET", "/meetings/{meeting_id}/vote", who(ok=VIEWERS, **{"404": "unseated"})),
+    Route(
+        "GET",
+        "/meetings/{meeting_id}/hall",
+        who(ok=OFFICERS, **{"403": "registrar seated auditor", "404": "unseated"}),
+    ),
     Route(
         "GET",
         "/meetings/{meeting_id}/ws",

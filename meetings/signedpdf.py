@@ -16,6 +16,8 @@ compression, whose bytes could differ between zlib builds)::
       stream … endstream endobj                                  one per file, in order
     <s+1> 0 obj <</Type /Filespec/F (name)/UF (name)/AFRelationship /Data
       /EF <</F <s> 0 R/UF <s> 0 R>>>> endobj
+    [with an Overlay: q and Q content streams, a Type0 font and its four objects,
+     and the last page again, drawing the overlay — see _overlay_objects]
     <root> <g> obj <<the catalog's entries, /Names with /EmbeddedFiles, /AF>> endobj
     <x> 0 obj <</Type /XRef/Size/Index/W/Root/Info/ID/Prev/Length>> stream … endobj
     startxref <x's offset> %%EOF
@@ -31,7 +33,8 @@ section, whichever kind it is.
 :func:`extract` finds that update by its marker comment (the last one whose stated
 length is its own position), and reads the files back from the update's own objects.
 :func:`check_unchanged` then rebuilds the whole file from the original and the files
-with :func:`embed` and compares bytes, so that a byte changed or added anywhere after
+(and the overlay, which the caller derives from the files) with :func:`embed` and
+compares bytes, so that a byte changed or added anywhere after
 the original — an extra incremental update that replaces a page, a changed offset,
 trailing bytes — is found and located.
 

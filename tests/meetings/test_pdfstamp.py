@@ -167,3 +167,13 @@ def test_a_mark_drawn_for_another_signer_fails() -> None:
     forged = embed(honest.pdf, files, pdfstamp.overlay(lines))
     assert check(forged).failed_checks("unchanged")
     assert json.loads(files[0][1])["signers"][1]["name"] == "Петров Пётр Петрович"
+
+
+def test_a_file_signed_without_marks_still_verifies() -> None:
+    """Files signed before the marks were drawn: the update without them is rebuilt."""
+    honest = parts()
+    files = [(f.name, f.data, f.media_type) for f in extract(honest.signed()).files]
+    report = check(embed(honest.pdf, files))
+    assert report.ok, report.text()
+    (line,) = [c.message for c in report.checks if c.name == "unchanged"]
+    assert "signed without signature marks" in line

@@ -75,7 +75,8 @@ from crypto.envelope import SignedDocument
 from crypto.errors import CredentialError
 from crypto.hashing import content_address, parse_content_address
 from crypto.instant import format_date, format_instant
-from meetings.signedpdf import embed
+from meetings.pdfstamp import HEADING, overlay
+from meetings.signedpdf import Overlay, embed
 
 __all__ = [
     "ACKNOWLEDGEMENT_TYPE",
@@ -109,6 +110,8 @@ __all__ = [
     "record_digest",
     "sign_pdf",
     "signature_payload",
+    "stamp",
+    "stamp_lines",
 ]
 
 VERSION = 1
@@ -820,4 +823,82 @@ def sign_pdf(
         (REGISTRY_KEYS_FILE, canonicalize(list(registry_keys))),
         (REVOCATIONS_FILE, array(revocations)),
     ]
-    return embed(pdf, [(name, data, MEDIA_TYPE) for name, data in files])
+    mark = stamp(record, signed, certificates)
+    return embed(pdf, [(name, data, MEDIA_TYPE) for name, data in files], mark)
+
+
+#: The role as the stamp names it, in the order the stamps stand (as the signature
+#: lines of a protocol: the chair, then the secretary).
+_STAMP_ROLES = (("chair", "Председатель"), ("secretary", "Секретарь"))
+
+
+def _stamp_date(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%d.%m.%Y")
+
+
+def stamp_lines(
+    record: RecordLike,
+    signatures: Sequence[EnvelopeLike],
+    certificates: Sequence[EnvelopeLike],
+) -> tuple[tuple[str, ...], ...]:
+    """The lines of the visible signature marks: one box per role, the chair's first.
+
+    Each box: the heading, the role and the signer's name from the record, the serial
+    and validity (UTC dates) of the certificate the signature names — the one of the
+    key that made it, if several have that serial — and the signing time in UTC: the
+    record and the embedded files say nothing of the organisation's zone, and a
+    verifier must rebuild the mark from them alone.
+
+    The marks show what the files say and vouch for nothing (the verifier's checks
+    do): a role with no readable signature gets no box, a certificate that is not
+    given is said to be missing. So any set of files has marks, and a file signed
+    with a missing certificate still fails for that, not for its marks.
+    """
+    checked = _record(record)
+    documents = [_envelope(c) for c in certificates]
+    envelopes = [_envelope(s) for s in signatures]
+    boxes: list[tuple[str, ...]] = []
+    for role, title in _STAMP_ROLES:
+        found = [e for e in envelopes if e.payload.get("role") == role]
+        try:
+            signature = DocumentSignature.from_payload(found[0].payload) if found else None
+        except CredentialError:
+            signature = None
+        if signature is None:
+            continue
+        candidates: list[tuple[bool, KeyCertificate]] = []
+        for document in documents:
+            try:
+                certificate = KeyCertificate.from_payload(document.payload)
+            except CredentialError:
+                continue
+            if certificate.serial == signature.serial:
+                candidates.append((certificate.public_key.key_id != found[0].signer, certificate))
+        if candidates:
+            certificate = min(candidates, key=lambda pair: pair[0])[1]
+            validity = (
+                f"Действителен с {_stamp_date(certificate.issued_at)} "
+                f"по {_stamp_date(certificate.expires_at)}"
+            )
+        else:
+            validity = "Сертификат не приложен"
+        signed_at = signature.signed_at.astimezone(dt.UTC)
+        boxes.append(
+            (
+                HEADING,
+                f"{title}: {checked.signer(role).name}",
+                f"Сертификат № {signature.serial}",
+                validity,
+                f"Подписан {signed_at:%d.%m.%Y %H:%M:%S} UTC",
+            )
+        )
+    return tuple(boxes)
+
+
+def stamp(
+    record: RecordLike,
+    signatures: Sequence[EnvelopeLike],
+    certificates: Sequence[EnvelopeLike],
+) -> Overlay:
+    """The marks of :func:`stamp_lines`, drawn as :func:`sign_pdf` draws them."""
+    return overlay(stamp_lines(record, signatures, certificates))

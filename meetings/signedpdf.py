@@ -16,6 +16,8 @@ compression, whose bytes could differ between zlib builds)::
       stream … endstream endobj                                  one per file, in order
     <s+1> 0 obj <</Type /Filespec/F (name)/UF (name)/AFRelationship /Data
       /EF <</F <s> 0 R/UF <s> 0 R>>>> endobj
+    [with an Overlay: q and Q content streams, a Type0 font and its four objects,
+     and the last page again, drawing the overlay — see _overlay_objects]
     <root> <g> obj <<the catalog's entries, /Names with /EmbeddedFiles, /AF>> endobj
     <x> 0 obj <</Type /XRef/Size/Index/W/Root/Info/ID/Prev/Length>> stream … endobj
     startxref <x's offset> %%EOF
@@ -31,7 +33,8 @@ section, whichever kind it is.
 :func:`extract` finds that update by its marker comment (the last one whose stated
 length is its own position), and reads the files back from the update's own objects.
 :func:`check_unchanged` then rebuilds the whole file from the original and the files
-with :func:`embed` and compares bytes, so that a byte changed or added anywhere after
+(and the overlay, which the caller derives from the files) with :func:`embed` and
+compares bytes, so that a byte changed or added anywhere after
 the original — an extra incremental update that replaces a page, a changed offset,
 trailing bytes — is found and located.
 
@@ -61,6 +64,7 @@ from typing import TypeAlias
 __all__ = [
     "MARKER",
     "EmbeddedFile",
+    "Overlay",
     "Signed",
     "SignedPdfError",
     "check_structure",
@@ -120,6 +124,39 @@ class Signed:
             if item.name == name:
                 return item
         return None
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """What the update draws on the original's last page, in one embedded font.
+
+    ``content`` is a content stream in the page's default user space with its origin
+    moved to the media box's lower-left corner; it selects the font as
+    ``/KvorumStamp``. The font is a TrueType program shown as a Type0 font with
+    Identity-H encoding (two-byte glyph ids), so ``widths[g]`` is glyph ``g``'s advance
+    in 1/1000 em and ``unicode[g]`` its text (for the ToUnicode CMap; ``""``: none).
+    """
+
+    content: bytes
+    font_program: bytes
+    font_name: str
+    widths: tuple[int, ...]
+    unicode: tuple[str, ...]
+    ascent: int
+    descent: int
+    bbox: tuple[int, int, int, int]
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[A-Za-z0-9+-]{1,60}", self.font_name):
+            raise ValueError("the overlay's font name must be 1 to 60 of A-Z a-z 0-9 + -")
+        if len(self.widths) != len(self.unicode) or not self.widths:
+            raise ValueError("the overlay's font needs a width and a text for every glyph")
+        if len(self.widths) > 0xFFFF:
+            raise ValueError("the overlay's font has more glyphs than two bytes can name")
+
+
+#: The font resource name the overlay's content uses.
+OVERLAY_FONT = b"KvorumStamp"
 
 
 # --- PDF values ---------------------------------------------------------------------------
@@ -755,12 +792,16 @@ def _checked_files(files: Sequence[tuple[str, bytes, str]]) -> list[EmbeddedFile
     return checked
 
 
-def embed(pdf: bytes, files: Sequence[tuple[str, bytes, str]]) -> bytes:
+def embed(
+    pdf: bytes, files: Sequence[tuple[str, bytes, str]], overlay: Overlay | None = None
+) -> bytes:
     """``pdf`` unchanged, followed by one incremental update embedding ``files``.
 
     ``files`` are ``(name, data, media type)``; names are 1 to 100 characters of
     ``A-Z a-z 0-9 . _ -`` and unique, and must not already be attached to ``pdf``.
-    The result depends on nothing but the arguments. Raises :class:`SignedPdfError`
+    With ``overlay``, the same update also draws it on the last page (see
+    :func:`_overlay_objects`). The result depends on nothing but the arguments.
+    Raises :class:`SignedPdfError`
     if ``pdf`` is not a PDF this module can update (see the module docstring).
     """
     checked = _checked_files(files)
@@ -804,6 +845,10 @@ def embed(pdf: bytes, files: Sequence[tuple[str, bytes, str]]) -> bytes:
         objects.append((spec.number, 0, _write(spec_value)))
         added.append((name, spec))
         number += 2
+    if overlay is not None:
+        drawn = _overlay_objects(original, catalog, overlay, number)
+        objects += drawn
+        number += len(drawn) - 1  # all new but the page, which keeps its number
     objects.append((root.number, root.generation, _write(_new_catalog(original, catalog, added))))
 
     out = bytearray(pdf)
@@ -819,6 +864,163 @@ def embed(pdf: bytes, files: Sequence[tuple[str, bytes, str]]) -> bytes:
     out += _xref_stream(offsets, xref_number, trailer, original.startxref)
     out += b"startxref\n%d\n%%%%EOF\n" % xref_offset
     return bytes(out)
+
+
+def _stream(head: dict[bytes, _Value], data: bytes) -> bytes:
+    head = {**head, b"Length": len(data)}
+    return _write(head) + b"\nstream\n" + data + b"\nendstream"
+
+
+def _last_page(
+    original: _Pdf, catalog: dict[bytes, _Value]
+) -> tuple[_Ref, list[dict[bytes, _Value]]]:
+    """The last leaf of the page tree, and the dictionaries from it up to the root."""
+    node_ref = catalog.get(b"Pages")
+    chain: list[dict[bytes, _Value]] = []
+    for _ in range(_MAX_DEPTH):
+        node = original.resolve(node_ref)
+        if not isinstance(node_ref, _Ref) or not isinstance(node, dict):
+            raise SignedPdfError("the page tree is not made of indirect dictionaries")
+        chain.append(node)
+        if node.get(b"Type") == _Name(b"Page"):
+            return node_ref, chain
+        kids = original.resolve(node.get(b"Kids"))
+        if not isinstance(kids, list) or not kids:
+            raise SignedPdfError(f"page tree node {node_ref.number} has no /Kids")
+        node_ref = kids[-1]
+    raise SignedPdfError(f"the page tree is deeper than {_MAX_DEPTH}")
+
+
+def _to_unicode(texts: tuple[str, ...]) -> bytes:
+    """A ToUnicode CMap (§9.10.3) mapping each two-byte glyph id to its text."""
+    pairs = [
+        b"<%04X> <%s>" % (gid, text.encode("utf-16-be").hex().upper().encode())
+        for gid, text in enumerate(texts)
+        if text
+    ]
+    blocks = b"".join(
+        b"%d beginbfchar\n%s\nendbfchar\n" % (len(chunk), b"\n".join(chunk))
+        for chunk in (pairs[i : i + 100] for i in range(0, len(pairs), 100))
+    )
+    return (
+        b"/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n"
+        b"/CIDSystemInfo <</Registry (Adobe)/Ordering (UCS)/Supplement 0>> def\n"
+        b"/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n"
+        b"1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n"
+        + blocks
+        + b"endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n"
+    )
+
+
+def _overlay_objects(
+    original: _Pdf, catalog: dict[bytes, _Value], overlay: Overlay, first: int
+) -> list[tuple[int, int, bytes]]:
+    """The objects that draw ``overlay`` on the last page, numbered from ``first``.
+
+    ``first``: a stream ``q`` and ``first+1``: ``Q``, a move to the media box's corner
+    and the overlay's content — the page's contents become ``[first, <the original's
+    contents>, first+1]``, so whatever graphics state the original leaves is undone
+    before the overlay is drawn; ``first+2`` the Type0 font, ``+3`` its CIDFontType2,
+    ``+4`` the font descriptor, ``+5`` the font program, ``+6`` the ToUnicode CMap;
+    then the last page again under its own number, with the new contents and with
+    ``/Resources`` (its own or inherited, made direct) whose ``/Font`` (made direct)
+    adds ``/KvorumStamp``.
+    """
+    page_ref, chain = _last_page(original, catalog)
+    page = chain[-1]
+    resources: _Value = None
+    media_box: _Value = None
+    for node in reversed(chain):  # §7.7.3.4: inherited from the nearest ancestor
+        if resources is None:
+            resources = original.resolve(node.get(b"Resources"))
+        if media_box is None:
+            media_box = original.resolve(node.get(b"MediaBox"))
+    if resources is None:
+        resources = {}
+    if not isinstance(resources, dict):
+        raise SignedPdfError("the last page's /Resources is not a dictionary")
+    fonts = original.resolve(resources.get(b"Font"))
+    if fonts is None:
+        fonts = {}
+    if not isinstance(fonts, dict) or OVERLAY_FONT in fonts:
+        raise SignedPdfError("the last page's fonts cannot take the stamp's font")
+    corner = media_box[:2] if isinstance(media_box, list) and len(media_box) == 4 else None
+    if corner is None or not all(isinstance(v, int | _Real) for v in corner):
+        raise SignedPdfError("the last page has no /MediaBox")
+    contents = original.resolve(page.get(b"Contents"))
+    if contents is None:
+        contents = []
+    if not isinstance(contents, list):
+        contents = [page[b"Contents"]]
+
+    n = first
+    move = b"1 0 0 1 %s %s cm\n" % (_write(corner[0]), _write(corner[1]))
+    ascii_name = overlay.font_name.encode()
+    widths: list[_Value] = [0, list(overlay.widths)]
+    objects = [
+        (n, 0, _stream({}, b"q\n")),
+        (n + 1, 0, _stream({}, b"Q\n" + move + overlay.content)),
+        (
+            n + 2,
+            0,
+            _write(
+                {
+                    b"Type": _Name(b"Font"),
+                    b"Subtype": _Name(b"Type0"),
+                    b"BaseFont": _Name(ascii_name),
+                    b"Encoding": _Name(b"Identity-H"),
+                    b"DescendantFonts": [_Ref(n + 3, 0)],
+                    b"ToUnicode": _Ref(n + 6, 0),
+                }
+            ),
+        ),
+        (
+            n + 3,
+            0,
+            _write(
+                {
+                    b"Type": _Name(b"Font"),
+                    b"Subtype": _Name(b"CIDFontType2"),
+                    b"BaseFont": _Name(ascii_name),
+                    b"CIDSystemInfo": {
+                        b"Registry": _String(b"Adobe"),
+                        b"Ordering": _String(b"Identity"),
+                        b"Supplement": 0,
+                    },
+                    b"FontDescriptor": _Ref(n + 4, 0),
+                    b"CIDToGIDMap": _Name(b"Identity"),
+                    b"W": widths,
+                }
+            ),
+        ),
+        (
+            n + 4,
+            0,
+            _write(
+                {
+                    b"Type": _Name(b"FontDescriptor"),
+                    b"FontName": _Name(ascii_name),
+                    b"Flags": 32,  # nonsymbolic (§9.8.2)
+                    b"FontBBox": list(overlay.bbox),
+                    b"ItalicAngle": 0,
+                    b"Ascent": overlay.ascent,
+                    b"Descent": overlay.descent,
+                    b"CapHeight": overlay.ascent,
+                    b"StemV": 80,
+                    b"FontFile2": _Ref(n + 5, 0),
+                }
+            ),
+        ),
+        (n + 5, 0, _stream({b"Length1": len(overlay.font_program)}, overlay.font_program)),
+        (n + 6, 0, _stream({}, _to_unicode(overlay.unicode))),
+    ]
+    new_resources = dict(resources)
+    new_resources[b"Font"] = {**fonts, OVERLAY_FONT: _Ref(n + 2, 0)}
+    new_page = dict(page)
+    new_page[b"Resources"] = new_resources
+    new_page[b"Contents"] = [_Ref(n, 0), *contents, _Ref(n + 1, 0)]
+    objects.append((page_ref.number, page_ref.generation, _write(new_page)))
+    return objects
 
 
 def _new_catalog(
@@ -986,8 +1188,8 @@ def extract(data: bytes) -> Signed:
     return Signed(data[:length], tuple(item for _, item in found))
 
 
-def check_unchanged(data: bytes, signed: Signed) -> None:
-    """Check that ``data`` is exactly ``embed(signed.original, signed.files)``.
+def check_unchanged(data: bytes, signed: Signed, overlay: Overlay | None = None) -> None:
+    """Check that ``data`` is exactly ``embed(signed.original, signed.files, overlay)``.
 
     Raises :class:`SignedPdfError` saying at which offset the bytes first differ from
     what signing wrote: an extra incremental update, trailing bytes, or a byte changed
@@ -995,7 +1197,9 @@ def check_unchanged(data: bytes, signed: Signed) -> None:
     change inside an embedded file by the checks of that file.)
     """
     try:
-        expected = embed(signed.original, [(f.name, f.data, f.media_type) for f in signed.files])
+        expected = embed(
+            signed.original, [(f.name, f.data, f.media_type) for f in signed.files], overlay
+        )
     except SignedPdfError as exc:
         raise SignedPdfError(f"the signed part cannot be rebuilt: {exc}") from exc
     if data == expected:

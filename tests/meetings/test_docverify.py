@@ -511,8 +511,9 @@ def test_a_record_of_another_pdf_is_reported() -> None:
     """Signed the record of one PDF, attached to another."""
     honest = parts()
     other = weasyprint_pdf(html=HTML.replace("за — 12", "за — 2"))
-    forged = embed(other, [(f.name, f.data, f.media_type) for f in extract(honest.signed()).files])
-    report = check(forged)
+    files = [(f.name, f.data, f.media_type) for f in extract(honest.signed()).files]
+    marks = docsign.stamp(honest.record, honest.signatures, honest.certificates)
+    report = check(embed(other, files, marks))
     (message,) = report.failed_checks("pdf")
     assert message.startswith(f"the document is {len(other)} bytes long, the record states")
     assert report.failed_checks("unchanged") == []

@@ -532,3 +532,71 @@ def test_parser_reads_pdf_syntax() -> None:
     )
     with pytest.raises(SignedPdfError, match="nested deeper"):
         signedpdf._Lexer(b"[" * 100, 0).value()
+
+
+# --- the overlay --------------------------------------------------------------------------
+
+
+def _mark() -> signedpdf.Overlay:
+    from meetings.pdfstamp import overlay
+
+    return overlay([("Документ подписан электронной подписью", "Ёлкин Ж. Щ.")])
+
+
+@pytest.mark.parametrize(
+    "pdf",
+    [
+        pytest.param(handmade, id="classic"),
+        pytest.param(handmade_streams, id="object-streams"),
+        pytest.param(
+            lambda: handmade(
+                extra={
+                    2: b"<</Type /Pages/Kids [3 0 R 6 0 R]/Count 2/MediaBox [0 0 595 842]"
+                    b"/Resources 7 0 R>>",
+                    6: b"<</Type /Page/Parent 2 0 R/Contents [4 0 R 8 0 R]>>",
+                    7: b"<</Font 9 0 R>>",
+                    8: _stream(b"", b"BT /F1 12 Tf 72 600 Td (Second) Tj ET"),
+                    9: b"<</F1 5 0 R>>",
+                }
+            ),
+            id="inherited-resources-two-pages",
+        ),
+    ],
+)
+def test_the_overlay_is_drawn_on_the_last_page(pdf: object, tmp_path: Path) -> None:
+    assert callable(pdf)
+    original = pdf()
+    signed = embed(original, FILES, _mark())
+    assert signed == embed(original, FILES, _mark())
+    taken = extract(signed)
+    assert taken.original == original
+    check_unchanged(signed, taken, _mark())
+    with pytest.raises(SignedPdfError, match="changed after signing"):
+        check_unchanged(signed, taken)  # the update without the marks is another one
+    path = tmp_path / "signed.pdf"
+    path.write_bytes(signed)
+    info = poppler("pdfinfo", str(path))
+    assert "Error" not in info.stderr
+    pages = poppler("pdftotext", str(path), "-").stdout.split("\f")
+    assert "Hello" in pages[0]
+    assert "Документ подписан электронной подписью" in pages[-2]
+    assert "Ёлкин Ж. Щ." in pages[-2]
+    assert "Документ подписан" not in "".join(pages[:-2])
+    fonts = poppler("pdffonts", str(path)).stdout
+    assert "KVORUM+DejaVuSans" in fonts
+
+
+def test_an_overlay_needs_a_page_it_can_draw_on() -> None:
+    clash = handmade(
+        extra={
+            3: b"<</Type /Page/Parent 2 0 R/MediaBox [0 0 595 842]/Contents 4 0 R"
+            b"/Resources <</Font <</KvorumStamp 5 0 R>>>>>>"
+        }
+    )
+    with pytest.raises(SignedPdfError, match="cannot take the stamp's font"):
+        embed(clash, FILES, _mark())
+    boxless = handmade(extra={3: b"<</Type /Page/Parent 2 0 R/Contents 4 0 R>>"})
+    with pytest.raises(SignedPdfError, match="no /MediaBox"):
+        embed(boxless, FILES, _mark())
+    with pytest.raises(ValueError, match="font name"):
+        signedpdf.Overlay(b"", b"", "bad name", (1,), ("a",), 1, 1, (0, 0, 1, 1))

@@ -5,7 +5,11 @@ the server's page and offline."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
+import shutil
+import subprocess
+from pathlib import Path
 from typing import Any
 
 from aiohttp import FormData
@@ -14,10 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crypto.envelope import sign_document
 from crypto.instant import format_instant
-from meetings import docverify
+from meetings import docsign, docverify, pdfstamp
 from meetings.docscli import main as docs_main
 from meetings.models import Document, DocumentSignature, DocumentState, MeetingState
 from meetings.preparation import MeetingService
+from meetings.signedpdf import extract
 from registry.actor import Actor
 from registry.credentials import CredentialService
 from server.keys import KEYRING
@@ -25,6 +30,8 @@ from tests.ballots.votes_setup import Voter
 from tests.factories import Login
 from tests.meetings.closed_meeting import HeldMeeting, held_meeting
 from tests.server.test_card_pages import fresh_client
+
+PDFTOTEXT = shutil.which("pdftotext") or "/usr/bin/pdftotext"
 
 
 def voter(held: HeldMeeting, who: str) -> Voter:
@@ -152,6 +159,7 @@ async def test_finalise_sign_and_verify(
     keyring = client.server.app[KEYRING]
     report = docverify.verify_pdf(data, keys=keyring.public_keys())
     assert report.ok, report.text()
+    marks_stand_clear_of_the_text(data, tmp_path)
 
     # Offline: the same file with the command line, the keys given apart from it.
     path = tmp_path / "signed.pdf"
@@ -199,6 +207,41 @@ async def test_finalise_sign_and_verify(
     html = await (await chair.post("/documents/verify", data=form)).text()
     assert "Проверка не пройдена" in html
     assert "revoked" in html
+
+
+def marks_stand_clear_of_the_text(data: bytes, tmp_path: Path) -> None:
+    """The signature marks are on the last page of the template's layout, and the
+    band they stand in holds their words alone (the template leaves room for them)."""
+    path = tmp_path / "marks.pdf"
+    path.write_bytes(data)
+    html = subprocess.run(  # noqa: S603 - poppler on our own file
+        [PDFTOTEXT, "-bbox", str(path), "-"], check=True, capture_output=True
+    ).stdout.decode()
+    last = html.split("<page ")[-1]
+    height = float(re.search(r'height="([0-9.]+)"', last)[1])  # type: ignore[index]
+    lines = docsign.stamp_lines(*_files_of(data))
+    top = height - pdfstamp.BOTTOM - (2 * pdfstamp.PADDING + pdfstamp.LEADING * len(lines[0]))
+    bottom = height - pdfstamp.BOTTOM
+    words = [
+        (float(y_min), float(y_max), word)
+        for y_min, y_max, word in re.findall(
+            r'<word xMin="[0-9.]+" yMin="([0-9.]+)" xMax="[0-9.]+" yMax="([0-9.]+)">([^<]*)</word>',
+            last,
+        )
+    ]
+    inside = " ".join(w for y_min, y_max, w in words if y_max > top and y_min < bottom)
+    expected = " ".join(" ".join(line for box in zip(*lines, strict=True) for line in box).split())
+    assert inside.count("Документ подписан электронной подписью") == 2
+    assert sorted(inside.split()) == sorted(expected.split())
+
+
+def _files_of(data: bytes) -> tuple[object, list[object], list[object]]:
+    signed = extract(data)
+    record, signatures, certificates = (
+        json.loads(signed.file(name).data)  # type: ignore[union-attr]
+        for name in (docsign.RECORD_FILE, docsign.SIGNATURES_FILE, docsign.CERTIFICATES_FILE)
+    )
+    return record, signatures, certificates
 
 
 async def test_finalise_rules(db: AsyncSession, client: Any) -> None:

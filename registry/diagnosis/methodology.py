@@ -103,6 +103,9 @@ class Choice:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "label", _text(self.label, "option label"))
+        if ";" in self.label:
+            # The workbook writes options as «label=points; …».
+            raise MethodologyError(f"option label {self.label!r} may not contain ';'")
         _int(self.points, f"points of option {self.label!r}", 0, 100)
 
 

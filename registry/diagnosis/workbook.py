@@ -125,6 +125,12 @@ def write(methodology: Methodology) -> bytes:
     for sheet_ in (sheet, levels):
         for cell in sheet_[1]:
             cell.font = Font(bold=True)
+    for sheet_ in book.worksheets:
+        for row in sheet_.iter_rows():
+            for cell in row:
+                # A text starting with «=» is text here, never a formula to evaluate.
+                if cell.data_type == "f":
+                    cell.data_type = "s"
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

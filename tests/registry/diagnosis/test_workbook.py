@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from collections.abc import Callable
@@ -175,3 +176,12 @@ def test_json_refusals_name_the_place() -> None:
     assert caught.value.reason.startswith("gap before level L2") or "overlaps" in (
         caught.value.reason
     )
+
+
+def test_a_text_starting_with_equals_stays_text() -> None:
+    methodology = default_methodology()
+    first = methodology.sections[0]
+    question = dataclasses.replace(first.questions[0], text='=HYPERLINK("http://x")')
+    section = dataclasses.replace(first, questions=(question, *first.questions[1:]))
+    changed = dataclasses.replace(methodology, sections=(section, *methodology.sections[1:]))
+    assert workbook.read(workbook.write(changed)) == changed

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from importlib import resources
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.actor import Actor
@@ -139,19 +139,19 @@ class MethodologyService:
 
     async def ensure_default(self, organisation_id: int) -> StoredMethodology:
         """Store and publish the shipped methodology for the organisation unless some
-        version of it is already there (the demo calls this on every start)."""
+        version of it is already there (the demo calls this on every start); an existing
+        one, published or a draft being edited, is left as it is."""
         methodology = default_methodology()
-        count = await self.session.scalar(
-            select(func.count())
-            .select_from(MethodologyVersion)
+        existing = await self.session.scalar(
+            select(MethodologyVersion)
             .where(
                 MethodologyVersion.organisation_id == organisation_id,
                 MethodologyVersion.code == methodology.code,
             )
+            .order_by(MethodologyVersion.published_at.is_(None), MethodologyVersion.version.desc())
+            .limit(1)
         )
-        if count:
-            published = await self.latest_published(organisation_id, methodology.code)
-            if published is not None:
-                return published
+        if existing is not None:
+            return _stored(existing)
         stored = await self.save(organisation_id, methodology)
         return await self.publish(stored.id)

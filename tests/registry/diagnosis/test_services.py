@@ -69,3 +69,15 @@ async def test_refusals_change_nothing(db: AsyncSession) -> None:
         await service.publish(12345)
     count = await db.scalar(select(func.count()).select_from(MethodologyVersion))
     assert count == 0
+
+
+async def test_the_default_leaves_an_edited_version_alone(db: AsyncSession) -> None:
+    council = await factories.org(db)
+    service = MethodologyService(db, factories.SYSTEM)
+    first = await service.ensure_default(council.id)
+    edited = dataclasses.replace(default_methodology(), title="Редакция 2")
+    draft = await service.save(council.id, edited)
+    again = await service.ensure_default(council.id)
+    await db.commit()
+    assert again.id == first.id  # the published version, not the draft
+    assert (await service.get(draft.id)).methodology == edited

@@ -35,6 +35,7 @@ from server.backup import (
 )
 from server.cardcli import add_card_commands, run_card_command
 from server.demo import seed_with_logins
+from server.diagnosiscli import add_diagnosis_commands, run_diagnosis_command
 from server.invitations import issue_for
 from server.logs import configure_logging
 from server.mailer import delivers, make_mailer, send_letters
@@ -132,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--output", "-o", type=Path, help="file to write (default: standard output)")
     _settings_args(exp, serving=False)
     add_card_commands(commands)
+    add_diagnosis_commands(commands, lambda p: _settings_args(p, serving=False))
 
     # No abbreviations: "--passphrase SECRET" must be an error, not --passphrase-file.
     backup = commands.add_parser(
@@ -180,6 +182,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _backup_command(settings, args)
         elif args.command == "card":
             return run_card_command(args, settings)
+        elif args.command == "diagnosis":
+            return run_diagnosis_command(args, settings)
         elif args.command == "db":
             database.upgrade(settings.effective_database_url)
             print("database is up to date")

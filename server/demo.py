@@ -14,6 +14,7 @@ from meetings.schemas import GuestIn
 from registry.accounts import AccountService
 from registry.actor import Actor
 from registry.demo import DEMO_ACTOR_NAME, seed_demo
+from registry.diagnosis.services import MethodologyService
 from registry.models import Account, AccountRole, Member, Role
 from registry.orm import utcnow
 from server.invitations import issue_invitation
@@ -50,6 +51,8 @@ class Demo:
 async def seed_with_logins(db: AsyncSession, settings: Settings) -> Demo:
     """Seed the demo union (idempotently) and return a fresh invitation for each role."""
     people, created = await seed_demo(db, today=utcnow().date())
+    # The regional council's self-diagnosis methodology, published (п. 4.2 of the seed).
+    await MethodologyService(db, Actor.system(DEMO_ACTOR_NAME)).ensure_default(people.root_id)
     meeting_id = await seed_demo_meeting(
         db, people.presidium_id, people.chair_member_id, now=utcnow()
     )

@@ -22,6 +22,7 @@ import ballots.models  # noqa: F401  (tables for the metadata)
 import meetings.elections.models
 import meetings.models
 import meetings.votes  # noqa: F401
+import registry.diagnosis.models
 import registry.models  # noqa: F401
 import server.outbox  # noqa: F401
 from registry.orm import Base

@@ -11,6 +11,7 @@ import ballots.models  # noqa: F401  (registers the tables)
 import meetings.elections.models
 import meetings.models
 import meetings.votes  # noqa: F401
+import registry.diagnosis.models
 import registry.models  # noqa: F401
 import server.outbox  # noqa: F401
 from registry.orm import Base

@@ -218,7 +218,17 @@ async def test_a_new_subscriber_gets_a_keyframe_from_the_publisher(
     chair, late = peers(CHAIR), peers(member(2))
     await start_all(chair, late)
     await chair.join()
-    await asyncio.sleep(1.0)  # the chair publishes alone for a while: past its first keyframe
+    # The chair publishes alone until the server has had a good many of its camera's
+    # packets, so its first keyframe is past (on a busy machine a fixed pause is not
+    # enough: the late subscriber would then get that first keyframe without asking).
+    for _ in range(6000):
+        publication = room.participants.get("m1")
+        camera = publication.publications.get("camera") if publication else None
+        if camera is not None and camera.tap.packets >= 60:
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError("the chair's camera never reached the server")
     before = room.keyframe_requests
     await late.join()
     # aiortc's encoder makes one keyframe at the start and then only on request:

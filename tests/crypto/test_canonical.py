@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import crypto.canonical as canonical_module
+from crypto import canonical
 from crypto.canonical import (
     MAX_DEPTH,
     CanonicalJSONError,
@@ -370,13 +371,19 @@ def test_parse_json_reads_large_integers_as_doubles() -> None:
 @pytest.mark.parametrize("digits", [308, 309, 400, 4000])
 def test_parse_json_refuses_integers_beyond_the_largest_double(digits: int) -> None:
     literal = b"9" * digits
-    if digits <= 308:  # 10**308 - 1 is below the largest double
-        assert parse_json(b"[%s]" % literal) == [float(int(literal))]
-        return
+    # The input limits (crypto/jsonlimits.py) refuse such a literal before it is read...
     for data in (b"[%s]" % literal, b'{"n":-%s}' % literal):
         with pytest.raises(CanonicalJSONError) as info:
             parse_json(data)
-        assert info.value.reason in {"non_finite_number", "invalid_json"}
+        assert info.value.reason == "number_too_long"
+    # ...and the reader itself never overflows on one: 10**308 - 1 is below the largest
+    # double, 10**309 - 1 is not a double at all.
+    if digits <= 308:
+        assert canonical._integer_or_double(literal.decode()) == float(int(literal))
+        return
+    with pytest.raises(CanonicalJSONError) as info:
+        canonical._integer_or_double(literal.decode())
+    assert info.value.reason == "non_finite_number"
 
 
 def test_parse_canonical_signed() -> None:

@@ -172,7 +172,8 @@ async def meeting_election_new(request: web.Request) -> web.StreamResponse:
 async def meeting_election_create(request: web.Request) -> web.StreamResponse:
     async with unit(request) as (db, actor):
         t = translator(request)
-        meeting, _roles = await MeetingService(db, actor).get(path_id(request, "meeting_id"))
+        meeting, roles = await MeetingService(db, actor).get(path_id(request, "meeting_id"))
+        roles.require_prepare()  # refused as such, not as a form with an error
         values = await read_fields(request, _ELECTION_FIELDS)
         values["body_id"] = values["closes_at"] = ""
         data, _ = _election_data(values, meeting.timezone)

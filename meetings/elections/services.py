@@ -210,7 +210,15 @@ class ElectionService:
 
     async def create_on_item(self, meeting_id: int, data: ElectionIn) -> Election:
         """An election (or secret question) on an agenda item of a meeting."""
-        meeting = await self.session.get(Meeting, meeting_id)
+        # The meeting's row is locked first, as appending its event will: inserting the
+        # election takes a key-share lock on it, and upgrading that lock later deadlocks
+        # with another writer of the meeting doing the same (PostgreSQL).
+        meeting = await self.session.scalar(
+            select(Meeting)
+            .where(Meeting.id == meeting_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
         if meeting is None:
             raise NotFound("no such meeting")
         roles = await roles_in(self.session, meeting, self.actor)

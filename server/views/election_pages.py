@@ -31,6 +31,7 @@ from meetings.models import Meeting, MeetingState
 from meetings.preparation import MeetingService
 from registry.actor import Actor
 from registry.errors import DomainError, InvalidInput, PermissionDenied
+from registry.localtime import zone_label
 from registry.members import current_seat_clause
 from registry.models import Member, Seat
 from registry.orm import utcnow
@@ -172,7 +173,8 @@ async def meeting_election_new(request: web.Request) -> web.StreamResponse:
 async def meeting_election_create(request: web.Request) -> web.StreamResponse:
     async with unit(request) as (db, actor):
         t = translator(request)
-        meeting, _roles = await MeetingService(db, actor).get(path_id(request, "meeting_id"))
+        meeting, roles = await MeetingService(db, actor).get(path_id(request, "meeting_id"))
+        roles.require_prepare()  # refused as such, not as a form with an error
         values = await read_fields(request, _ELECTION_FIELDS)
         values["body_id"] = values["closes_at"] = ""
         data, _ = _election_data(values, meeting.timezone)
@@ -251,7 +253,7 @@ async def _form(
         meeting=meeting,
         items=[(str(i.id), f"{i.position}. {i.title}") for i in meeting.items] if meeting else [],
         bodies=[(str(b.id), b.name) for b in bodies],
-        zone=meeting.timezone if meeting else HOME_ZONE,
+        zone=zone_label(meeting.timezone if meeting else HOME_ZONE, translator(request).locale),
     )
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 
 from aiohttp import web
 from aiohttp.web_request import FileField
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -69,6 +70,14 @@ class BodyQuery(_Query):
 
 class CompositionQuery(_Query):
     on: dt.date | None = Field(default=None, description="the day (default today)")
+
+    @field_validator("on", mode="before")
+    @classmethod
+    def _iso_day(cls, value: object) -> object:
+        # A day as the document states it (YYYY-MM-DD), not a number of seconds since 1970.
+        if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            raise ValueError("a day as YYYY-MM-DD")
+        return value
 
 
 class ImportQuery(_Query):

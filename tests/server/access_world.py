@@ -3,9 +3,11 @@
 A presidium (chair, secretary, three members) with a meeting that has been held — its
 open vote closed, the meeting closed, its protocol signed by both officers — and a
 second meeting in registration with an agenda item, a material, a guest with a live
-link and notices to the members. Beside them: the registrar and an auditor (members of
-the organisation without a seat in the presidium, as the demo has them), a member
-without a seat, and a member of another organisation nobody here may see.
+link and notices to the members; an election in draft on that item with a candidate,
+and an election of the presidium between meetings. Beside them: the registrar and an
+auditor (members of the organisation without a seat in the presidium, as the demo has
+them), a member without a seat, and a member of another organisation nobody here may
+see.
 
 Each caller gets their own client (cookie jar): ``registrar``, ``chair``, ``secretary``,
 ``seated`` (a member of the presidium), ``unseated`` (a member of the organisation
@@ -24,19 +26,22 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from meetings.blobs import BlobStore
+from meetings.elections.schemas import AbsenteeElectionIn, CandidateIn, ElectionIn
+from meetings.elections.services import ElectionService
 from meetings.models import Document, MeetingState, Notice
 from meetings.preparation import MeetingService
 from meetings.schemas import AgendaItemIn, GuestIn, MeetingIn
 from registry.models import Account, AccountRole, DeviceKey, Member, Organisation, Role, Seat
-from server.keys import SETTINGS
+from server.keys import KEYRING, SETTINGS
 from tests import factories as f
 from tests.meetings.closed_meeting import held_meeting
+from tests.samples import pdf_bytes
 from tests.server.test_document_signing import signed_protocol
 
 __all__ = ["PDF", "ROLES", "World", "build_world", "make_client_factory"]
 
 ROLES = ("registrar", "chair", "secretary", "seated", "unseated", "auditor", "guest", "anonymous")
-PDF = b"%PDF-1.4\n% agenda material\n" + b"0" * 200
+PDF = pdf_bytes("agenda material")
 
 
 @dataclasses.dataclass
@@ -107,6 +112,23 @@ async def build_world(db: AsyncSession, client: Any, make_client: Any) -> World:
     await service.transition(upcoming.id, MeetingState.REGISTRATION)
     token = await service.guest_link(upcoming.id, guest.id)
 
+    # Two elections in draft: one on the upcoming meeting's item, with a candidate, and
+    # one of the presidium between meetings.
+    elections = ElectionService(db, chair, client.server.app[KEYRING])
+    election = await elections.create_on_item(
+        upcoming.id, ElectionIn(item_id=item.id, office="председатель")
+    )
+    candidate = await elections.nominate(
+        election.id, CandidateIn(name="Кандидатова Анна", nominated_by="самовыдвижение")
+    )
+    absentee = await elections.create_absentee(
+        AbsenteeElectionIn(
+            body_id=setup.body.id,
+            office="заместитель председателя",
+            closes_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=5),
+        )
+    )
+
     outsider_org = await f.org(db, "Посторонняя организация")
     outsider = await f.member(db, outsider_org, "Посторонний", email="outsider@example.org")
     people = {
@@ -160,6 +182,9 @@ async def build_world(db: AsyncSession, client: Any, make_client: Any) -> World:
         "document": document_id,
         "signing": signing_id,
         "serial": serial or 0,
+        "election": election.id,
+        "candidate": candidate.id,
+        "absentee_election": absentee.id,
     }
     ids |= {f"member:{role}": m.id for role, m in people.items()}
     ids |= {f"account:{role}": a.id for role, a in accounts.items()}

@@ -36,6 +36,8 @@ import pytest
 from aiohttp import FormData, WSServerHandshakeError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from meetings.elections.schemas import CandidateIn
+from meetings.elections.services import ElectionService
 from meetings.preparation import MeetingService
 from meetings.schemas import AgendaItemIn, GuestIn, MeetingIn
 from registry.actor import Actor
@@ -92,8 +94,9 @@ class Call:
     role: str
     params: dict[str, int | str] = dataclasses.field(default_factory=dict)
     json: Any = None
-    form: dict[str, str] | None = None
+    form: dict[str, Any] | None = None  # a list for a field given more than once
     upload: tuple[str, bytes, str] | None = None  # field, content, file name
+    query: dict[str, str] | None = None
 
     @property
     def db(self) -> AsyncSession:
@@ -327,7 +330,7 @@ def _json(body: Any) -> Prepare:
     return prepare
 
 
-def _form(fields: dict[str, str] | Callable[[Call], dict[str, str]]) -> Prepare:
+def _form(fields: dict[str, Any] | Callable[[Call], dict[str, Any]]) -> Prepare:
     async def prepare(call: Call) -> None:
         call.form = fields(call) if callable(fields) else dict(fields)
 
@@ -424,6 +427,62 @@ def _acknowledgement_shape(call: Call) -> dict[str, Any]:
         "acknowledged_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     return _signature_shape(call) | {"payload": payload}
+
+
+async def fresh_candidate(call: Call) -> None:
+    """A candidate in the draft election on the meeting's item, without consent yet
+    (each withdrawal or consent takes one)."""
+    chair = Actor(None, "chair", frozenset(), call.world.members["chair"].id)
+    made = await ElectionService(call.db, chair, call.world.keyring).nominate(
+        call.ids["election"],
+        CandidateIn(name=f"Выдвиженцев {next(_n)}", nominated_by="самовыдвижение"),
+    )
+    await call.db.commit()
+    call.params["candidate_id"] = made.id
+
+
+def _commission(call: Call) -> list[int]:
+    """Three members of the presidium, as a counting commission."""
+    return [call.ids[f"member:{role}"] for role in ("chair", "secretary", "seated")]
+
+
+def _commission_form(call: Call) -> dict[str, Any]:
+    return {"member_id": [str(n) for n in _commission(call)]}
+
+
+def sees_elections(call: Call, answer: Any, _text: str) -> None:
+    """The list of elections: those of the presidium to its members, officers, the
+    registrar and the auditor; none to a member without a seat."""
+    shown = {e["id"] for e in answer}
+    theirs = {call.ids["election"], call.ids["absentee_election"]}
+    if call.role == "unseated":
+        assert not shown & theirs, shown
+    else:
+        assert theirs <= shown, (call.role, shown)
+
+
+def sees_election_links(call: Call, _answer: Any, text: str) -> None:
+    shown = _links(text, "/elections/")
+    theirs = {call.ids["election"], call.ids["absentee_election"]}
+    assert (theirs <= shown) == (call.role != "unseated"), (call.role, shown)
+    assert not theirs & shown or call.role != "unseated", shown
+
+
+def sees_meeting_elections(call: Call, answer: Any, _text: str) -> None:
+    shown = {e["id"] for e in answer}
+    assert (call.ids["election"] in shown) == (call.role != "unseated"), (call.role, shown)
+
+
+def _election_form(call: Call) -> dict[str, str]:
+    return {"office": "секретарь", "kind": "election", "seats": "1", "form": "approve_each"}
+
+
+def _absentee_form(call: Call) -> dict[str, str]:
+    closes = dt.datetime.now(dt.UTC) + dt.timedelta(days=3)
+    return _election_form(call) | {
+        "body_id": str(call.ids["body"]),
+        "closes_at": closes.strftime("%Y-%m-%dT%H:%M"),
+    }
 
 
 ROUTES: list[Route] = [
@@ -590,6 +649,11 @@ ROUTES: list[Route] = [
         "/api/v1/members/{member_id}/invitations",
         who(ok="registrar", **{"403": "chair secretary seated unseated auditor"}),
         _then(_fresh_member, _json({})),
+    ),
+    Route(
+        "POST",
+        "/api/v1/bodies/{body_id}/invitations",
+        who(ok=PREPARERS, **{"403": "seated unseated auditor"}),
     ),
     Route(
         "POST",
@@ -837,6 +901,23 @@ ROUTES: list[Route] = [
         "/registry/access-log",
         who(ok="registrar", **{"403": "chair secretary seated unseated auditor"}),
     ),
+    # The letters kept instead of sent hold invitation links and login codes.
+    Route(
+        "GET",
+        "/registry/outbox",
+        who(ok="registrar", **{"403": "chair secretary seated unseated auditor"}),
+    ),
+    # A body's officers may invite its members (the links are e-mailed, shown to the
+    # registrar alone).
+    Route(
+        "POST",
+        "/registry/bodies/{body_id}/invite-all",
+        who(ok=PREPARERS, **{"403": "seated unseated auditor"}),
+    ),
+    # The old addresses of the registry's lists lead to them, for anyone.
+    Route("GET", "/organisations", who(ok=EVERYONE)),
+    Route("GET", "/members", who(ok=EVERYONE)),
+    Route("GET", "/bodies", who(ok=EVERYONE)),
     # --- meetings -------------------------------------------------------------------------
     Route("GET", "/api/v1/meetings", who(ok=USERS), sees=sees_meetings),
     Route(
@@ -1100,6 +1181,150 @@ ROUTES: list[Route] = [
         _form(lambda c: {"body_id": str(c.ids["body"]), "kind": "absentee"}),
     ),
     Route("GET", "/votes/{vote_id}", who(ok=VIEWERS, **{"404": "unseated"})),
+    # --- elections ------------------------------------------------------------------------
+    Route("GET", "/api/v1/elections", who(ok=USERS), sees=sees_elections),
+    Route("GET", "/elections", who(ok=USERS), sees=sees_election_links),
+    # Between meetings a body's officers or the registrar prepare an election.
+    Route(
+        "POST",
+        "/api/v1/elections",
+        who(ok=PREPARERS, **{"403": "seated unseated auditor"}),
+        _json(
+            lambda c: {
+                "body_id": c.ids["body"],
+                "office": "член президиума",
+                "closes_at": _later(),
+            }
+        ),
+    ),
+    Route("GET", "/elections/new", who(ok=PREPARERS, **{"403": "seated unseated auditor"})),
+    Route(
+        "POST",
+        "/elections/new",
+        who(ok=PREPARERS, **{"403": "seated unseated auditor"}),
+        _form(_absentee_form),
+    ),
+    # At a meeting: the meeting's chair, secretary or the registrar.
+    Route(
+        "GET",
+        "/api/v1/meetings/{meeting_id}/elections",
+        who(ok=USERS),  # a member without a seat is shown none
+        sees=sees_meeting_elections,
+    ),
+    Route(
+        "POST",
+        "/api/v1/meetings/{meeting_id}/elections",
+        who(ok=PREPARERS, **{"403": "seated auditor", "404": "unseated"}),
+        _json(lambda c: {"item_id": c.ids["item"], "office": "ревизор"}),
+    ),
+    Route(
+        "GET",
+        "/meetings/{meeting_id}/elections/new",
+        who(ok=PREPARERS, **{"403": "seated auditor", "404": "unseated"}),
+    ),
+    Route(
+        "POST",
+        "/meetings/{meeting_id}/elections/new",
+        who(ok=PREPARERS, **{"403": "seated auditor", "404": "unseated"}),
+        _form(lambda c: _election_form(c) | {"item_id": str(c.ids["item"])}),
+    ),
+    Route(
+        "GET",
+        "/api/v1/elections/{election_id}",
+        who(ok=VIEWERS, **{"404": "unseated"}),
+        _param(election_id="election"),
+    ),
+    Route(
+        "GET",
+        "/elections/{election_id}",
+        who(ok=VIEWERS, **{"404": "unseated"}),
+        _param(election_id="election"),
+    ),
+    Route(
+        "POST",
+        "/api/v1/elections/{election_id}/candidates",
+        who(ok=PREPARERS, **{"403": "seated auditor", "404": "unseated"}),
+        _then(
+            _param(election_id="election"),
+            _json(lambda c: {"name": f"Кандидатов {next(_n)}", "nominated_by": "самовыдвижение"}),
+        ),
+    ),
+    Route(
+        "POST",
+        "/elections/{election_id}/candidates",
+        who(ok=PREPARERS, **{"403": "seated auditor", "404": "unseated"}),
+        _then(
+            _param(election_id="election"),
+            _form(lambda c: {"name": f"Кандидатов {next(_n)}", "nominated_by": "самовыдвижение"}),
+        ),
+    ),
+    Route(
+        "POST",
+        "/api/v1/elections/{election_id}/candidates/{candidate_id}/consent",
+        who(ok=PREPARERS, **{"403": "seated auditor", "404": "unseated"}),
+        _then(_param(election_id="election"), fresh_candidate, _json({"note": "устно"})),
+    ),
+    Route(
+        "POST",
+        "/elections/{election_id}/candidates/{candidate_id}/consent",
+        who(ok=PREPARERS, **{"403": "seated auditor", "404": "unseated"}),
+        _then(_param(election_id="election"), fresh_candidate, _form({"note": "устно"})),
+    ),
+    Route(
+        "DELETE",
+        "/api/v1/elections/{election_id}/candidates/{candidate_id}",
+        who(ok=PREPARERS, **{"403": "seated auditor", "404": "unseated"}),
+        _then(_param(election_id="election"), fresh_candidate),
+    ),
+    Route(
+        "POST",
+        "/elections/{election_id}/candidates/{candidate_id}/withdraw",
+        who(ok=PREPARERS, **{"403": "seated auditor", "404": "unseated"}),
+        _then(_param(election_id="election"), fresh_candidate),
+    ),
+    # A move the draft cannot make: the preparers are let through to the refusal.
+    Route(
+        "POST",
+        "/api/v1/elections/{election_id}/transition",
+        who(tried=PREPARERS, **{"403": "seated auditor", "404": "unseated"}),
+        _then(_param(election_id="election"), _json({"target": "key_ready"})),
+    ),
+    Route(
+        "POST",
+        "/elections/{election_id}/transition",
+        who(tried=PREPARERS, **{"403": "seated auditor", "404": "unseated"}),
+        _then(_param(election_id="election"), _form({"target": "key_ready"})),
+    ),
+    # The commission: put to the vote by the meeting's chair or secretary; appointed
+    # between meetings by the body's officers or the registrar. Both elections are in
+    # draft, so the allowed callers reach the refusal of the state.
+    Route(
+        "POST",
+        "/api/v1/elections/{election_id}/commission",
+        who(tried=OFFICERS, **{"403": "registrar seated auditor", "404": "unseated"}),
+        _then(_param(election_id="election"), _json(lambda c: {"member_ids": _commission(c)})),
+    ),
+    Route(
+        "POST",
+        "/elections/{election_id}/commission",
+        who(tried=OFFICERS, **{"403": "registrar seated auditor", "404": "unseated"}),
+        _then(_param(election_id="election"), _form(_commission_form)),
+    ),
+    Route(
+        "POST",
+        "/api/v1/elections/{election_id}/commission/appoint",
+        who(tried=PREPARERS, **{"403": "seated auditor", "404": "unseated"}),
+        _then(
+            _param(election_id="absentee_election"),
+            _json(lambda c: {"member_ids": _commission(c)}),
+        ),
+    ),
+    Route(
+        "POST",
+        "/elections/{election_id}/commission/appoint",
+        who(tried=PREPARERS, **{"403": "seated auditor", "404": "unseated"}),
+        _then(_param(election_id="absentee_election"), _form(_commission_form)),
+    ),
     # --- documents ------------------------------------------------------------------------
     Route(
         "GET",
@@ -1204,6 +1429,36 @@ ROUTES: list[Route] = [
     ),
 ]
 
+# Routes asked again with a query: a search for the member with a seat by their card
+# number, which only the registrar and the member themself see. A search matches only
+# what the caller is shown, so to anyone else it finds nobody (not even by part of it).
+
+
+def _search_card(*, part: bool = False) -> Prepare:
+    async def prepare(call: Call) -> None:
+        card = call.world.members["seated"].card_number
+        assert card
+        call.query = {"q": card[-4:] if part else card}
+
+    return prepare
+
+
+def sees_found_by_card(call: Call, answer: Any, text: str) -> None:
+    seated = call.ids["member:seated"]
+    found = (
+        seated in _members(answer)
+        if answer is not None
+        else seated in _links(text, "/registry/members/")
+    )
+    assert found == (call.role in ("registrar", "seated")), (call.role, found)
+
+
+SEARCHES: list[Route] = [
+    Route("GET", "/api/v1/members", who(ok=USERS), _search_card(), sees_found_by_card),
+    Route("GET", "/api/v1/members", who(ok=USERS), _search_card(part=True), sees_found_by_card),
+    Route("GET", "/registry/members", who(ok=USERS), _search_card(), sees_found_by_card),
+]
+
 
 async def _upload(call: Call, content: bytes | str, *, name: str = "members.csv") -> None:
     data = content.encode() if isinstance(content, str) else content
@@ -1253,6 +1508,8 @@ async def perform(route: Route, world: World, role: str) -> tuple[int, str, Any,
         await socket.close()
         return 101, "", None, ""
     kwargs: dict[str, Any] = {"headers": headers, "allow_redirects": False}
+    if call.query is not None:
+        kwargs["params"] = call.query
     if call.upload is not None:
         form = FormData()
         for name, value in (call.form or {}).items():
@@ -1265,7 +1522,12 @@ async def perform(route: Route, world: World, role: str) -> tuple[int, str, Any,
     elif call.json is not None:
         kwargs["json"] = call.json
     elif route.method != "GET":
-        kwargs["data"] = (call.form or {}) | ({"_csrf": login.csrf} if login.csrf else {})
+        fields = (call.form or {}) | ({"_csrf": login.csrf} if login.csrf else {})
+        kwargs["data"] = [
+            (name, each)
+            for name, value in fields.items()
+            for each in (value if isinstance(value, list) else [value])
+        ]
     response = await login.client.request(route.method, url, **kwargs)
     text = await response.text(errors="replace")
     answer = None
@@ -1319,7 +1581,7 @@ async def world(db: AsyncSession, client: Any, aiohttp_client: Any) -> World:
 async def test_the_access_matrix(world: World) -> None:
     wrong: list[str] = []
     table: list[str] = []
-    for route in ROUTES:
+    for route in [*ROUTES, *SEARCHES]:
         row = []
         for role in ROLES:
             world.logins.pop(role, None)  # a new session each time: /logout ends one

@@ -40,6 +40,7 @@ from server.settings import Settings
 from tests import factories as f
 from tests.ballots.board_load import LoadVote, check_chain, check_receipts, open_load_vote
 from tests.ballots.test_durability import CONNECTIONS, running_server
+from tests.samples import pdf_bytes, png_bytes
 from tests.server.test_document_signing import signed_protocol
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -227,7 +228,7 @@ async def test_a_backup_taken_during_a_burst_restores_and_verifies(
     original_keys = client.server.app[KEYRING]
     item_id = await db.scalar(select(AgendaItem.id).order_by(AgendaItem.id).limit(1))
     assert item_id is not None
-    material = await add_material(db, settings.data_dir, item_id, b"%PDF-1.4\n% plan\n" * 64)
+    material = await add_material(db, settings.data_dir, item_id, pdf_bytes("plan"))
     load = await open_load_vote(db, original_keys, VOTERS)
     await db.commit()  # SQLite: hold no transaction while the server writes
 
@@ -310,7 +311,7 @@ def test_a_restore_refuses_and_changes_nothing(
     db_url: str, settings: Settings, fresh: Settings, tmp_path: Path
 ) -> None:
     RegistryKeyring.open(settings.data_dir / "keys", now=utcnow())
-    digest, _ = BlobStore(settings.data_dir / "materials").put(b"\x89PNG\r\n\x1a\n" + b"x" * 100)
+    digest, _ = BlobStore(settings.data_dir / "materials").put(png_bytes())
     backup = tmp_path / "backup"
 
     # The passphrase is required to be long enough, and the target new or empty.

@@ -311,3 +311,15 @@ async def test_malformed_multipart_and_unicode_digit_ids(client: Any, db: Any) -
         resp = await reg.get(f"/api/v1/organisations/{odd}")
         assert resp.status == 422, odd
         assert (await resp.json())["fields"] == {"org_id": "not an id"}
+
+
+async def test_a_composition_day_is_an_iso_date_not_a_number(client: Any, db: Any) -> None:
+    union = await f.org(db)
+    body = await f.body(db, union)
+    login = await f.login(client, db, await f.account(db, Role.REGISTRAR))
+    path = f"/api/v1/bodies/{body.id}/composition"
+    assert (await login.get(path, params={"on": "2024-01-01"})).status == 200
+    for bad in ("0", "1700000000", "2024-1-1"):
+        response = await login.get(path, params={"on": bad})
+        assert response.status == 422, bad
+        assert "on" in str((await response.json())["fields"]), bad

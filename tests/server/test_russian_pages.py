@@ -21,6 +21,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ballots.models import Vote
+from meetings.elections.models import Election
+from meetings.elections.schemas import AbsenteeElectionIn, CandidateIn, ElectionIn
+from meetings.elections.services import ElectionService
 from meetings.models import Document, Meeting, MeetingState, Notice
 from meetings.preparation import MeetingService
 from meetings.schemas import AgendaItemIn, MeetingIn
@@ -164,6 +167,7 @@ async def _ids(db: AsyncSession) -> dict[str, list[str]]:
         "member_id": (await all_of(Member))[:3],
         "org_id": (await all_of(Organisation))[:3],
         "body_id": await all_of(Body),
+        "election_id": await all_of(Election),
     }
 
 
@@ -252,6 +256,25 @@ async def test_every_page_reads_russian_for_every_role(
             title="Об утверждении плана",
             question="Утвердить план работы\nна 2027 год",
             closes_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=2),
+        )
+    )
+    # An election on the announced meeting's item with a candidate, and one between
+    # meetings.
+    elections = ElectionService(
+        db, setup.actor(setup.chair, Role.CHAIR), client.server.app[KEYRING]
+    )
+    meeting = await MeetingService(db, setup.actor(setup.chair, Role.CHAIR)).get(announced)
+    election = await elections.create_on_item(
+        announced, ElectionIn(item_id=meeting[0].items[0].id, office="председатель")
+    )
+    await elections.nominate(
+        election.id, CandidateIn(name="Кандидатова Анна", nominated_by="самовыдвижение")
+    )
+    await elections.create_absentee(
+        AbsenteeElectionIn(
+            body_id=setup.body.id,
+            office="заместитель председателя",
+            closes_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=5),
         )
     )
     await db.commit()

@@ -119,8 +119,8 @@ async def test_invite_the_presidium_and_find_the_meeting_in_my_tasks(
     assert local_start in text  # the meeting's own time, Perm's
     assert "по пермскому времени, UTC+5" in text
     assert "объявлено" in text
-    # UTC only as the offset of the zone's label, never a time given in UTC.
-    assert re.search(r"UTC(?![+−-]\d)", await member.inner_text("main")) is None
+    # No time in UTC: "UTC" appears only as the zone's offset («UTC+5»).
+    assert not re.search(r"UTC(?![+−-]\d)", await member.inner_text("main"))
     # Announced: no room to enter yet.
     assert await block.get_by_role("link", name="Перейти в зал заседания").count() == 0
     await snap(member, out, "05-member-tasks-announced")

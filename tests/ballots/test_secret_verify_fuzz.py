@@ -15,6 +15,7 @@ from crypto.canonical import canonicalize
 from tests.ballots.make_bundle import load, resign
 from tests.ballots.make_secret import SecretSample
 from tests.ballots.vectors.generate import HERE
+from tests.mutations import json_paths
 
 CASTS = [
     (0, (1, 1, 0), False),
@@ -42,18 +43,7 @@ ODD_VALUES: list[Any] = [
 ]
 
 
-def _paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [path]
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found += _paths(item, (*path, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found += _paths(item, (*path, index))
-    return found
-
-
-PATHS = [p for p in _paths(HONEST) if p]
+PATHS = [p for p in json_paths(HONEST) if p]
 
 
 def _mutate(bundle: Any, rng: random.Random) -> Any:
@@ -99,7 +89,7 @@ def _resigned(bundle: Any, rng: random.Random) -> Any:
         target = entry["document"]
         key = SIGNERS[target["payload"]["serial"]]
     payload = target["payload"]
-    path = rng.choice([p for p in _paths(payload) if p])
+    path = rng.choice([p for p in json_paths(payload) if p])
     parent = payload
     for step in path[:-1]:
         parent = parent[step]

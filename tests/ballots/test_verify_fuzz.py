@@ -14,6 +14,7 @@ from ballots.checks import CHECKS
 from ballots.verify import Report, check_receipt, verify_bundle
 from crypto.canonical import CanonicalJSONError, canonicalize
 from tests.ballots.vectors.generate import HERE
+from tests.mutations import json_paths
 
 SOURCES = [
     (HERE / "v2" / "meeting-vote.json").read_bytes(),
@@ -48,17 +49,6 @@ def checked(report: Report) -> Report:
     assert report.ok == (not report.failures)
     report.text()
     return report
-
-
-def _paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [path]
-    if isinstance(value, dict):
-        for key in value:
-            found += _paths(value[key], (*path, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found += _paths(item, (*path, index))
-    return found
 
 
 def _encode(value: Any) -> bytes:
@@ -107,7 +97,7 @@ def test_byte_mutations(source: int, edits: list[tuple[int, str]], byte: int) ->
 )
 def test_structured_mutations(source: int, choice: int, action: str, value: Any) -> None:
     bundle = json.loads(SOURCES[source])
-    paths = _paths(bundle)
+    paths = json_paths(bundle)
     path = paths[choice % len(paths)]
     if not path:
         bundle = value

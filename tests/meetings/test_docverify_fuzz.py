@@ -18,6 +18,7 @@ from crypto.canonical import CanonicalJSONError, canonicalize
 from meetings.docverify import CHECK_IDS, DocReport
 from meetings.signedpdf import embed, extract
 from tests.meetings.test_docverify import check, parts
+from tests.mutations import json_paths
 
 FUZZ = settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
@@ -47,17 +48,6 @@ def reported(report: DocReport) -> DocReport:
     return report
 
 
-def _paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [path]
-    if isinstance(value, dict):
-        for key in value:
-            found += _paths(value[key], (*path, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found += _paths(item, (*path, index))
-    return found
-
-
 def mutate_file(data: bytes, which: int, choice: int, value: Any) -> bytes:
     """The signed PDF with one value inside one embedded JSON file replaced, embedded
     again as the signing would (so only the checks of meaning can catch it)."""
@@ -65,7 +55,7 @@ def mutate_file(data: bytes, which: int, choice: int, value: Any) -> bytes:
     files = [(f.name, f.data, f.media_type) for f in taken.files]
     name, blob, media = files[which % len(files)]
     document = json.loads(blob)
-    paths = _paths(document)
+    paths = json_paths(document)
     path = paths[choice % len(paths)]
     if not path:
         document = value

@@ -167,6 +167,14 @@ class CredentialService:
         return await self._publish(organisation_id)
 
     async def _publish(self, organisation_id: int) -> SignedDocument:
+        # Two revocations committing at once would both number their list N + 1: the
+        # union's row is locked first (PostgreSQL; SQLite's writers are serial already),
+        # without blocking inserts that merely reference it (FOR NO KEY UPDATE).
+        await self.session.execute(
+            select(Organisation.id)
+            .where(Organisation.id == organisation_id)
+            .with_for_update(key_share=True)
+        )
         number = (
             await self.session.scalar(
                 select(func.max(RevocationListRecord.number)).where(

@@ -18,6 +18,7 @@ from meetings.elections.schemas import (
     ElectionTransitionIn,
 )
 from meetings.elections.services import ElectionService
+from meetings.preparation import MeetingService
 from registry.actor import Actor
 from server.api import ApiRoutes
 from server.auth import unit
@@ -76,13 +77,13 @@ async def create_absentee_election(request: web.Request, body: AbsenteeElectionI
 )
 async def list_meeting_elections(request: web.Request, meeting_id: int) -> list[ElectionOut]:
     async with unit(request) as (db, actor):
+        await MeetingService(db, actor).get(meeting_id)  # 404 for a meeting not seen
         service = _service(request, db, actor)
         out = []
         for election in await service.of_meeting(meeting_id):
             access = await service.access(election)
-            if not access.can_view:
-                break
-            out.append(await service.out(election, access))
+            if access.can_view:
+                out.append(await service.out(election, access))
         return out
 
 

@@ -18,7 +18,8 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, models_jso
 from pydantic_core import core_schema
 
 from crypto.jsonlimits import API_LIMITS, JSONLimitError, loads
-from registry.errors import InvalidInput
+from registry.errors import InvalidInput, NotAuthenticated
+from server.auth import COOKIE, SAFE_METHODS, cookie_token
 from server.keys import SETTINGS
 
 __all__ = [
@@ -164,6 +165,15 @@ def _wrap(op: Operation) -> Callable[[web.Request], Awaitable[web.StreamResponse
     adapter = TypeAdapter(op.response) if op.response is not None else None
 
     async def endpoint(request: web.Request) -> web.StreamResponse:
+        if (
+            not op.public
+            and request.method not in SAFE_METHODS
+            and cookie_token(request, COOKIE) is None
+        ):
+            # Who is asking comes before what they sent: a caller without a session
+            # learns nothing of the body's schema or the ids (the handler's own
+            # check would refuse them only after the body was read).
+            raise NotAuthenticated("log in to continue", code="not_authenticated")
         kwargs: dict[str, Any] = dict(request.match_info)
         for name, value in list(kwargs.items()):
             number = parse_id(value)

@@ -238,7 +238,7 @@ def rule_text(election: Election) -> str:
 async def commission_protocol(
     session: AsyncSession,
     election: Election,
-    keyring: RegistryKeyring,
+    keyring: RegistryKeyring | None,
     *,
     zone: str = DEFAULT_ZONE,
 ) -> tuple[CommissionProtocol, CountedResult, list[tuple[int, str]]]:

@@ -17,9 +17,11 @@ reported as a named line that holds or fails:
 ``signatures``   exactly one signature per role, the secretary's first, the chair's
                  naming it as ``previous``, in time order after the finalisation
 ``secretary``,   the signature verifies with its certificate's key, for this record,
-``chair``        by the member the record names; the certificate is of that member,
-                 signed by a trusted registry key, valid at ``signed_at``, and not on
-                 any revocation list
+``chair``,       by the member the record names; the certificate is of that member,
+``commission``   signed by a trusted registry key, valid at ``signed_at``, and not on
+                 any revocation list (``commission``: a counting commission's
+                 protocol, one line per member the record names, instead of the
+                 secretary's and the chair's)
 
 A check that cannot be made (a missing or unparsable part) is a failure, never a skip:
 if the file cannot be read, the checks after it fail as "not checked".

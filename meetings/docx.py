@@ -556,6 +556,15 @@ def _item(sheet: _Sheet, item: ProtocolItem) -> None:
     # The question is named where an item had more than one vote.
     for vote in item.votes:
         _vote(sheet, vote, asked=len(item.votes) > 1)
+    # The elections held on the item: СЛУШАЛИ — ГОЛОСОВАЛИ — ПОСТАНОВИЛИ each.
+    for part in item.elections:
+        sheet.label("СЛУШАЛИ:", _sentence(part.heard), before=Mm(3))
+        for vote in part.votes:
+            _vote(sheet, vote, asked=False)
+        if part.decided:
+            sheet.label("ПОСТАНОВИЛИ:", _sentence(part.decided[0]))
+            for line in part.decided[1:]:
+                sheet.text(_sentence(line))
 
 
 def protocol_docx(p: Protocol) -> bytes:

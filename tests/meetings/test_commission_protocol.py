@@ -12,7 +12,9 @@ roll, the ballots cast and the spoiled ones."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
+import zipfile
 from html import unescape
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,7 @@ from crypto.hashing import content_address
 from crypto.instant import parse_instant
 from meetings import docverify
 from meetings.docsign import signature_payload
+from meetings.docx import protocol_docx
 from meetings.drafting import meeting_protocol
 from meetings.elections.models import Election, ElectionState
 from meetings.elections.protocol import commission_protocol
@@ -328,6 +331,8 @@ async def test_members_who_counted_sign_and_the_body_approves(
     assert result.decided[1].startswith("Считать избранными (члены президиума):")
     renderer = DocumentRenderer(make_jinja())
     text = html_text(renderer.protocol_html(protocol, draft=False))
+    document_xml = zipfile.ZipFile(io.BytesIO(protocol_docx(protocol))).read("word/document.xml")
+    assert "Утвердить протокол счётной комиссии" in document_xml.decode()
     for expected in (
         "СЛУШАЛИ: Об избрании счётной комиссии",
         "ПОСТАНОВИЛИ: Избрать счётную комиссию",

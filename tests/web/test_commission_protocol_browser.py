@@ -22,7 +22,12 @@ from server.keys import KEYRING
 from tests.factories import LiveServer
 from tests.meetings.test_commission_protocol import constituted, count
 from tests.meetings.test_elections import hall
-from tests.web.test_document_browser import console_errors, enrol_key, logged_in
+from tests.web.test_document_browser import (
+    console_errors,
+    enrol_key,
+    logged_in,
+    verify_in_browser,
+)
 
 
 async def no_overflow(page: Any) -> None:
@@ -116,7 +121,20 @@ async def test_commission_members_sign_and_the_secretary_puts_it_to_the_vote(
     assert document is not None
     assert document.state is DocumentState.SIGNED
     assert document.signed_pdf is not None
-    report = docverify.verify_pdf(document.signed_pdf, keys=h.keyring.public_keys())
+    data = document.signed_pdf
+    report = docverify.verify_pdf(data, keys=h.keyring.public_keys())
     assert report.ok, report.text()
     assert "the commission member" in report.summary
     await db.rollback()
+
+    # The server's verify page says the same, in Russian, naming the signers' role.
+    verdict = await verify_in_browser(secretary, live, "protocol.pdf", data)
+    await expect(verdict).to_contain_text("Документ подлинный")
+    await expect(secretary.locator("#report")).to_contain_text(
+        f"член счётной комиссии {h.names[3]}"
+    )
+    await expect(secretary.locator("#report")).to_contain_text("Подписи членов счётной комиссии")
+    tampered = bytearray(data)
+    tampered[len(data) // 2] ^= 0x01
+    verdict = await verify_in_browser(secretary, live, "tampered.pdf", bytes(tampered))
+    await expect(verdict).not_to_contain_text("Документ подлинный")

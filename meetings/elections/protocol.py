@@ -27,6 +27,7 @@ from crypto.errors import CredentialError
 from crypto.hashing import content_address
 from meetings.access import meeting_date
 from meetings.documents import russian_date
+from meetings.drafting import genitive
 from meetings.elections.models import (
     BallotForm,
     Commission,
@@ -276,14 +277,14 @@ async def commission_protocol(
         item = await session.get(AgendaItem, election.item_id) if election.item_id else None
         assert meeting is not None
         day = meeting_date(meeting)
-        held = f"на заседании ({body.name}) № {meeting.number} {russian_date(day)}" + (
-            f", вопрос повестки {item.position}: {' '.join(item.title.split())}" if item else ""
-        )
+        held = f"на заседании {genitive(body.name)} №\u00a0{meeting.number} от {russian_date(day)}"
+        if item is not None:
+            held += f", вопрос повестки {item.position} «{' '.join(item.title.split())}»"
         place = meeting.place or (f"г. {org.city}" if org.city else "")
     else:
         day = (election.counted_at or election.created_at).date()
         deadline = clock.labelled(election.closes_at) if election.closes_at else ""
-        held = f"заочно между заседаниями ({body.name}), голосование до {deadline}"
+        held = f"заочно между заседаниями {genitive(body.name)}, голосование до {deadline}"
         place = f"г. {org.city}" if org.city else ""
     outcome = result.outcome
     counts = result.counts

@@ -42,7 +42,14 @@ from meetings.elections.schemas import (
     ElectionRuleIn,
 )
 from meetings.events import append_event
-from meetings.models import AgendaItem, DocumentState, Meeting, MeetingState
+from meetings.models import (
+    AgendaItem,
+    Document,
+    DocumentKind,
+    DocumentState,
+    Meeting,
+    MeetingState,
+)
 from meetings.votes import MeetingVoteIn, VoteDesk
 from registry.actor import Actor
 from registry.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -204,7 +211,22 @@ class ElectionService:
             if access.can_prepare
             else [],
             roles=sorted(access.names),
+            counted_at=election.counted_at,
+            protocol_document_id=await self._protocol_document_id(election),
+            approval_vote_id=election.approval_vote_id,
+            approved_at=election.approved_at,
         )
+
+    async def _protocol_document_id(self, election: Election) -> int | None:
+        """The live commission's protocol of the election, if issued."""
+        document_id: int | None = await self.session.scalar(
+            select(Document.id).where(
+                Document.election_id == election.id,
+                Document.kind == DocumentKind.COMMISSION_PROTOCOL,
+                Document.state != DocumentState.WITHDRAWN,
+            )
+        )
+        return document_id
 
     # --- creating ---------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import re
 import zipfile
 from html import unescape
@@ -23,7 +24,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ballots.election_rule import ElectionCounts, decide_election
+from ballots.election_rule import (
+    ElectionCounts,
+    QuestionCounts,
+    decide_election,
+    decide_question,
+)
 from ballots.secretformats import result_payload
 from crypto.canonical import canonicalize, canonicalize_signed
 from crypto.envelope import sign_document
@@ -33,9 +39,9 @@ from meetings import docverify
 from meetings.docsign import signature_payload
 from meetings.docx import protocol_docx
 from meetings.drafting import meeting_protocol
-from meetings.elections.models import Election, ElectionState
+from meetings.elections.models import Election, ElectionKind, ElectionState
 from meetings.elections.protocol import commission_protocol
-from meetings.elections.schemas import CommissionIn
+from meetings.elections.schemas import CommissionIn, ElectionIn
 from meetings.issuing import DocumentDesk
 from meetings.models import Document, DocumentState, MeetingEvent
 from meetings.votes import VoteDesk
@@ -98,16 +104,30 @@ async def count(
     async with db.begin():
         election = await db.get(Election, eid, populate_existing=True)
         assert election is not None
-        counts = ElectionCounts(
-            "approve_each",
-            election.seats,
-            took_part,
-            votes_for,
-            tuple(took_part - v for v in votes_for),
-            7,
-            max(6, took_part),
-        )
-        outcome = decide_election(counts)
+        outcome_json: dict[str, Any]
+        if election.kind is ElectionKind.QUESTION:
+            yes, no, abstain = votes_for
+            question = QuestionCounts(yes, no, abstain, took_part, 7, max(6, took_part))
+            outcome_json = {"valid": True, "adopted": decide_question(question)}
+        else:
+            counts = ElectionCounts(
+                "approve_each",
+                election.seats,
+                took_part,
+                votes_for,
+                tuple(took_part - v for v in votes_for),
+                7,
+                max(6, took_part),
+            )
+            outcome = decide_election(counts)
+            outcome_json = {
+                "valid": outcome.valid,
+                "passed": list(outcome.passed),
+                "elected": list(outcome.elected),
+                "tied": list(outcome.tied),
+                "tied_seats": outcome.tied_seats,
+                "vacant": outcome.vacant,
+            }
         payload = result_payload(
             vote=41,
             definition=DEFINITION,
@@ -117,14 +137,7 @@ async def count(
             took_part=took_part,
             counts=votes_for,
             decrypted_by=decrypted_by,
-            outcome={
-                "valid": outcome.valid,
-                "passed": list(outcome.passed),
-                "elected": list(outcome.elected),
-                "tied": list(outcome.tied),
-                "tied_seats": outcome.tied_seats,
-                "vacant": outcome.vacant,
-            },
+            outcome=outcome_json,
             issuer=h.keyring.current_id,
         )
         signed = sign_document(payload, h.keyring.current)
@@ -309,6 +322,16 @@ async def test_members_who_counted_sign_and_the_body_approves(
     assert election.approval_vote_id == vote_id
     assert election.approved_at is not None
     await db.rollback()
+    async with db.begin():
+        row, access = await h.service(db).get(eid)
+        out = await h.service(db).out(row, access)
+    assert (out.state, out.approval_vote_id, out.protocol_document_id) == (
+        S.APPROVED,
+        vote_id,
+        document_id,
+    )
+    assert out.approved_at is not None
+    assert out.counted_at is not None
     kinds = [k for k, _ in await events(db, h.setup.meeting_id, "election.approv")]
     assert kinds == ["election.approval_put", "election.approved"]
     await refused(db, lambda: h.service(db).put_to_approval(eid), Conflict, "already approved")
@@ -373,3 +396,61 @@ async def test_a_rejected_approval_leaves_the_election_counted(
         assert again.id != vote_id
     put = await events(db, h.setup.meeting_id, "election.approval_put")
     assert [data["vote"] for _kind, data in put] == [vote_id, again.id]
+
+
+async def test_a_secret_question_and_the_refusals_before_a_valid_count(
+    db: AsyncSession, db_url: str, tmp_path: Path
+) -> None:
+    h = await hall(db, tmp_path)
+    async with db.begin():
+        service = h.service(db)
+        election = await service.create_on_item(
+            h.setup.meeting_id,
+            ElectionIn(
+                item_id=h.setup.item_ids[1],
+                kind=ElectionKind.QUESTION,
+                office="О недоверии казначею",
+                question="Выразить недоверие казначею?",
+                form="yes_no",
+            ),
+        )
+        eid = election.id
+        await service.transition(eid, S.CANDIDATES_CLOSED)
+        _commission, vote = await service.propose_commission(
+            eid, CommissionIn(member_ids=[h.ids[1], h.ids[2], h.ids[3]])
+        )
+        vote_id = vote.id
+    await cast(db_url, h, vote_id, {0: 1, 1: 1, 2: 1, 3: 1})
+    async with db.begin():
+        await VoteDesk(db, h.chair, h.keyring).close_meeting_vote(h.setup.meeting_id, vote_id)
+
+    # Not counted yet: no protocol.
+    with pytest.raises(Conflict, match="not counted yet"):
+        await issue(db, h, eid)
+    await db.rollback()
+
+    # 6 took part: 4 «за», 1 «против», 1 «воздержался» — adopted (4 > 3).
+    await count(db, h, eid, (4, 1, 1), decrypted_by=(2, 3))
+    async with db.begin():
+        row = await db.get(Election, eid, populate_existing=True)
+        assert row is not None
+        protocol, _result, signers = await commission_protocol(db, row, h.keyring)
+    assert [member for member, _name in signers] == [h.ids[2], h.ids[3]]
+    assert protocol.answers == (("за", 4), ("против", 1), ("воздержался", 1))
+    assert protocol.adopted is True
+    text = html_text(DocumentRenderer(make_jinja()).commission_protocol_html(protocol, draft=False))
+    assert "Вопрос — Выразить недоверие казначею?" in text
+    assert "«за» — 4; «против» — 1; «воздержался» — 1." in text
+    assert "Решение принято." in text
+
+    # A stored result the registry did not sign is refused by name.
+    async with db.begin():
+        row = await db.get(Election, eid, populate_existing=True)
+        assert row is not None
+        stored = json.loads(row.result or "{}")
+        stored["result"]["payload"]["counts"] = [5, 0, 1]
+        row.result = json.dumps(stored)
+    with pytest.raises(Conflict, match="cannot be read") as caught:
+        await issue(db, h, eid)
+    assert caught.value.code == "bad_result"
+    await db.rollback()

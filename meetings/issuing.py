@@ -104,6 +104,11 @@ class DocumentDesk:
 
     async def draft(self, meeting_id: int, kind: DocumentKind, item_id: int | None) -> Draft:
         """The draft of a document of a meeting (protocol; resolution or extract of an item)."""
+        if kind is DocumentKind.COMMISSION_PROTOCOL:
+            raise InvalidInput(
+                "a counting commission's protocol is issued from its election's page",
+                fields={"kind": "issued from the election"},
+            )
         service = MeetingService(self.session, self.actor)
         meeting, _roles = await service.get(meeting_id)
         item = await service.item(meeting, item_id) if item_id is not None else None

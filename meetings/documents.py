@@ -229,6 +229,8 @@ class MinutesPart:
     heard: str
     votes: tuple[VoteLine, ...] = ()
     decided: tuple[str, ...] = ()
+    # A secret vote's definition, board head and result fingerprints (its audit bundle).
+    fingerprints: tuple[str, str, str] | None = None
 
 
 @dataclass(frozen=True)

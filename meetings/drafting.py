@@ -353,13 +353,15 @@ async def election_minutes(
         ]
         approval_lines = tuple(lines[v] for v in approvals if v in lines)
         recorded.update(v for v in approvals if v in lines)
+        result = read_result(election, None)
         parts.append(
             MinutesPart(
-                heard=_result_heard(election, document, read_result(election, None)),
+                heard=_result_heard(election, document, result),
                 votes=approval_lines,
-                decided=_approval_decided(election, read_result(election, None))
+                decided=_approval_decided(election, result)
                 if election.state is ElectionState.APPROVED
                 else (),
+                fingerprints=(result.definition, result.head, result.digest),
             )
         )
     return parts, recorded

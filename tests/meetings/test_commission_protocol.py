@@ -348,6 +348,8 @@ async def test_members_who_counted_sign_and_the_body_approves(
     assert commission.decided[0].startswith("Избрать счётную комиссию (члены президиума)")
     assert result.heard.startswith("О результатах тайного голосования (члены президиума)")
     assert "выдано бюллетеней — 6" in result.heard
+    assert result.fingerprints is not None
+    assert result.fingerprints[:2] == (DEFINITION, HEAD)
     assert result.decided[0] == (
         "Утвердить протокол счётной комиссии о результатах тайного голосования (члены президиума)."
     )
@@ -362,6 +364,7 @@ async def test_members_who_counted_sign_and_the_body_approves(
         "СЛУШАЛИ: О результатах тайного голосования",
         "ПОСТАНОВИЛИ: Утвердить протокол счётной комиссии",
         "Считать избранными",
+        f"Отпечаток определения тайного голосования: {DEFINITION}",
     ):
         assert expected in text, expected
 

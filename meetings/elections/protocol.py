@@ -132,15 +132,20 @@ def read_result(election: Election, keyring: RegistryKeyring | None) -> CountedR
             spoiled=int(stored["spoiled"]),
         )
         counts = result.counts
+        # Read now, so that a malformed field is refused here rather than on a page.
         _ = (result.definition, result.head, result.took_part, result.decrypted_by)
+        indexes = [
+            int(i) for name in ("passed", "elected", "tied") for i in result.outcome.get(name, [])
+        ]
     except (CredentialError, KeyError, TypeError, ValueError) as exc:
         raise Conflict(
             f"the election's stored result cannot be read: {exc}", code="bad_result"
         ) from exc
     options = 3 if election.kind is ElectionKind.QUESTION else len(election.candidates)
-    if len(counts) != options:
+    if len(counts) != options or any(not 0 <= i < options for i in indexes):
         raise Conflict(
-            f"the result has {len(counts)} counts for {options} options", code="bad_result"
+            f"the result's counts or outcome do not fit the ballot's {options} options",
+            code="bad_result",
         )
     return result
 

@@ -81,6 +81,8 @@ from meetings.signedpdf import Overlay, embed
 __all__ = [
     "ACKNOWLEDGEMENT_TYPE",
     "CERTIFICATES_FILE",
+    "COMMISSION_KIND",
+    "COMMISSION_ROLE",
     "FILES",
     "KINDS",
     "MEDIA_TYPE",
@@ -91,6 +93,7 @@ __all__ = [
     "ROLES",
     "SIGNATURES_FILE",
     "SIGNATURE_TYPE",
+    "SIGNER_ROLES",
     "STATEMENT",
     "VERSION",
     "Acknowledgement",
@@ -119,9 +122,16 @@ RECORD_TYPE = "kvorum.document-record"
 SIGNATURE_TYPE = "kvorum.document-signature"
 ACKNOWLEDGEMENT_TYPE = "kvorum.document-acknowledgement"
 
-KINDS = ("protocol", "resolution", "extract")
-#: Who signs, in the order they sign.
+KINDS = ("protocol", "resolution", "extract", "commission_protocol")
+#: Who signs a meeting's document, in the order they sign.
 ROLES = ("secretary", "chair")
+#: The protocol of a counting commission is signed by its members who counted
+#: (``commission``), in whatever order they come, each once.
+COMMISSION_KIND = "commission_protocol"
+COMMISSION_ROLE = "commission"
+SIGNER_ROLES = (*ROLES, COMMISSION_ROLE)
+#: At most this many commission members sign one protocol.
+MAX_COMMISSION_SIGNERS = 20
 #: The words of an acknowledgement («ознакомлен»: "has read it").
 STATEMENT = "ознакомлен"
 
@@ -281,8 +291,8 @@ class Signer:
     name: str
 
     def __post_init__(self) -> None:
-        if self.role not in ROLES:
-            raise malformed(_RECORD, f"signer role must be one of {', '.join(ROLES)}")
+        if self.role not in SIGNER_ROLES:
+            raise malformed(_RECORD, f"signer role must be one of {', '.join(SIGNER_ROLES)}")
         check_int(self.member, f"{self.role} member", _RECORD)
         check_text(self.name, f"{self.role} name", _RECORD, max_length=MAX_NAME_LENGTH)
 
@@ -348,21 +358,39 @@ class DocumentRecord:
         ):
             raise malformed(w, "signers must be a tuple of Signer")
         roles = tuple(signer.role for signer in self.signers)
-        if roles != ROLES:
+        if self.kind == COMMISSION_KIND:
+            if not roles or any(role != COMMISSION_ROLE for role in roles):
+                raise malformed(
+                    w, f"a commission's protocol is signed by its members only, got {roles}"
+                )
+            if len(roles) > MAX_COMMISSION_SIGNERS:
+                raise malformed(w, f"at most {MAX_COMMISSION_SIGNERS} commission members sign")
+        elif roles != ROLES:
             raise malformed(
                 w, f"signers must be the {' and the '.join(ROLES)}, in that order, got {roles}"
             )
         if len({signer.member for signer in self.signers}) != len(self.signers):
             # Two signatures by one person would be one signature.
-            raise malformed(w, "the secretary and the chair must be different members")
+            raise malformed(
+                w,
+                "the commission's signers must be different members"
+                if self.kind == COMMISSION_KIND
+                else "the secretary and the chair must be different members",
+            )
         check_instant_field(self.finalised_at, "finalised_at", w)
 
-    def signer(self, role: str) -> Signer:
-        """The signer the record names for ``role`` (``KeyError`` for another role)."""
+    def signer(self, role: str, member: int | None = None) -> Signer:
+        """The signer the record names for ``role`` — for the commission's role, the
+        one who is ``member`` (``KeyError`` for another role or member)."""
         for signer in self.signers:
-            if signer.role == role:
+            if signer.role == role and (member is None or signer.member == member):
                 return signer
         raise KeyError(role)
+
+    @property
+    def by_commission(self) -> bool:
+        """Signed by a counting commission's members (not the secretary and chair)."""
+        return self.kind == COMMISSION_KIND
 
     def to_payload(self) -> dict[str, object]:
         """The payload (see the module docstring)."""
@@ -511,8 +539,10 @@ class DocumentSignature:
     def __post_init__(self) -> None:
         w = _SIGNATURE
         _address(self.record, "record", w)
-        if self.role not in ROLES:
-            raise malformed(w, f"role must be one of {', '.join(ROLES)}, got {self.role!r:.40}")
+        if self.role not in SIGNER_ROLES:
+            raise malformed(
+                w, f"role must be one of {', '.join(SIGNER_ROLES)}, got {self.role!r:.40}"
+            )
         check_int(self.member, "member", w)
         check_int(self.serial, "serial", w)
         if self.previous != "":
@@ -556,25 +586,34 @@ def signature_payload(
     serial: int,
     previous: PreviousLike,
     signed_at: dt.datetime,
+    member: int | None = None,
 ) -> dict[str, object]:
     """The payload the signer in ``role`` signs (in the browser, with WebCrypto).
 
     The secretary signs first (``previous`` is ``None`` or ``""``), the chair second
-    (``previous`` is the secretary's envelope or its digest). Raises ``ValueError`` if
+    (``previous`` is the secretary's envelope or its digest). On a commission's
+    protocol each ``member`` the record names signs in the role ``commission``, after
+    whoever signed before (``previous``: ``""`` for the first). Raises ``ValueError`` if
     the order is not that, ``CredentialError("malformed")`` for a field out of shape.
     """
     record = _record(record)
-    if role not in ROLES:
-        raise ValueError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
     chained = _previous_digest(previous)
-    if (ROLES.index(role) == 0) != (chained == ""):
-        raise ValueError(
-            "the secretary signs first (no previous signature) and the chair after them"
-        )
+    if record.by_commission:
+        if role != COMMISSION_ROLE or member is None:
+            raise ValueError("a commission's protocol is signed by a named commission member")
+        signer = record.signer(role, member).member
+    else:
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+        if (ROLES.index(role) == 0) != (chained == ""):
+            raise ValueError(
+                "the secretary signs first (no previous signature) and the chair after them"
+            )
+        signer = record.signer(role).member
     signature = DocumentSignature(
         record=record.digest,
         role=role,
-        member=record.signer(role).member,
+        member=signer,
         serial=serial,
         previous=chained,
         signed_at=signed_at,
@@ -640,7 +679,13 @@ def check_signature(
         )
     if signature.role != role:
         raise CredentialError("wrong_role", f"{what} is signed in the role {signature.role!r}")
-    expected = record.signer(role).member
+    try:
+        expected = record.signer(role, signature.member if record.by_commission else None).member
+    except KeyError:
+        raise CredentialError(
+            "wrong_member",
+            f"{what}: member {signature.member} is not among the signers the record names",
+        ) from None
     if signature.member != expected or certificate.member_id != expected:
         raise CredentialError(
             "wrong_member",
@@ -830,6 +875,7 @@ def sign_pdf(
 #: The role as the stamp names it, in the order the stamps stand (as the signature
 #: lines of a protocol: the chair, then the secretary).
 _STAMP_ROLES = (("chair", "Председатель"), ("secretary", "Секретарь"))
+_COMMISSION_TITLE = "Член счётной комиссии"
 
 
 def _stamp_date(moment: dt.datetime) -> str:
@@ -858,8 +904,19 @@ def stamp_lines(
     documents = [_envelope(c) for c in certificates]
     envelopes = [_envelope(s) for s in signatures]
     boxes: list[tuple[str, ...]] = []
-    for role, title in _STAMP_ROLES:
-        found = [e for e in envelopes if e.payload.get("role") == role]
+    # On a commission's protocol, a box per member the record names, in its order.
+    places: list[tuple[str, str, int | None]] = (
+        [(s.role, _COMMISSION_TITLE, s.member) for s in checked.signers]
+        if checked.by_commission
+        else [(role, title, None) for role, title in _STAMP_ROLES]
+    )
+    for role, title, member in places:
+        found = [
+            e
+            for e in envelopes
+            if e.payload.get("role") == role
+            and (member is None or e.payload.get("member") == member)
+        ]
         try:
             signature = DocumentSignature.from_payload(found[0].payload) if found else None
         except CredentialError:
@@ -886,7 +943,7 @@ def stamp_lines(
         boxes.append(
             (
                 HEADING,
-                f"{title}: {checked.signer(role).name}",
+                f"{title}: {checked.signer(role, member).name}",
                 f"Сертификат № {signature.serial}",
                 validity,
                 f"Подписан {signed_at:%d.%m.%Y %H:%M:%S} UTC",

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 __all__ = [
     "ATTENDANCE_LIST_LIMIT",
     "Attendance",
+    "MinutesPart",
     "Point",
     "Protocol",
     "ProtocolItem",
@@ -221,6 +222,18 @@ def attendance(names: Iterable[str]) -> Attendance:
 
 
 @dataclass(frozen=True)
+class MinutesPart:
+    """A step of an election recorded under its item: «СЛУШАЛИ» (what was heard),
+    «ГОЛОСОВАЛИ» (the body's open vote, if one was held) and «ПОСТАНОВИЛИ»."""
+
+    heard: str
+    votes: tuple[VoteLine, ...] = ()
+    decided: tuple[str, ...] = ()
+    # A secret vote's definition, board head and result fingerprints (its audit bundle).
+    fingerprints: tuple[str, str, str] | None = None
+
+
+@dataclass(frozen=True)
 class ProtocolItem:
     number: int
     title: str
@@ -229,6 +242,9 @@ class ProtocolItem:
     speeches: tuple[str, ...]  # «ВЫСТУПИЛИ»
     points: tuple[Point, ...]  # «ПОСТАНОВИЛИ», numbered 1.1, 1.2…
     votes: tuple[VoteLine, ...]
+    # The elections held on the item: the commission's election, the secret vote's
+    # result as the commission's protocol states it, and its approval.
+    elections: tuple[MinutesPart, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,11 @@ reported as a named line that holds or fails:
 ``signatures``   exactly one signature per role, the secretary's first, the chair's
                  naming it as ``previous``, in time order after the finalisation
 ``secretary``,   the signature verifies with its certificate's key, for this record,
-``chair``        by the member the record names; the certificate is of that member,
-                 signed by a trusted registry key, valid at ``signed_at``, and not on
-                 any revocation list
+``chair``,       by the member the record names; the certificate is of that member,
+``commission``   signed by a trusted registry key, valid at ``signed_at``, and not on
+                 any revocation list (``commission``: a counting commission's
+                 protocol, one line per member the record names, instead of the
+                 secretary's and the chair's)
 
 A check that cannot be made (a missing or unparsable part) is a failure, never a skip:
 if the file cannot be read, the checks after it fail as "not checked".
@@ -54,6 +56,7 @@ from crypto.instant import format_date, format_instant
 from crypto.revocation import RevocationList, verify_revocation_list
 from meetings.docsign import (
     CERTIFICATES_FILE,
+    COMMISSION_ROLE,
     FILES,
     MEDIA_TYPE,
     RECORD_FILE,
@@ -71,11 +74,20 @@ from meetings.signedpdf import Signed, SignedPdfError, check_unchanged, extract
 
 __all__ = ["CHECKS", "CHECK_IDS", "Check", "DocReport", "verify_pdf"]
 
-#: Every check a complete report holds, in order.
-CHECKS = ("file", "unchanged", "pdf", "trust", "revocations", "signatures", *ROLES)
+#: Every check there is, in order: a meeting's document is checked by all but the
+#: last, a counting commission's protocol by all but the secretary's and the chair's.
+CHECKS = ("file", "unchanged", "pdf", "trust", "revocations", "signatures", *ROLES, COMMISSION_ROLE)
 #: Each check's id in docs/documents.md ("What the verifier checks"), printed with it.
 #: Ids are never renumbered or reused; a later check takes the next free one.
 CHECK_IDS = {name: f"D-{number}" for number, name in enumerate(CHECKS, 1)}
+#: The checks a complete report of each sort of document holds.
+MEETING_CHECKS = tuple(name for name in CHECKS if name != COMMISSION_ROLE)
+COMMISSION_CHECKS = tuple(name for name in CHECKS if name not in ROLES)
+
+
+def required_checks(record: DocumentRecord | None) -> tuple[str, ...]:
+    """What a report on a document like ``record`` must hold (unknown: a meeting's)."""
+    return COMMISSION_CHECKS if record is not None and record.by_commission else MEETING_CHECKS
 
 
 @dataclass(frozen=True)
@@ -119,7 +131,7 @@ class DocReport:
     @property
     def ok(self) -> bool:
         made = {check.name for check in self.checks}
-        return not self.failures and made >= set(CHECKS)
+        return not self.failures and made >= set(required_checks(self.record))
 
     def failed_checks(self, name: str) -> list[str]:
         """The messages of the failures of check ``name``."""
@@ -130,7 +142,10 @@ class DocReport:
         """One line: what the document is and who signed it, or the first failure."""
         if self.ok and self.record is not None:
             record = self.record
-            signers = " and ".join(f"the {s.role} {s.name}" for s in record.signers)
+            signers = " and ".join(
+                f"the {'commission member' if s.role == COMMISSION_ROLE else s.role} {s.name}"
+                for s in record.signers
+            )
             return (
                 f"OK: {record.kind} {record.number} of {format_date(record.date)} "
                 f"«{record.title}» ({record.org_name}, journal {record.journal}), "
@@ -194,7 +209,7 @@ def verify_pdf(
         _verify(bytes(data), keys, revocations, now, report)
     except _Stop as exc:
         made = {check.name for check in report.checks}
-        for name in CHECKS:
+        for name in required_checks(report.record):
             if name not in made:
                 report.failed(name, f"not checked: {exc}")
     return report
@@ -227,6 +242,22 @@ def _verify(
     _check_pdf(signed.original, record, report)
     anchor = _trust(contents.registry_keys, keys, report)
     lists = _revocation_lists(contents.revocations, supplied, anchor, now, report)
+    if record.by_commission:
+        for envelope, signature, previous in _check_commission_order(
+            contents.signatures, record, now, report
+        ):
+            _check_signer(
+                COMMISSION_ROLE,
+                envelope,
+                signature,
+                previous,
+                record,
+                contents,
+                anchor,
+                lists,
+                report,
+            )
+        return
     signatures = _check_order(contents.signatures, record, now, report)
     for role in ROLES:
         found = signatures.get(role)
@@ -512,6 +543,74 @@ def _check_order(
     return by_role
 
 
+def _check_commission_order(
+    envelopes: list[SignedDocument], record: DocumentRecord, now: dt.datetime, report: DocReport
+) -> list[tuple[SignedDocument, DocumentSignature, SignedDocument | None]]:
+    """D-6 of a commission's protocol: every member the record names signed once, in the
+    role ``commission``, nobody else; each signature names the one embedded before it
+    (the first names none), in time order after the finalisation. Returns each readable
+    signature of a named member with the envelope before it."""
+    parsed: list[tuple[SignedDocument, DocumentSignature]] = []
+    problems: list[str] = []
+    for number, envelope in enumerate(envelopes, 1):
+        try:
+            parsed.append((envelope, DocumentSignature.from_payload(envelope.payload)))
+        except CredentialError as exc:
+            problems.append(f"signature #{number}: {exc}")
+    named = {signer.member: signer for signer in record.signers}
+    members = [signature.member for _, signature in parsed]
+    for signer in record.signers:
+        count = members.count(signer.member)
+        if count == 0:
+            problems.append(f"commission member {signer.name} has not signed")
+            report.failed(COMMISSION_ROLE, f"commission member {signer.name} has not signed")
+        elif count > 1:
+            problems.append(f"commission member {signer.name} signed {count} times")
+    out: list[tuple[SignedDocument, DocumentSignature, SignedDocument | None]] = []
+    last, last_what = record.finalised_at, "the document was finalised"
+    previous: SignedDocument | None = None
+    for envelope, signature in parsed:
+        if signature.role != COMMISSION_ROLE or signature.member not in named:
+            problems.append(
+                f"a signature in the role {signature.role} by member {signature.member}, "
+                "whom the record does not name as a signer"
+            )
+        else:
+            out.append((envelope, signature, previous))
+        chained = "" if previous is None else envelope_digest(previous)
+        if signature.previous != chained:
+            problems.append(
+                f"member {signature.member}'s signature names previous "
+                f"{signature.previous or '(none)'}, but the signature before it is "
+                f"{chained or '(none: it signs first)'}"
+            )
+        if signature.signed_at < last:
+            problems.append(
+                f"member {signature.member} signed at {format_instant(signature.signed_at)}, "
+                f"before {last_what} ({format_instant(last)})"
+            )
+        if signature.signed_at > now:
+            problems.append(
+                f"member {signature.member}'s signature is dated "
+                f"{format_instant(signature.signed_at)}, after now ({format_instant(now)})"
+            )
+        last, last_what = signature.signed_at, f"member {signature.member} signed"
+        previous = envelope
+    for problem in problems:
+        report.failed("signatures", problem)
+    if not problems:
+        report.passed(
+            "signatures",
+            " then ".join(
+                f"commission member {named[s.member].name} signed at {format_instant(s.signed_at)}"
+                for _, s in parsed
+            )
+            + "; each signature names the one before it",
+            times={named[s.member].name: s.signed_at for _, s in parsed},
+        )
+    return out
+
+
 def _check_signer(
     role: str,
     envelope: SignedDocument,
@@ -523,7 +622,11 @@ def _check_signer(
     lists: list[RevocationList],
     report: DocReport,
 ) -> None:
-    expected = record.signer(role)
+    try:
+        expected = record.signer(role, signature.member if record.by_commission else None)
+    except KeyError:
+        report.failed(role, f"member {signature.member} is not a signer the record names")
+        return
     # The certificate the signature names (serial) for the key that made it (signer).
     candidates = []
     for document in contents.certificates:

@@ -556,6 +556,24 @@ def _item(sheet: _Sheet, item: ProtocolItem) -> None:
     # The question is named where an item had more than one vote.
     for vote in item.votes:
         _vote(sheet, vote, asked=len(item.votes) > 1)
+    # The elections held on the item: СЛУШАЛИ — ГОЛОСОВАЛИ — ПОСТАНОВИЛИ each.
+    for part in item.elections:
+        sheet.label("СЛУШАЛИ:", _sentence(part.heard), before=Mm(3))
+        if part.fingerprints:
+            prints = sheet.line("Тайное голосование:", before=Mm(1))
+            names = ("определение", "журнал бюллетеней", "итоги")
+            for index, (name, value) in enumerate(zip(names, part.fingerprints, strict=True)):
+                prints.add_run(f" {name} ")
+                prints.add_run(value).font.name = _FINGERPRINT_FONT
+                prints.add_run("," if index < len(names) - 1 else ".")
+            for run in prints.runs:
+                run.font.size = _FINGERPRINT_SIZE
+        for vote in part.votes:
+            _vote(sheet, vote, asked=False)
+        if part.decided:
+            sheet.label("ПОСТАНОВИЛИ:", _sentence(part.decided[0]))
+            for line in part.decided[1:]:
+                sheet.text(_sentence(line))
 
 
 def protocol_docx(p: Protocol) -> bytes:

@@ -8,6 +8,7 @@ hands them over. Nothing here writes.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -19,6 +20,7 @@ from crypto.canonical import canonicalize_signed
 from crypto.hashing import content_address
 from meetings.access import composition_ids, meeting_date
 from meetings.documents import (
+    MinutesPart,
     Point,
     Protocol,
     ProtocolItem,
@@ -31,7 +33,23 @@ from meetings.documents import (
     resolution,
     split_draft,
 )
-from meetings.models import AgendaItem, Guest, Meeting, MeetingEvent, Presence
+from meetings.elections.models import (
+    Commission,
+    CommissionState,
+    Election,
+    ElectionKind,
+    ElectionState,
+)
+from meetings.models import (
+    AgendaItem,
+    Document,
+    DocumentKind,
+    DocumentState,
+    Guest,
+    Meeting,
+    MeetingEvent,
+    Presence,
+)
 from meetings.preparation import MeetingService
 from meetings.quorum import quorum_status
 from meetings.room import item_rule
@@ -210,6 +228,8 @@ async def meeting_protocol(
     for item in meeting.items:
         votes = await item_votes(session, meeting.id, item.id)
         cited.extend(vote for _line, vote in votes)
+        parts, recorded = await election_minutes(session, meeting.id, item.id, votes)
+        votes = [(line, vote) for line, vote in votes if vote.id not in recorded]
         items.append(
             ProtocolItem(
                 number=item.position,
@@ -219,6 +239,7 @@ async def meeting_protocol(
                 speeches=tuple(paragraphs(item.speeches)),
                 points=tuple(p.renumbered(str(item.position)) for p in _decided_points(item)),
                 votes=tuple(line for line, _vote in votes),
+                elections=tuple(parts),
             )
         )
     members = attendance(names[i] for i in composition if i in names)
@@ -249,6 +270,172 @@ async def meeting_protocol(
         attachments=tuple(attachments),
     )
     return protocol, cited
+
+
+def _nb(name: str) -> str:
+    """A name held together on one line."""
+    return " ".join(name.split()).replace(" ", "\u00a0")
+
+
+def _names(names: Sequence[str]) -> str:
+    return ", ".join(_nb(short_name(n)) for n in names)
+
+
+async def election_minutes(
+    session: AsyncSession, meeting_id: int, item_id: int, votes: Sequence[ItemVote]
+) -> tuple[list[MinutesPart], set[int]]:
+    """What the protocol records of the elections held on an item: each commission the
+    body voted on, the secret vote's result as the commission's protocol states it, and
+    the body's votes on approving that protocol — and the ids of those votes, which the
+    item's plain vote lines then leave out."""
+    from meetings.elections.protocol import read_result  # the elections import this module
+
+    lines = {vote.id: line for line, vote in votes}
+    parts: list[MinutesPart] = []
+    recorded: set[int] = set()
+    elections = (
+        await session.scalars(
+            select(Election).where(Election.item_id == item_id).order_by(Election.id)
+        )
+    ).all()
+    for election in elections:
+        commissions = (
+            await session.scalars(
+                select(Commission)
+                .where(Commission.election_id == election.id, Commission.vote_id.is_not(None))
+                .order_by(Commission.id)
+            )
+        ).all()
+        for commission in commissions:
+            if commission.vote_id not in lines or commission.state is CommissionState.PROPOSED:
+                continue
+            recorded.add(commission.vote_id)
+            members = _names([m.name for m in commission.members])
+            decided: tuple[str, ...] = ()
+            if commission.state is CommissionState.CONSTITUTED:
+                decided = (
+                    f"Избрать счётную комиссию ({election.office}) в составе: {members}."
+                    f" Подсчёт голосов — не менее {commission.threshold} из"
+                    f" {len(commission.members)} членов комиссии.",
+                )
+            parts.append(
+                MinutesPart(
+                    heard=f"Об избрании счётной комиссии ({election.office}): {members}",
+                    votes=(lines[commission.vote_id],),
+                    decided=decided,
+                )
+            )
+        document = await session.scalar(
+            select(Document).where(
+                Document.election_id == election.id,
+                Document.kind == DocumentKind.COMMISSION_PROTOCOL,
+                Document.state == DocumentState.SIGNED,
+            )
+        )
+        if document is None or election.state not in (
+            ElectionState.COUNTED,
+            ElectionState.APPROVED,
+        ):
+            continue
+        approvals = [
+            json.loads(data).get("vote")
+            for data in (
+                await session.scalars(
+                    select(MeetingEvent.data)
+                    .where(
+                        MeetingEvent.meeting_id == meeting_id,
+                        MeetingEvent.kind == "election.approval_put",
+                    )
+                    .order_by(MeetingEvent.seq)
+                )
+            ).all()
+            if json.loads(data).get("election") == election.id
+        ]
+        approval_lines = tuple(lines[v] for v in approvals if v in lines)
+        recorded.update(v for v in approvals if v in lines)
+        result = read_result(election, None)
+        parts.append(
+            MinutesPart(
+                heard=_result_heard(election, document, result),
+                votes=approval_lines,
+                decided=_approval_decided(election, result)
+                if election.state is ElectionState.APPROVED
+                else (),
+                fingerprints=(result.definition, result.head, result.digest),
+            )
+        )
+    return parts, recorded
+
+
+def _result_heard(election: Election, document: Document, result: Any) -> str:
+    """«О результатах тайного голосования …»: the figures of the commission's protocol."""
+    figures = (
+        f"выдано бюллетеней — {result.roll}, подано — {result.cast}, действительных —"
+        f" {result.took_part}, проверенных голосующими и не учтённых — {result.spoiled}"
+    )
+    counts = result.counts
+    if election.kind is ElectionKind.QUESTION:
+        votes = f"«за» — {counts[0]}, «против» — {counts[1]}, «воздержался» — {counts[2]}"
+    else:
+        parts = []
+        for index, candidate in enumerate(election.candidates):
+            line = f"{_nb(short_name(candidate.name))}: «за» — {counts[index]}"
+            if election.form.value == "approve_each":
+                line += f", «против» — {result.took_part - counts[index]}"
+            parts.append(line)
+        votes = "; ".join(parts)
+    return (
+        f"О результатах тайного голосования ({election.office}): протокол счётной комиссии"
+        f" {document.number} (рег. № {document.journal_number}) — {figures}; {votes}"
+    )
+
+
+#: Single offices as «Считать избранным председателем …» reads them.
+_INSTRUMENTAL = {
+    "председатель": "председателем",
+    "заместитель председателя": "заместителем председателя",
+    "секретарь": "секретарём",
+    "казначей": "казначеем",
+}
+
+
+def _approval_decided(election: Election, result: Any) -> tuple[str, ...]:
+    """«Утвердить протокол счётной комиссии… Считать избранным …»."""
+    first = (
+        "Утвердить протокол счётной комиссии о результатах тайного голосования"
+        f" ({election.office})."
+    )
+    outcome = result.outcome
+    if election.kind is ElectionKind.QUESTION:
+        adopted = outcome.get("adopted") is True
+        wording = election.question or election.office
+        return (
+            first,
+            f"Решение по вопросу «{wording}» {'принято' if adopted else 'не принято'}.",
+        )
+    if outcome.get("valid") is False:
+        return (first, "Голосование признать несостоявшимся.")
+    ballot = list(election.candidates)
+    elected = [ballot[int(i)].name for i in outcome.get("elected", [])]
+    tied = [ballot[int(i)].name for i in outcome.get("tied", [])]
+    lines = [first]
+    if elected:
+        verb = "Считать избранным" if len(elected) == 1 else "Считать избранными"
+        office = _INSTRUMENTAL.get(" ".join(election.office.lower().split()))
+        if office and len(elected) == 1:
+            lines.append(f"{verb} {office} {_names(elected)}.")
+        else:
+            lines.append(f"{verb} ({election.office}): {_names(elected)}.")
+    else:
+        lines.append(f"Считать, что никто не избран ({election.office}).")
+    if tied:
+        lines.append(
+            f"Равное число голосов получили {_names(tied)}: никто из них не избран"
+            f" ({outcome.get('tied_seats', 0)} мест(а) — повторное голосование)."
+        )
+    if outcome.get("vacant"):
+        lines.append(f"Вакантными остаются {outcome.get('vacant')} мест(а).")
+    return tuple(lines)
 
 
 def _decided_points(item: AgendaItem) -> list[Point]:

@@ -34,6 +34,8 @@ from meetings.access import MeetingRoles, meeting_date, roles_in
 from meetings.distribution import Distribution
 from meetings.documents import Protocol, Resolution
 from meetings.drafting import genitive, item_resolution, item_votes, meeting_protocol
+from meetings.elections.models import Election, ElectionState
+from meetings.elections.protocol import CommissionProtocol, CountedResult
 from meetings.events import append_event
 from meetings.models import (
     AgendaItem,
@@ -102,6 +104,11 @@ class DocumentDesk:
 
     async def draft(self, meeting_id: int, kind: DocumentKind, item_id: int | None) -> Draft:
         """The draft of a document of a meeting (protocol; resolution or extract of an item)."""
+        if kind is DocumentKind.COMMISSION_PROTOCOL:
+            raise InvalidInput(
+                "a counting commission's protocol is issued from its election's page",
+                fields={"kind": "issued from the election"},
+            )
         service = MeetingService(self.session, self.actor)
         meeting, _roles = await service.get(meeting_id)
         item = await service.item(meeting, item_id) if item_id is not None else None
@@ -251,6 +258,133 @@ class DocumentDesk:
         await self.session.flush()
         return document
 
+    async def commission_document(self, election_id: int) -> Document | None:
+        """The live (not withdrawn) protocol of an election's counting commission."""
+        document: Document | None = await self.session.scalar(
+            select(Document)
+            .where(
+                Document.election_id == election_id,
+                Document.kind == DocumentKind.COMMISSION_PROTOCOL,
+                Document.state != DocumentState.WITHDRAWN,
+            )
+            .execution_options(populate_existing=True)
+        )
+        return document
+
+    async def finalise_commission(
+        self,
+        election: Election,
+        protocol: CommissionProtocol,
+        result: CountedResult,
+        signers: Sequence[tuple[int, str]],
+        pdf: bytes,
+    ) -> Document:
+        """Fix a counting commission's protocol (:mod:`meetings.elections.protocol`):
+        store its PDF, take the next journal number, and write the record its members
+        who counted will sign. A member of the commission who counted, or the meeting's
+        secretary or chair, may; once per election (withdraw to issue it again)."""
+        if election.meeting_id is None or election.item_id is None:
+            raise Conflict(
+                "the protocol of an absentee election's commission is not issued here yet",
+                code="absentee",
+            )
+        if election.state is not ElectionState.COUNTED:
+            raise Conflict(
+                f"the election is {election.state.value}: the commission's protocol is"
+                " issued once it is counted",
+                code="election_state",
+            )
+        meeting = await self.session.get(Meeting, election.meeting_id)
+        assert meeting is not None
+        roles = await roles_in(self.session, meeting, self.actor)
+        members = {member for member, _name in signers}
+        if self.actor.member_id not in members and not (roles.is_secretary or roles.is_chair):
+            raise PermissionDenied(
+                "only a commission member who counted, or the meeting's secretary or chair,"
+                " issue the commission's protocol",
+                code="not_yours",
+            )
+        if not pdf.startswith(b"%PDF-"):
+            raise InvalidInput("the rendered document is not a PDF")
+        if await self.commission_document(election.id) is not None:
+            raise Conflict(
+                "the commission's protocol is already issued; withdraw it first to issue it again",
+                code="already_finalised",
+            )
+        body = await self.session.get(Body, meeting.body_id)
+        assert body is not None
+        org = await self.session.get(Organisation, body.organisation_id, with_for_update=True)
+        assert org is not None
+        now = utcnow().replace(microsecond=0)
+        year = now.astimezone(meeting.local_start.tzinfo).year
+        last = await self.session.scalar(
+            select(func.max(Document.journal_seq)).where(
+                Document.organisation_id == org.id, Document.journal_year == year
+            )
+        )
+        seq = (last or 0) + 1
+        title = f"{protocol.title} ({election.office})"[:1000]
+        record = docsign.build_record(
+            org=org.id,
+            org_name=org.name,
+            kind=DocumentKind.COMMISSION_PROTOCOL.value,
+            number=protocol.number,
+            title=title,
+            date=protocol.date,
+            journal=f"{seq}/{year}",
+            meeting=docsign.MeetingRef(meeting.id, body.name, meeting.number, meeting.year),
+            pdf=pdf,
+            votes=[docsign.VoteRef(vote=result.definition, head=result.head, result=result.digest)],
+            signers=[
+                docsign.Signer(docsign.COMMISSION_ROLE, member, name) for member, name in signers
+            ],
+            finalised_at=now,
+        )
+        document = Document(
+            organisation_id=org.id,
+            meeting_id=meeting.id,
+            item_id=election.item_id,
+            election_id=election.id,
+            kind=DocumentKind.COMMISSION_PROTOCOL,
+            state=DocumentState.SIGNING,
+            journal_year=year,
+            journal_seq=seq,
+            number=protocol.number,
+            title=title,
+            record=record.canonical.decode(),
+            record_digest=record.digest,
+            pdf=pdf,
+            pdf_sha256=record.pdf_sha256,
+            finalised_at=now,
+            finalised_by=self.actor.display_name,
+        )
+        self.session.add(document)
+        await self.session.flush()
+        for member, _name in signers:
+            self.session.add(
+                Notice(
+                    member_id=member,
+                    meeting_id=meeting.id,
+                    subject=f"Документ ждёт вашей подписи: {title}"[:500],
+                    body=f"{title}, рег. № {document.journal_number}.\n"
+                    "Протокол подписывают члены счётной комиссии, участвовавшие в подсчёте.",
+                )
+            )
+        await append_event(
+            self.session,
+            meeting.id,
+            "commission.protocol",
+            {
+                "election": election.id,
+                "office": election.office,
+                "document": document.id,
+                "journal": document.journal_number,
+            },
+            actor=self.actor.display_name,
+        )
+        await self.session.flush()
+        return document
+
     async def withdraw(self, document_id: int) -> Document:
         """Withdraw a finalised document that is not yet signed by both (a mistake found)."""
         document, roles = await self.get(document_id)
@@ -320,17 +454,54 @@ class DocumentDesk:
     # --- signing --------------------------------------------------------------------------
 
     @staticmethod
-    def next_signer(
+    def pending(
         document: Document, signatures: Sequence[DocumentSignature]
+    ) -> list[tuple[str, int]]:
+        """Who may sign after ``signatures`` (what :meth:`signatures` gives): the next of
+        the secretary and the chair; on a commission's protocol, every member it names
+        who has not signed yet (in any order)."""
+        if document.state is not DocumentState.SIGNING:
+            return []
+        signers = json.loads(document.record)["signers"]
+        if document.kind is DocumentKind.COMMISSION_PROTOCOL:
+            done = {s.member_id for s in signatures}
+            return [(str(s["role"]), int(s["member"])) for s in signers if s["member"] not in done]
+        done_count = len(signatures)
+        if done_count >= len(ROLES):
+            return []
+        role = ROLES[done_count]
+        signer = next(s for s in signers if s["role"] == role)
+        return [(role, int(signer["member"]))]
+
+    @classmethod
+    def next_signer(
+        cls, document: Document, signatures: Sequence[DocumentSignature]
     ) -> tuple[str, int] | None:
-        """The role and member who must sign after ``signatures`` (what :meth:`signatures`
-        gives), or None when both have signed."""
-        done = len(signatures)
-        if done >= len(ROLES) or document.state is not DocumentState.SIGNING:
-            return None
-        role = ROLES[done]
-        signer = next(s for s in json.loads(document.record)["signers"] if s["role"] == role)
-        return role, int(signer["member"])
+        """The role and member who must sign after ``signatures``, or None when all have
+        signed (on a commission's protocol, the first of those who have not)."""
+        pending = cls.pending(document, signatures)
+        return pending[0] if pending else None
+
+    def _my_step(
+        self, document: Document, signatures: Sequence[DocumentSignature]
+    ) -> tuple[str, int]:
+        """The caller's place among those who may sign now, or a refusal."""
+        pending = self.pending(document, signatures)
+        if not pending:
+            raise Conflict("nobody is to sign this document now", code="not_signing")
+        for role, member in pending:
+            if member == self.actor.member_id:
+                return role, member
+        if document.kind is DocumentKind.COMMISSION_PROTOCOL:
+            raise PermissionDenied(
+                "only the commission members who counted sign its protocol",
+                key="other_signs",
+                params={"role": "commission"},
+            )
+        role = pending[0][0]
+        raise PermissionDenied(
+            f"the {role} of the meeting signs now", key="other_signs", params={"role": role}
+        )
 
     async def signing_request(self, document_id: int) -> dict[str, Any]:
         """What the caller's browser signs now: the record (to show and to check against
@@ -338,14 +509,7 @@ class DocumentDesk:
         the browser fills in from its own key and clock."""
         document, _roles = await self.get(document_id)
         signatures = await self.signatures(document)
-        step = self.next_signer(document, signatures)
-        if step is None:
-            raise Conflict("nobody is to sign this document now", code="not_signing")
-        role, member = step
-        if self.actor.member_id != member:
-            raise PermissionDenied(
-                f"the {role} of the meeting signs now", key="other_signs", params={"role": role}
-            )
+        role, member = self._my_step(document, signatures)
         return {
             "document": document.id,
             "record": json.loads(document.record),
@@ -365,14 +529,9 @@ class DocumentDesk:
         # The document row's lock: two signers (or two tabs) cannot both be "next".
         await self.session.refresh(document, with_for_update=True)
         signatures = await self.signatures(document)
-        step = self.next_signer(document, signatures)
-        if step is None:
+        if not self.pending(document, signatures):
             raise Conflict("this document takes no more signatures", code="not_signing")
-        role, member = step
-        if self.actor.member_id != member:
-            raise PermissionDenied(
-                f"the {role} of the meeting signs now", key="other_signs", params={"role": role}
-            )
+        role, member = self._my_step(document, signatures)
         try:
             signed = SignedDocument.parse(envelope)
         except CredentialError as exc:
@@ -416,9 +575,9 @@ class DocumentDesk:
             )
         )
         await self.session.flush()
-        if role == ROLES[-1]:
+        if not self.pending(document, await self.signatures(document)):
             await self._complete(document)
-        else:
+        elif document.kind is not DocumentKind.COMMISSION_PROTOCOL:
             await self._tell_next_signer(document)
         return document
 
@@ -442,7 +601,7 @@ class DocumentDesk:
     async def next_signer_address(self, document: Document) -> tuple[str, str] | None:
         """The name and e-mail of whoever signs ``document`` next, if they have one."""
         step = self.next_signer(document, await self.signatures(document))
-        if step is None:
+        if step is None or document.kind is DocumentKind.COMMISSION_PROTOCOL:
             return None
         member = await self.session.get(Member, step[1])
         if member is None or not member.email:

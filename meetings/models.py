@@ -261,6 +261,8 @@ class DocumentKind(enum.StrEnum):
     PROTOCOL = "protocol"  # протокол заседания
     RESOLUTION = "resolution"  # постановление по вопросу повестки
     EXTRACT = "extract"  # выписка из протокола по одному вопросу
+    # протокол счётной комиссии о результатах тайного голосования (of one election)
+    COMMISSION_PROTOCOL = "commission_protocol"
 
 
 class DocumentState(enum.StrEnum):
@@ -283,6 +285,10 @@ class Document(Base):
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="RESTRICT"))
     meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id", ondelete="RESTRICT"))
     item_id: Mapped[int | None] = mapped_column(ForeignKey("agenda_item.id", ondelete="RESTRICT"))
+    # The election a counting commission's protocol reports (that kind only).
+    election_id: Mapped[int | None] = mapped_column(
+        ForeignKey("election.id", ondelete="RESTRICT"), index=True, default=None
+    )
     kind: Mapped[DocumentKind] = mapped_column(enum_column(DocumentKind))
     state: Mapped[DocumentState] = mapped_column(
         enum_column(DocumentState), default=DocumentState.SIGNING
@@ -318,7 +324,7 @@ class DocumentSignature(Base):
         ForeignKey("document.id", ondelete="CASCADE"), primary_key=True
     )
     position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    role: Mapped[str] = mapped_column(String(20))  # secretary | chair
+    role: Mapped[str] = mapped_column(String(20))  # secretary | chair | commission
     member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="RESTRICT"))
     serial: Mapped[int] = mapped_column(Integer)
     envelope: Mapped[str] = mapped_column(Text)  # the signed envelope, JSON

@@ -11,8 +11,9 @@ bytes, so a verifier rebuilds the mark and compares it with the file.
 
 Layout, in points from the lower-left corner of the page (A4: 595 × 842): boxes
 :data:`BOX_WIDTH` wide, side by side from x = :data:`LEFT` with :data:`GAP` between
-them, their bottom edge at y = :data:`BOTTOM` (the template's 20 mm bottom margin;
-the document template leaves room above it). A line too long for its box is cut and
+them, two to a row (:data:`PER_ROW`), rows :data:`GAP` apart, the last row's bottom
+edge at y = :data:`BOTTOM` (the template's 20 mm bottom margin; the document template
+leaves room above it). A line too long for its box is cut and
 ends in «…»; a character the subset lacks is drawn as «?».
 
 Pure: standard library only.
@@ -38,6 +39,7 @@ LEFT = 56.7  # the template's 20 mm left margin
 BOTTOM = 56.7  # the template's 20 mm bottom margin
 BOX_WIDTH = 245.0
 GAP = 12.0
+PER_ROW = 2  # boxes side by side; more (a commission's members) go in further rows
 SIZE = 7.5  # font size, points
 LEADING = 9.5
 PADDING = 5.0
@@ -76,17 +78,21 @@ def overlay(boxes: Sequence[Sequence[str]]) -> Overlay:
     by being drawn twice, shifted a hair (the subset has one weight)."""
     program, glyphs, table = font_glyphs()
     out = bytearray(b"q\n" + _COLOUR + b" RG\n" + _COLOUR + b" rg\n")
+    rows = (len(boxes) + PER_ROW - 1) // PER_ROW
+    tallest = max((len(lines) for lines in boxes), default=0)
     for index, lines in enumerate(boxes):
-        x = LEFT + index * (BOX_WIDTH + GAP)
+        x = LEFT + (index % PER_ROW) * (BOX_WIDTH + GAP)
         height = 2 * PADDING + LEADING * len(lines)
+        # Two boxes a row; the first row stands highest, the last on the bottom margin.
+        bottom = BOTTOM + (rows - 1 - index // PER_ROW) * (2 * PADDING + LEADING * tallest + GAP)
         out += b"0.6 w %s %s %s %s re S\n" % (
             _number(x),
-            _number(BOTTOM),
+            _number(bottom),
             _number(BOX_WIDTH),
             _number(height),
         )
         out += b"BT\n/KvorumStamp %s Tf\n" % _number(SIZE)
-        top = BOTTOM + height - PADDING - SIZE
+        top = bottom + height - PADDING - SIZE
         for row, text in enumerate(lines):
             shown = _fit(text, glyphs, BOX_WIDTH - 2 * PADDING)
             ids = b"".join(b"%04X" % gid for gid, _ in shown)

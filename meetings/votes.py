@@ -26,7 +26,7 @@ from ballots.votes import (
     result_json,
 )
 from meetings.access import composition_ids, is_body_officer, roles_in
-from meetings.elections.commission import settle_commission_vote
+from meetings.elections.commission import settle_approval_vote, settle_commission_vote
 from meetings.events import append_event
 from meetings.models import AgendaItem, Meeting, MeetingState, Notice, Presence
 from meetings.room import RoomService
@@ -273,6 +273,8 @@ class VoteDesk:
             )
         # The body's vote on a counting commission constitutes it (or rejects the list).
         await settle_commission_vote(self.session, vote, actor=self.actor.display_name)
+        # The body's vote on the commission's protocol approves the election (or not).
+        await settle_approval_vote(self.session, vote, actor=self.actor.display_name)
         return vote
 
     async def open_vote_of(self, meeting_id: int) -> Vote | None:

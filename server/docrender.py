@@ -17,6 +17,7 @@ import weasyprint
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from meetings.documents import Protocol, Resolution
+from meetings.elections.protocol import CommissionProtocol
 
 __all__ = ["DocumentRenderer"]
 
@@ -54,6 +55,12 @@ class DocumentRenderer:
 
     def resolution_html(self, doc: Resolution, *, draft: bool) -> str:
         return self.env.get_template("documents/resolution.html").render(doc=doc, draft=draft)
+
+    def commission_protocol_html(self, doc: CommissionProtocol, *, draft: bool) -> str:
+        """The counting commission's protocol of a secret vote's result."""
+        return self.env.get_template("documents/commission_protocol.html").render(
+            doc=doc, draft=draft
+        )
 
     def pdf(self, html: str) -> bytes:
         """The PDF of a rendered document (A4, the document stylesheet's @page rules)."""

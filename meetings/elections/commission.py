@@ -24,7 +24,7 @@ from meetings.elections.models import (
 from meetings.events import append_event
 from registry.orm import utcnow
 
-__all__ = ["commission_json", "settle_commission_vote"]
+__all__ = ["commission_json", "settle_approval_vote", "settle_commission_vote"]
 
 
 def commission_json(commission: Commission) -> dict[str, object]:
@@ -67,4 +67,26 @@ async def settle_commission_vote(session: AsyncSession, vote: Vote, *, actor: st
     await session.flush()
     if election.meeting_id is not None:
         data = {"office": election.office, **commission_json(commission)}
+        await append_event(session, election.meeting_id, kind, data, actor=actor)
+
+
+async def settle_approval_vote(session: AsyncSession, vote: Vote, *, actor: str = "") -> None:
+    """If ``vote`` was the body's vote «Об утверждении протокола счётной комиссии»: an
+    adopted vote approves the election (``approved``, ``approved_at``); a rejected one
+    leaves it ``counted``, and the protocol may be put to the vote again."""
+    election = await session.scalar(
+        select(Election).where(Election.approval_vote_id == vote.id).with_for_update()
+    )
+    if election is None or vote.state is not VoteState.CLOSED or not vote.result:
+        return
+    adopted = json.loads(vote.result)["payload"].get("adopted") is True
+    if adopted and election.state is ElectionState.COUNTED:
+        election.state = ElectionState.APPROVED
+        election.approved_at = utcnow()
+        kind = "election.approved"
+    else:
+        kind = "election.approval_rejected"
+    await session.flush()
+    if election.meeting_id is not None:
+        data = {"election": election.id, "office": election.office, "vote": vote.id}
         await append_event(session, election.meeting_id, kind, data, actor=actor)

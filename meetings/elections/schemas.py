@@ -229,3 +229,9 @@ class ElectionOut(_Out):
     next_step: str | None
     transitions: list[ElectionState]
     roles: list[str]
+    # The count and its approval: the commission's protocol (a document, once issued)
+    # and the body's latest vote on approving it.
+    counted_at: dt.datetime | None = None
+    protocol_document_id: int | None = None
+    approval_vote_id: int | None = None
+    approved_at: dt.datetime | None = None

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ballots.models import Vote
+from ballots.models import Vote, VoteState
 from meetings.access import composition_ids, is_body_officer, roles_in
 from meetings.elections.commission import commission_json
 from meetings.elections.lifecycle import Mover, check_transition, next_step, transitions_for
@@ -42,7 +42,14 @@ from meetings.elections.schemas import (
     ElectionRuleIn,
 )
 from meetings.events import append_event
-from meetings.models import AgendaItem, Meeting, MeetingState
+from meetings.models import (
+    AgendaItem,
+    Document,
+    DocumentKind,
+    DocumentState,
+    Meeting,
+    MeetingState,
+)
 from meetings.votes import MeetingVoteIn, VoteDesk
 from registry.actor import Actor
 from registry.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -204,7 +211,22 @@ class ElectionService:
             if access.can_prepare
             else [],
             roles=sorted(access.names),
+            counted_at=election.counted_at,
+            protocol_document_id=await self._protocol_document_id(election),
+            approval_vote_id=election.approval_vote_id,
+            approved_at=election.approved_at,
         )
+
+    async def _protocol_document_id(self, election: Election) -> int | None:
+        """The live commission's protocol of the election, if issued."""
+        document_id: int | None = await self.session.scalar(
+            select(Document.id).where(
+                Document.election_id == election.id,
+                Document.kind == DocumentKind.COMMISSION_PROTOCOL,
+                Document.state != DocumentState.WITHDRAWN,
+            )
+        )
+        return document_id
 
     # --- creating ---------------------------------------------------------------------------
 
@@ -600,6 +622,73 @@ class ElectionService:
                 for position, m in enumerate(members, 1)
             ],
         )
+
+    # --- approving the commission's protocol ----------------------------------------------
+
+    async def put_to_approval(self, election_id: int) -> Vote:
+        """Put the signed protocol of the counting commission to the body's open vote on
+        the election's agenda item («Об утверждении протокола счётной комиссии»): the
+        meeting's secretary or chair, once the election is counted and every commission
+        member who counted has signed. Adopting it approves the election; a rejected
+        vote leaves it counted, to be put again."""
+        from meetings.issuing import DocumentDesk  # issuing imports the elections
+
+        election, access = await self.get(election_id, lock=True)
+        if election.meeting_id is None or election.item_id is None:
+            raise Conflict(
+                "between meetings the approval is not put to an absentee vote here yet",
+                code="absentee",
+            )
+        if "caller" not in access.names:
+            raise PermissionDenied(
+                "only the meeting's secretary or chair put the commission's protocol to the vote",
+                code="not_yours",
+            )
+        if election.state is ElectionState.APPROVED:
+            raise Conflict("the commission's protocol is already approved", code="election_state")
+        if election.state is not ElectionState.COUNTED:
+            raise Conflict(
+                f"the election is {election.state.value}: only a counted election's protocol"
+                " is approved",
+                code="election_state",
+            )
+        if election.approval_vote_id is not None:
+            pending = await self.session.get(Vote, election.approval_vote_id)
+            if pending is not None and pending.state is not VoteState.CLOSED:
+                raise Conflict(
+                    "the body is voting on the commission's protocol now", code="approval_pending"
+                )
+        document = await DocumentDesk(self.session, self.actor, self.keyring).commission_document(
+            election.id
+        )
+        if document is None:
+            raise Conflict("the commission's protocol is not issued yet", code="protocol_missing")
+        if document.state is not DocumentState.SIGNED:
+            raise Conflict(
+                "the commission members who counted have not all signed the protocol",
+                code="protocol_unsigned",
+            )
+        meeting = await self.session.scalar(
+            select(Meeting).where(Meeting.id == election.meeting_id).with_for_update()
+        )
+        item = await self.session.get(AgendaItem, election.item_id)
+        assert meeting is not None
+        assert item is not None
+        question = (
+            f"Об утверждении протокола счётной комиссии о результатах тайного голосования"
+            f" ({election.office}), рег. № {document.journal_number}."
+        )
+        vote = await VoteDesk(self.session, self.actor, self.keyring).open_in_meeting(
+            meeting, item, MeetingVoteIn(question=question)
+        )
+        election.approval_vote_id = vote.id
+        await self.session.flush()
+        await self._event(
+            election,
+            "election.approval_put",
+            {"vote": vote.id, "document": document.id, "journal": document.journal_number},
+        )
+        return vote
 
     # --- helpers ----------------------------------------------------------------------------
 

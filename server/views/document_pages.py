@@ -13,16 +13,19 @@ from urllib.parse import quote
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from meetings import docverify
 from meetings.docx import extract_docx, protocol_docx, resolution_docx
+from meetings.elections.protocol import CommissionProtocol, commission_protocol
+from meetings.elections.services import ElectionService
 from meetings.issuing import DocumentDesk, Draft
-from meetings.models import DocumentKind, DocumentState, MeetingState
+from meetings.models import Document, DocumentKind, DocumentState, MeetingState
 from meetings.preparation import MeetingService
 from meetings.schemas import DraftTextsIn
 from registry.actor import Actor
 from registry.credentials import CredentialService
-from registry.errors import InvalidInput, NotFound
+from registry.errors import InvalidInput, NotFound, PermissionDenied
 from registry.localtime import LocalClock
 from registry.models import Organisation
 from server.api import ApiRoutes
@@ -37,7 +40,15 @@ from server.pages import render, translator
 from server.views import distribution_pages
 from server.views.registry_api import read_upload
 
-__all__ = ["install", "render_draft", "routes"]
+__all__ = [
+    "DocumentOut",
+    "document_out",
+    "install",
+    "issue_commission_protocol",
+    "render_commission",
+    "render_draft",
+    "routes",
+]
 
 routes = ApiRoutes()
 
@@ -48,6 +59,7 @@ _DOWNLOAD_NAMES = {
     DocumentKind.PROTOCOL: "Протокол",
     DocumentKind.RESOLUTION: "Постановление",
     DocumentKind.EXTRACT: "Выписка",
+    DocumentKind.COMMISSION_PROTOCOL: "Протокол-счётной-комиссии",
 }
 
 
@@ -68,6 +80,36 @@ async def render_draft(renderer: DocumentRenderer, draft: Draft, *, mark: bool) 
     html = draft_html(renderer, draft, mark=mark)
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(_LAYOUT, renderer.pdf, html)
+
+
+async def render_commission(renderer: DocumentRenderer, protocol: CommissionProtocol) -> bytes:
+    """A counting commission's protocol as the PDF its members sign, laid out off the
+    event loop."""
+    html = renderer.commission_protocol_html(protocol, draft=False)
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_LAYOUT, renderer.pdf, html)
+
+
+async def issue_commission_protocol(
+    request: web.Request, db: AsyncSession, actor: Actor, election_id: int
+) -> Document:
+    """Render a counted election's commission protocol and fix it (a member of the
+    commission, or the meeting's secretary or chair)."""
+    keyring = request.app[KEYRING]
+    service = ElectionService(db, actor, keyring)
+    election, access = await service.get(election_id, lock=True)
+    commission = await service.commission(election)
+    members = {m.member_id for m in commission.members} if commission else set()
+    if "caller" not in access.names and actor.member_id not in members:
+        raise PermissionDenied(
+            "only a member of the counting commission, or the meeting's secretary or chair,"
+            " issue the commission's protocol",
+            code="not_yours",
+        )
+    protocol, result, signers = await commission_protocol(db, election, keyring)
+    pdf = await render_commission(_renderer(request), protocol)
+    desk = DocumentDesk(db, actor, keyring)
+    return await desk.finalise_commission(election, protocol, result, signers, pdf)
 
 
 def _docx(draft: Draft) -> bytes:
@@ -259,7 +301,9 @@ async def document_page(request: web.Request) -> web.StreamResponse:
         desk = DocumentDesk(db, actor, request.app[KEYRING])
         document, roles = await desk.get(path_id(request, "document_id"))
         signatures = await desk.signatures(document)
-        step = desk.next_signer(document, signatures)
+        pending = desk.pending(document, signatures)
+        mine = next((p for p in pending if p[1] == actor.member_id), None)
+        step = mine or (pending[0] if pending else None)
         names = await desk.names({s.member_id for s in signatures})
         distribution = await distribution_pages.panel(request, db, actor, document)
         return render(
@@ -326,6 +370,19 @@ class DocumentOut(BaseModel):
     title: str
     record_digest: str
     signatures: list[str]
+
+
+def document_out(document: Document, roles: list[str]) -> DocumentOut:
+    return DocumentOut(
+        id=document.id,
+        kind=document.kind.value,
+        state=document.state.value,
+        number=document.number,
+        journal=document.journal_number,
+        title=document.title,
+        record_digest=document.record_digest,
+        signatures=roles,
+    )
 
 
 @routes.route(
@@ -430,6 +487,13 @@ def _said(report: docverify.DocReport, t: Translator, clock: LocalClock) -> list
                     "docverify.ok.trust_given" if p.get("given") else "docverify.ok.trust_file",
                     keys=p.get("keys", ""),
                 )
+            case "signatures" if record is not None and record.by_commission:
+                times = p.get("times") or {}
+                assert isinstance(times, dict)
+                text = t(
+                    "docverify.ok.signatures_commission",
+                    names=", ".join(f"{name} ({clock.labelled(at)})" for name, at in times.items()),
+                )
             case "signatures":
                 times = p.get("times") or {}
                 assert isinstance(times, dict)
@@ -438,9 +502,11 @@ def _said(report: docverify.DocReport, t: Translator, clock: LocalClock) -> list
                     secretary=clock.labelled(times.get("secretary")),
                     chair=clock.labelled(times.get("chair")),
                 )
-            case "secretary" | "chair":
+            case "secretary" | "chair" | "commission":
                 text = t(
-                    "docverify.ok.signer",
+                    "docverify.ok.commission_signer"
+                    if check.name == "commission"
+                    else "docverify.ok.signer",
                     name=p.get("signer", ""),
                     at=clock.labelled(p.get("signed_at")),  # type: ignore[arg-type]
                     serial=p.get("serial", ""),

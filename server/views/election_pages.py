@@ -6,6 +6,7 @@ and the counting commission (proposed to the body's open vote, or appointed)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,7 +15,9 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ballots.models import Vote, VoteState
 from meetings.elections.models import Election, ElectionKind, ElectionState
+from meetings.elections.protocol import commission_protocol
 from meetings.elections.schemas import (
     MAX_COMMISSION,
     MIN_COMMISSION,
@@ -26,8 +29,9 @@ from meetings.elections.schemas import (
     ElectionOut,
     default_threshold,
 )
-from meetings.elections.services import ElectionService
-from meetings.models import Meeting, MeetingState
+from meetings.elections.services import ElectionAccess, ElectionService
+from meetings.issuing import DocumentDesk
+from meetings.models import DocumentState, Meeting, MeetingState
 from meetings.preparation import MeetingService
 from registry.actor import Actor
 from registry.errors import DomainError, InvalidInput, PermissionDenied
@@ -48,6 +52,7 @@ from server.forms import (
 )
 from server.keys import KEYRING
 from server.pages import render, translator
+from server.views.document_pages import issue_commission_protocol
 from server.views.meeting_pages import convenable_bodies, parse_local
 
 __all__ = ["install"]
@@ -94,6 +99,7 @@ class _Forms:
     commission_errors: FieldErrors | None = None
     commission_problems: list[tuple[str, str]] | None = None  # (member id, reason)
     action_error: FieldErrors | None = None
+    protocol_error: FieldErrors | None = None
 
 
 def _service(request: web.Request, db: AsyncSession, actor: Actor) -> ElectionService:
@@ -318,6 +324,86 @@ async def _page(
         names={str(m_id): name for m_id, name in people},
         action_error=forms.action_error or {},
         next_key=next_step_key(out),
+        protocol=await _protocol_panel(request, db, actor, election, access, forms),
+    )
+
+
+async def _protocol_panel(
+    request: web.Request,
+    db: AsyncSession,
+    actor: Actor,
+    election: Election,
+    access: ElectionAccess,
+    forms: _Forms,
+) -> dict[str, Any] | None:
+    """The counting commission's protocol on the page, once the election is counted."""
+    if election.state not in (ElectionState.COUNTED, ElectionState.APPROVED):
+        return None
+    desk = DocumentDesk(db, actor, request.app[KEYRING])
+    document = await desk.commission_document(election.id)
+    signers: list[dict[str, Any]] = []
+    counted: set[int] = set()
+    my_turn = False
+    if document is not None:
+        signatures = {s.member_id: s for s in await desk.signatures(document)}
+        for signer in json.loads(document.record)["signers"]:
+            member = int(signer["member"])
+            done = signatures.get(member)
+            signers.append({"name": signer["name"], "at": done.signed_at if done else None})
+        pending = desk.pending(document, list(signatures.values()))
+        my_turn = any(member == actor.member_id for _role, member in pending)
+    else:
+        try:
+            counted = {
+                member for member, _name in (await commission_protocol(db, election, None))[2]
+            }
+        except DomainError:
+            counted = set()
+    vote = await db.get(Vote, election.approval_vote_id) if election.approval_vote_id else None
+    voting = vote is not None and vote.state is not VoteState.CLOSED
+    signed = document is not None and document.state is DocumentState.SIGNED
+    caller = "caller" in access.names
+    return {
+        "document": document,
+        "signers": signers,
+        "signed": signed,
+        "my_turn": my_turn,
+        "can_issue": document is None
+        and election.state is ElectionState.COUNTED
+        and election.meeting_id is not None
+        and (caller or actor.member_id in counted),
+        "can_approve": caller and signed and election.state is ElectionState.COUNTED and not voting,
+        "voting": voting,
+        "rejected": vote is not None and not voting and election.state is ElectionState.COUNTED,
+        "approval_vote": election.approval_vote_id,
+        "approved_at": election.approved_at,
+        "error": forms.protocol_error or {},
+    }
+
+
+async def protocol_issue(request: web.Request) -> web.StreamResponse:
+    """Issue the counting commission's protocol: render its PDF and fix it."""
+    election_id = path_id(request, "election_id")
+    await read_form(request)
+
+    async def action(service: ElectionService, t: Any) -> None:
+        await issue_commission_protocol(request, service.session, service.actor, election_id)
+
+    return await _act(
+        request, election_id, action, lambda errors: _Forms(protocol_error=errors), "protocol"
+    )
+
+
+async def approval_put(request: web.Request) -> web.StreamResponse:
+    """Put the signed protocol to the body's open vote («Поставить на утверждение»)."""
+    election_id = path_id(request, "election_id")
+    await read_form(request)
+
+    async def action(service: ElectionService, t: Any) -> None:
+        await service.put_to_approval(election_id)
+
+    return await _act(
+        request, election_id, action, lambda errors: _Forms(protocol_error=errors), "approval"
     )
 
 
@@ -543,3 +629,5 @@ def install(app: web.Application) -> None:
     r.add_post(e + "/transition", election_transition)
     r.add_post(e + "/commission", commission_propose)
     r.add_post(e + "/commission/appoint", commission_appoint)
+    r.add_post(e + "/protocol", protocol_issue)
+    r.add_post(e + "/approval", approval_put)

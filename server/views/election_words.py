@@ -38,6 +38,10 @@ def describe_election_event(
         return t(
             "record.election.state", office=office, state=t(key) if t.has(key) else state
         ), True
+    if kind == "commission.protocol":
+        return t("record.commission.protocol", office=office, journal=data.get("journal", "")), True
+    if kind in ("election.approval_put", "election.approved", "election.approval_rejected"):
+        return t(f"record.{kind}", office=office, vote=vote), True
     if kind in ("commission.proposed", "commission.constituted", "commission.rejected"):
         return t(f"record.{kind}", office=office, names=names, vote=vote), True
     return None

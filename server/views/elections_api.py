@@ -23,6 +23,7 @@ from registry.actor import Actor
 from server.api import ApiRoutes
 from server.auth import unit
 from server.keys import KEYRING
+from server.views.document_pages import DocumentOut, document_out, issue_commission_protocol
 
 __all__ = ["routes"]
 
@@ -219,4 +220,36 @@ async def appoint_commission(
     async with unit(request) as (db, actor):
         service = _service(request, db, actor)
         await service.appoint_commission(election_id, body)
+        return await _out(service, election_id)
+
+
+@routes.route(
+    "POST",
+    "/elections/{election_id}/protocol",
+    summary="Issue the counting commission's protocol of a counted election (a commission "
+    "member, or the meeting's secretary or chair): its PDF is fixed and the commission "
+    "members who counted sign it",
+    tag=TAG,
+    response=DocumentOut,
+    status=201,
+)
+async def issue_protocol(request: web.Request, election_id: int) -> DocumentOut:
+    async with unit(request) as (db, actor):
+        document = await issue_commission_protocol(request, db, actor, election_id)
+        return document_out(document, [])
+
+
+@routes.route(
+    "POST",
+    "/elections/{election_id}/approval",
+    summary="Put the signed protocol of the counting commission to the body's open vote "
+    "(the meeting's secretary or chair); adopting it approves the election",
+    tag=TAG,
+    response=ElectionOut,
+    status=201,
+)
+async def put_to_approval(request: web.Request, election_id: int) -> ElectionOut:
+    async with unit(request) as (db, actor):
+        service = _service(request, db, actor)
+        await service.put_to_approval(election_id)
         return await _out(service, election_id)

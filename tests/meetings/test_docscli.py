@@ -18,6 +18,7 @@ from tests.meetings.test_docverify import (
     FORGER_REGISTRY,
     NOW,
     REGISTRY,
+    commission_parts,
     keys_document,
     parts,
     revocation_list,
@@ -187,3 +188,27 @@ def test_the_verifier_needs_only_pynacl(files: dict[str, Path], tmp_path: Path) 
     assert done.returncode == 0, done.stdout + done.stderr
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report == {"refused": [], "outside": []}
+
+
+def test_a_commission_protocol_names_its_members(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`kvorum docs verify` on a counting commission's protocol: D-9 per member who
+    counted, no secretary or chair; one changed byte fails, naming the check."""
+    path = tmp_path / "протокол-счётной-комиссии.pdf"
+    data = commission_parts().signed()
+    path.write_bytes(data)
+    status, out = run(capsys, "verify", path)
+    assert status == 0, out
+    assert out.count("ok    D-9 commission: ") == 3
+    assert "D-7" not in out
+    assert "D-8" not in out
+    assert "ok    D-9 commission: Ким Алла Борисовна (member 53)" in out
+    assert "OK: commission_protocol № 1" in out
+    assert "signed by the commission member" in out
+    changed = bytearray(data)
+    changed[len(data) - 200] ^= 0x01
+    path.write_bytes(bytes(changed))
+    status, out = run(capsys, "verify", path)
+    assert status == 1
+    assert "FAIL  D-" in out

@@ -41,7 +41,7 @@ from meetings.docsign import (
     sign_pdf,
     signature_payload,
 )
-from meetings.docverify import CHECKS, DocReport, verify_pdf
+from meetings.docverify import MEETING_CHECKS, DocReport, verify_pdf
 from meetings.signedpdf import embed, extract
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,8 +65,21 @@ KEYS = {
     "chair": key("chair phone"),
     "thief": key("a stolen-looking key"),
     "outsider": key("member 33"),
+    "counter1": key("commission member 51"),
+    "counter2": key("commission member 52"),
+    "counter3": key("commission member 53"),
 }
-SERIALS = {"secretary": 1001, "chair": 1002, "thief": 1003, "outsider": 1004}
+SERIALS = {
+    "secretary": 1001,
+    "chair": 1002,
+    "thief": 1003,
+    "outsider": 1004,
+    "counter1": 1051,
+    "counter2": 1052,
+    "counter3": 1053,
+}
+#: The members of a counting commission who counted (and sign its protocol).
+COUNTERS = {"counter1": 51, "counter2": 52, "counter3": 53}
 CERTIFIED = utc("2026-01-10 08:00:00")
 CERTIFICATE_EXPIRES = utc("2027-01-10 08:00:00")
 FINALISED = utc("2026-03-02 10:00:00")
@@ -99,7 +112,13 @@ def certificate(
     issued_at: dt.datetime = CERTIFIED,
     expires_at: dt.datetime = CERTIFICATE_EXPIRES,
 ) -> SignedDocument:
-    members = {"secretary": SECRETARY, "chair": CHAIR, "thief": CHAIR, "outsider": OUTSIDER}
+    members = {
+        "secretary": SECRETARY,
+        "chair": CHAIR,
+        "thief": CHAIR,
+        "outsider": OUTSIDER,
+        **COUNTERS,
+    }
     return issue_certificate(
         KeyCertificate(
             serial=SERIALS[role],
@@ -266,7 +285,7 @@ def test_an_honest_document_passes_every_check(uncompressed: bool) -> None:
     data = parts(weasyprint_pdf(uncompressed)).signed()
     report = check(data)
     assert report.ok, report.text()
-    assert [c.name for c in report.checks] == list(CHECKS)
+    assert [c.name for c in report.checks] == list(MEETING_CHECKS)
     assert all(c.ok for c in report.checks)
     assert report.summary.startswith("OK: protocol № 7 of 2026-03-02")
     assert "the secretary Иванова Мария Петровна and the chair Петров Пётр Петрович" in (
@@ -541,11 +560,11 @@ def test_files_that_cannot_be_read_fail_closed() -> None:
     assert report.failed_checks("file") == [
         "no Kvorum signatures embedded (the PDF has no Kvorum update)"
     ]
-    for name in CHECKS[1:]:
+    for name in MEETING_CHECKS[1:]:
         assert report.failed_checks(name) == ["not checked: the file is not a signed Kvorum PDF"]
     assert report.summary == (
         "FAILED: D-1 file: no Kvorum signatures embedded (the PDF has no Kvorum update) "
-        f"(and {len(CHECKS) - 1} more)"
+        f"(and {len(MEETING_CHECKS) - 1} more)"
     )
     assert check(b"GIF89a").failed_checks("file") == ["not a PDF (it does not start with %PDF-)"]
     assert check(weasyprint_pdf()).failed_checks("file")
@@ -874,6 +893,123 @@ def _changed_original() -> bytes:
     return bytes(data)
 
 
+# --- a counting commission's protocol ------------------------------------------------------
+
+COUNTER_NAMES = {
+    "counter1": "Смирнова Ольга Ивановна",
+    "counter2": "Орлов Денис Сергеевич",
+    "counter3": "Ким Алла Борисовна",
+}
+
+
+def commission_parts(order: Sequence[str] = ("counter2", "counter1", "counter3")) -> Parts:
+    """A commission's protocol signed by its three members who counted, in ``order``
+    (any order: each names the signature before it)."""
+    pdf = weasyprint_pdf()
+    record = record_of(
+        pdf,
+        kind="commission_protocol",
+        number="№ 1",
+        title="Протокол счётной комиссии о результатах тайного голосования",
+        signers=tuple(Signer("commission", COUNTERS[c], COUNTER_NAMES[c]) for c in COUNTERS),
+    )
+    signatures: list[SignedDocument] = []
+    for minute, who in enumerate(order):
+        payload = signature_payload(
+            record,
+            "commission",
+            serial=SERIALS[who],
+            previous=signatures[-1] if signatures else None,
+            signed_at=SECRETARY_SIGNS + dt.timedelta(minutes=minute),
+            member=COUNTERS[who],
+        )
+        signatures.append(sign_document(payload, KEYS[who]))
+    return Parts(
+        pdf=pdf,
+        record=record,
+        signatures=signatures,
+        certificates=[certificate(c) for c in COUNTERS],
+        registry_keys=[keys_document()],
+        revocations=[revocation_list()],
+    )
+
+
+def test_a_commission_protocol_signed_by_its_members_passes() -> None:
+    report = check(commission_parts().signed(), keys=trusted())
+    assert report.ok, report.text()
+    assert [c.name for c in report.checks if c.name != "commission"] == [
+        "file",
+        "unchanged",
+        "pdf",
+        "trust",
+        "revocations",
+        "signatures",
+    ]
+    signed = [c.params["signer"] for c in report.checks if c.name == "commission"]
+    assert sorted(signed) == sorted(COUNTER_NAMES.values())
+    assert "D-9 commission" in report.text()
+    assert "the commission member Смирнова Ольга Ивановна" in report.summary
+    # The marks: a box per member who counted, «Член счётной комиссии».
+    lines = docsign.stamp_lines(
+        commission_parts().record, commission_parts().signatures, commission_parts().certificates
+    )
+    assert [box[1] for box in lines] == [
+        f"Член счётной комиссии: {COUNTER_NAMES[c]}" for c in COUNTERS
+    ]
+
+
+def test_a_commission_protocol_missing_a_member_fails_naming_them() -> None:
+    signed = commission_parts(("counter1", "counter2"))
+    report = check(signed.signed(), keys=trusted())
+    assert not report.ok
+    found = failures(report)
+    assert any("Ким Алла Борисовна has not signed" in m for m in found["commission"])
+    assert "signatures" in found
+
+
+def test_a_commission_protocol_signed_by_an_outsider_fails() -> None:
+    signed = commission_parts()
+    record = signed.record
+    # The outsider signs as if a member: the record does not name them.
+    payload = dict(signed.signatures[-1].payload)
+    payload.update(member=OUTSIDER, serial=SERIALS["outsider"])
+    payload["previous"] = envelope_digest(signed.signatures[-1])
+    signed.signatures.append(sign_document(payload, KEYS["outsider"]))
+    signed.certificates.append(certificate("outsider"))
+    report = check(signed.signed(), keys=trusted())
+    assert not report.ok
+    assert any("does not name" in m for m in failures(report)["signatures"])
+    with pytest.raises(KeyError):
+        record.signer("commission", OUTSIDER)
+
+
+def _forged_counter() -> bytes:
+    signed = commission_parts()
+    payload = dict(signed.signatures[0].payload)
+    signed.signatures[0] = sign_document(payload, KEYS["thief"])
+    # The chain is re-made so only the forged key is wrong.
+    for index in range(1, len(signed.signatures)):
+        later = dict(signed.signatures[index].payload)
+        later["previous"] = envelope_digest(signed.signatures[index - 1])
+        member = next(c for c, m in COUNTERS.items() if m == later["member"])
+        signed.signatures[index] = sign_document(later, KEYS[member])
+    return signed.signed()
+
+
+def test_a_commission_record_is_checked() -> None:
+    pdf = weasyprint_pdf()
+    with pytest.raises(CredentialError, match="signed by its members only"):
+        record_of(pdf, kind="commission_protocol")
+    with pytest.raises(CredentialError, match="must be different members"):
+        record_of(
+            pdf,
+            kind="commission_protocol",
+            signers=(Signer("commission", 51, "А"), Signer("commission", 51, "Б")),
+        )
+    with pytest.raises(CredentialError, match="secretary and the chair"):
+        record_of(pdf, signers=(Signer("commission", 51, "А"),))
+
+
 #: A file failing each check of "What the verifier checks".
 FAILING = {
     "D-1": lambda: weasyprint_pdf(),
@@ -884,6 +1020,7 @@ FAILING = {
     "D-6": _unsigned_chair,
     "D-7": _forged_secretary,
     "D-8": _revoked_chair,
+    "D-9": _forged_counter,
 }
 
 

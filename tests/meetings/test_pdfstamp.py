@@ -177,3 +177,26 @@ def test_a_file_signed_without_marks_still_verifies() -> None:
     assert report.ok, report.text()
     (line,) = [c.message for c in report.checks if c.name == "unchanged"]
     assert "signed without signature marks" in line
+
+
+def test_more_than_two_boxes_go_in_rows_the_first_highest() -> None:
+    """A commission's protocol signed by three: two boxes in the upper row, the third on
+    the bottom margin; two boxes stay exactly where a meeting's document has them."""
+    box = ("Документ подписан электронной подписью", "Член счётной комиссии: А", "3", "4", "5")
+    three = pdfstamp.overlay([box, box, box]).content
+    rectangles = [
+        tuple(float(v) for v in m)
+        for m in re.findall(rb"0\.6 w ([0-9.]+) ([0-9.]+) [0-9.]+ [0-9.]+ re S", three)
+    ]
+    height = 2 * pdfstamp.PADDING + pdfstamp.LEADING * len(box)
+    upper = round(pdfstamp.BOTTOM + height + pdfstamp.GAP, 2)
+    assert rectangles == [
+        (pdfstamp.LEFT, upper),
+        (round(pdfstamp.LEFT + pdfstamp.BOX_WIDTH + pdfstamp.GAP, 2), upper),
+        (pdfstamp.LEFT, pdfstamp.BOTTOM),
+    ]
+    two = pdfstamp.overlay([box, box]).content
+    assert [float(m) for m in re.findall(rb"0\.6 w [0-9.]+ ([0-9.]+) ", two)] == [
+        pdfstamp.BOTTOM,
+        pdfstamp.BOTTOM,
+    ]

@@ -1325,6 +1325,33 @@ ROUTES: list[Route] = [
         who(tried=PREPARERS, **{"403": "seated auditor", "404": "unseated"}),
         _then(_param(election_id="absentee_election"), _form(_commission_form)),
     ),
+    # The commission's protocol: issued by a commission member or the meeting's
+    # secretary or chair, put to the body's vote by the secretary or chair. The election
+    # is in draft (not counted), so the allowed callers reach the refusal of the state.
+    Route(
+        "POST",
+        "/api/v1/elections/{election_id}/protocol",
+        who(tried=OFFICERS, **{"403": "registrar seated auditor", "404": "unseated"}),
+        _param(election_id="election"),
+    ),
+    Route(
+        "POST",
+        "/elections/{election_id}/protocol",
+        who(tried=OFFICERS, **{"403": "registrar seated auditor", "404": "unseated"}),
+        _then(_param(election_id="election"), _form({})),
+    ),
+    Route(
+        "POST",
+        "/api/v1/elections/{election_id}/approval",
+        who(tried=OFFICERS, **{"403": "registrar seated auditor", "404": "unseated"}),
+        _param(election_id="election"),
+    ),
+    Route(
+        "POST",
+        "/elections/{election_id}/approval",
+        who(tried=OFFICERS, **{"403": "registrar seated auditor", "404": "unseated"}),
+        _then(_param(election_id="election"), _form({})),
+    ),
     # --- documents ------------------------------------------------------------------------
     Route(
         "GET",

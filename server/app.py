@@ -45,6 +45,7 @@ from server.views import (
     meetings_api,
     registry_api,
     registry_pages,
+    secret_pages,
     signing_keys,
     vote_pages,
     votes_api,
@@ -177,5 +178,6 @@ def create_app(settings: Settings, *, mailer: Mailer | None = None) -> web.Appli
     distribution_pages.install(app)
     vote_pages.install(app)
     election_pages.install(app)
+    secret_pages.install(app)
     app.router.add_static("/static", STATIC, append_version=True)
     return app

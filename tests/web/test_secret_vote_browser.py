@@ -1,0 +1,202 @@
+"""A secret election end to end in Chromium, every person in their own browser with their
+own signing key: the three members of the counting commission (threshold 2) make the
+election key on its page in their three browsers (transport keys, dealing, shares checked,
+each share kept and its backup file downloaded), the body's chair opens the vote, one
+voter challenges their encrypted ballot (it is spoiled and shows what it held) and then
+casts, the others cast, the chair closes, two of the three count in their browsers, and
+the count page shows the result checked. The audit bundle passes the offline verifier.
+Screenshots at 1280 and 360 px are saved for a person to look at."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from playwright.async_api import expect
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ballots.secretverify import verify_secret_bundle
+from meetings.elections.models import ElectionState
+from meetings.elections.schemas import AbsenteeElectionIn, CandidateIn, CommissionIn
+from meetings.elections.services import ElectionService
+from registry.models import Role
+from server.keys import KEYRING
+from tests import factories as f
+from tests.factories import LiveServer
+from tests.web.test_election_browser import _shots
+from tests.web.test_vote_browser import enrol_key, logged_in
+
+PASSPHRASE = "первый снег над Камой"
+
+
+async def _make_key(page: Any, tmp_path: Path, name: str) -> None:
+    """On the key page: wait for the share to be kept, download its backup, confirm."""
+    backup = page.locator('[data-role="backup"]')
+    await expect(backup).to_be_visible(timeout=60_000)
+    await page.get_by_label("Пароль файла").fill("короткий")
+    await page.get_by_label("Пароль ещё раз").fill("короткий")
+    await page.get_by_role("button", name="Скачать резервную копию").click()
+    await expect(page.locator('[data-role="backup-message"]')).to_contain_text("не короче 12")
+    await page.get_by_label("Пароль файла").fill(PASSPHRASE)
+    await page.get_by_label("Пароль ещё раз").fill(PASSPHRASE)
+    async with page.expect_download() as info:
+        await page.get_by_role("button", name="Скачать резервную копию").click()
+    download = await info.value
+    saved = tmp_path / f"{name}-share.json"
+    await download.save_as(saved)
+    assert '"kvorum-commission-share-backup"' in saved.read_text("utf-8")
+    await page.get_by_role("button", name="Я сохранил(а) файл и помню пароль").click()
+
+
+async def _vote(page: Any, live: LiveServer, election_id: int, marks: list[str]) -> None:
+    """Mark «за»/«против» per candidate, encrypt and cast; the receipt is checked."""
+    await page.goto(live.url(f"/elections/{election_id}/ballot"))
+    choices = page.locator('[data-role="choices"] fieldset')
+    await expect(choices).to_have_count(len(marks))
+    for row, mark in zip(await choices.all(), marks, strict=True):
+        await row.get_by_label(mark, exact=True).check()
+    await page.get_by_role("button", name="Зашифровать бюллетень").click()
+    await page.get_by_role("button", name="Отправить бюллетень").click()
+    await expect(page.locator('[data-role="message"]')).to_contain_text("Бюллетень принят")
+    await expect(page.locator('[data-role="receipt-check"]')).to_have_attribute("data-ok", "yes")
+
+
+async def test_a_secret_election_is_keyed_cast_challenged_and_counted_in_the_browsers(
+    browser: Any, live_server: LiveServer, db: AsyncSession, tmp_path: Path
+) -> None:
+    setup = await f.meeting(db, size=5, items=1)
+    chair_m, *rest = setup.members
+    commission = rest[:3]  # the secretary and two members count
+    voter_m = rest[3]
+    chair_context = await logged_in(browser, live_server, db, chair_m, Role.CHAIR, Role.MEMBER)
+    contexts = [await logged_in(browser, live_server, db, m) for m in commission]
+    voter_context = await logged_in(browser, live_server, db, voter_m)
+    for context in [chair_context, *contexts, voter_context]:
+        await enrol_key(context, live_server)
+
+    # An election of the body's chair between meetings, its commission appointed.
+    elections = ElectionService(
+        db, setup.actor(chair_m, Role.CHAIR), live_server.server.app[KEYRING]
+    )
+    election = await elections.create_absentee(
+        AbsenteeElectionIn(
+            body_id=setup.body.id,
+            office="председатель комитета",
+            form="approve_each",
+            closes_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=3),
+        )
+    )
+    first, second = "Лебедева Ольга Ивановна", "Орлов Пётр Сергеевич"
+    for name in (first, second):
+        await elections.nominate(
+            election.id, CandidateIn(name=name, nominated_by="самовыдвижение", consent=True)
+        )
+    await elections.transition(election.id, ElectionState.CANDIDATES_CLOSED)
+    await elections.appoint_commission(
+        election.id, CommissionIn(member_ids=[m.id for m in commission], threshold=2)
+    )
+    eid = election.id
+    await db.commit()
+
+    # --- the commission makes the key, each member in their own browser ----------------
+    pages = []
+    for context in contexts:
+        page = await context.new_page()
+        await page.goto(live_server.url(f"/elections/{eid}"))
+        await page.get_by_role("link", name="Создание ключа выборов").click()
+        await page.wait_for_url(f"**/elections/{eid}/key")
+        pages.append(page)
+    for n, page in enumerate(pages):
+        await _make_key(page, tmp_path, f"member-{n + 1}")
+    progress = pages[0].locator('[data-role="progress"] tr')
+    await expect(progress).to_have_count(3)
+    for row in await progress.all():
+        await expect(row).to_have_attribute("data-dealt", "yes")
+    await _shots(pages[0], tmp_path, "secret-key-dealt")
+    await pages[0].get_by_role("button", name="Завершить создание ключа").click()
+    for page in pages:
+        await expect(page.locator("#secret-key")).to_have_attribute("data-done", "yes")
+        await expect(page.locator('[data-role="step"]')).to_contain_text("Готово")
+    await _shots(pages[1], tmp_path, "secret-key-done")
+
+    # --- the chair opens the vote -------------------------------------------------------
+    chair = await chair_context.new_page()
+    await chair.goto(live_server.url(f"/elections/{eid}"))
+    await expect(chair.get_by_role("button", name="Закрыть тайное голосование")).to_have_count(0)
+    await chair.get_by_role("button", name="Открыть тайное голосование").click()
+    state = chair.locator('[data-role="election-state"]')
+    await expect(state).to_have_attribute("data-state", "open")
+    await expect(chair.get_by_role("button", name="Открыть тайное голосование")).to_have_count(0)
+
+    # --- a voter challenges the encryption, then casts ----------------------------------
+    voter = await voter_context.new_page()
+    await voter.goto(live_server.url(f"/elections/{eid}"))
+    await voter.get_by_role("link", name="Перейти к бюллетеню").click()
+    await voter.wait_for_url(f"**/elections/{eid}/ballot")
+    await expect(voter.locator('[data-role="checked"]')).to_contain_text("sha256:")
+    rows = voter.locator('[data-role="choices"] fieldset')
+    await expect(rows).to_have_count(2)
+    # Two «за» for one seat are refused before anything is encrypted.
+    await rows.nth(0).get_by_label("за", exact=True).check()
+    await rows.nth(1).get_by_label("за", exact=True).check()
+    await voter.get_by_role("button", name="Зашифровать бюллетень").click()
+    await expect(voter.locator('[data-role="message"]')).to_have_text(
+        "Отметьте «за» не более чем 1."
+    )
+    await rows.nth(1).get_by_label("против", exact=True).check()
+    await voter.get_by_role("button", name="Зашифровать бюллетень").click()
+    await voter.get_by_role("button", name="Проверить шифрование").click()
+    audit = voter.locator('[data-role="audit"]')
+    await expect(audit).to_have_attribute("data-same", "yes")
+    await expect(audit).to_contain_text(f"{first} — за; {second} — против")
+    await expect(voter.locator('[data-role="message"]')).to_contain_text("зашифрован заново")
+    await _shots(voter, tmp_path, "secret-ballot-challenged")
+    await voter.get_by_role("button", name="Отправить бюллетень").click()
+    await expect(voter.locator('[data-role="message"]')).to_contain_text("Бюллетень принят")
+    await expect(voter.locator('[data-role="receipt-check"]')).to_have_attribute("data-ok", "yes")
+    await _shots(voter, tmp_path, "secret-ballot-cast")
+
+    # --- the others cast; the chair's page shows who has voted, not how -----------------
+    await _vote(chair, live_server, eid, ["за", "против"])
+    await _vote(pages[0], live_server, eid, ["против", "за"])
+    await _vote(pages[1], live_server, eid, ["за", "против"])
+    await chair.goto(live_server.url(f"/elections/{eid}"))
+    voted = chair.locator('[data-role="secret-voted"]')
+    await expect(voted).to_have_attribute("data-count", "4")
+    await expect(voted).to_contain_text(voter_m.full_name)
+    await _shots(chair, tmp_path, "secret-election-open")
+
+    # --- the chair closes; two of the three count ---------------------------------------
+    chair.on("dialog", lambda dialog: dialog.accept())
+    await chair.get_by_role("button", name="Закрыть тайное голосование").click()
+    await expect(state).to_have_attribute("data-state", "closed")
+    for page in pages[:2]:
+        await page.goto(live_server.url(f"/elections/{eid}"))
+        await page.get_by_role("link", name="Подсчёт голосов").click()
+        await page.wait_for_url(f"**/elections/{eid}/count")
+        await expect(page.locator("#secret-count")).to_have_attribute("data-board", "ok")
+        await expect(page.locator('[data-role="board"]')).to_contain_text(
+            "бюллетеней учтено 4, испорчено при проверке 1"
+        )
+        await page.get_by_role("button", name="Расшифровать свою часть и подписать").click()
+    count = pages[0].locator("#secret-count")
+    await expect(count).to_have_attribute("data-counted", "yes", timeout=30_000)
+    result = pages[0].locator('[data-role="result"]')
+    await expect(result).to_have_attribute("data-checked", "yes")
+    await expect(result.locator('tr[data-option="0"]')).to_contain_text(f"{first}31")
+    await expect(result.locator('tr[data-option="1"]')).to_contain_text(f"{second}13")
+    await expect(result).to_contain_text(f"Избраны: {first}.")
+    await _shots(pages[0], tmp_path, "secret-count-result")
+
+    # --- the audit bundle passes the offline verifier -----------------------------------
+    response = await chair_context.request.get(
+        live_server.url(f"/api/v1/elections/{eid}/secret/bundle")
+    )
+    assert response.status == 200, await response.text()
+    data = await response.body()
+    report = verify_secret_bundle(data, trusted=live_server.server.app[KEYRING].public_keys())
+    assert report.ok, report.problems
+    tampered = data.replace(b'"took_part":4', b'"took_part":5')
+    assert tampered != data
+    assert not verify_secret_bundle(tampered).ok

@@ -34,9 +34,7 @@ class SecretVote(Base):
     __tablename__ = "secret_vote"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    phase: Mapped[SecretPhase] = mapped_column(
-        enum_column(SecretPhase), default=SecretPhase.KEYGEN
-    )
+    phase: Mapped[SecretPhase] = mapped_column(enum_column(SecretPhase), default=SecretPhase.KEYGEN)
     # The signed draft definition (key "" and dealers []), issued when the commission
     # was constituted, and the final one, signed at the opening (envelopes, JSON).
     draft: Mapped[str] = mapped_column(Text)

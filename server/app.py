@@ -45,6 +45,7 @@ from server.views import (
     meetings_api,
     registry_api,
     registry_pages,
+    secret_api,
     secret_pages,
     signing_keys,
     vote_pages,
@@ -145,6 +146,7 @@ def create_app(settings: Settings, *, mailer: Mailer | None = None) -> web.Appli
     app.cleanup_ctx.append(_keyring)
     app.cleanup_ctx.append(_housekeeping)
     app.cleanup_ctx.append(votes_api.board_context)
+    app.cleanup_ctx.append(secret_api.secret_board_context)
     app.cleanup_ctx.append(votes_api.vote_sweeper)
     app.on_response_prepare.append(security_headers)
 
@@ -158,6 +160,7 @@ def create_app(settings: Settings, *, mailer: Mailer | None = None) -> web.Appli
         meetings_api.routes,
         votes_api.routes,
         elections_api.routes,
+        secret_api.routes,
         document_pages.routes,
         distribution_pages.routes,
     )

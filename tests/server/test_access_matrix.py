@@ -1325,6 +1325,53 @@ ROUTES: list[Route] = [
         who(tried=PREPARERS, **{"403": "seated auditor", "404": "unseated"}),
         _then(_param(election_id="absentee_election"), _form(_commission_form)),
     ),
+    # --- secret votes: the election is in draft, so it has no secret vote yet and whoever
+    # may see it reaches that refusal; ballots and spoils are authenticated by signature.
+    *(
+        Route(
+            "GET",
+            f"/api/v1/elections/{{election_id}}/secret{tail}",
+            who(tried=VIEWERS, **{"404": "unseated"}),
+            _param(election_id="election"),
+        )
+        for tail in ("", "/entries", "/certificates", "/shares", "/bundle")
+    ),
+    *(
+        Route(
+            "POST",
+            f"/api/v1/elections/{{election_id}}/secret/{tail}",
+            who(tried=VIEWERS, **{"404": "unseated"}),
+            _then(_param(election_id="election"), _json(_signature_shape)),
+        )
+        for tail in ("transport-keys", "complaints", "partials")
+    ),
+    Route(
+        "POST",
+        "/api/v1/elections/{election_id}/secret/dealings",
+        who(tried=VIEWERS, **{"404": "unseated"}),
+        _then(
+            _param(election_id="election"),
+            _json(lambda c: {"dealer": _signature_shape(c), "shares": []}),
+        ),
+    ),
+    *(
+        Route(
+            "POST",
+            f"/api/v1/elections/{{election_id}}/secret/{tail}",
+            who(tried=VIEWERS, **{"404": "unseated"}),
+            _param(election_id="election"),
+        )
+        for tail in ("key", "open", "close")
+    ),
+    *(
+        Route(
+            "POST",
+            f"/api/v1/elections/{{election_id}}/secret/{tail}",
+            who(tried=EVERYONE),
+            _then(_param(election_id="election"), _json(_signature_shape)),
+        )
+        for tail in ("ballots", "spoils")
+    ),
     # --- documents ------------------------------------------------------------------------
     Route(
         "GET",

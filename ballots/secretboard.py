@@ -1,0 +1,380 @@
+"""The bulletin board of secret votes: appending a member's signed document (a dealer's
+message, a complaint, a ballot, a spoiling, a partial decryption) to a secret vote's
+hash chain.
+
+The board takes exactly what its audit accepts: the stored entries are replayed by
+:class:`ballots.secretverify.BoardReplay` (kept in memory between appends, rebuilt
+whenever the stored head is not the one it holds) and the new entry is applied with
+``accepting=True`` before it is written. One append per vote at a time — an asyncio
+lock in the process, the vote row's lock in the database (``SELECT … FOR UPDATE`` on
+PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite) across processes — so each entry has
+exactly one place. The receipt is signed only after the commit returned; a document
+sent again gets its entry's receipt again.
+
+Proofs are the expensive part of a ballot (a few milliseconds); they are checked by
+:func:`crypto.secretballot.check_ballot` in a worker thread before the lock is taken
+(libsodium releases the GIL), and the replay, under the lock, takes the ballot it
+checked (``BoardReplay.prechecked``) instead of checking the same bytes again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ballots.secretformats import DOCUMENT_TYPES, entry_hash, entry_payload
+from ballots.secretmodels import SecretEntry, SecretPhase, SecretVote
+from ballots.secretverify import BoardReplay, Refused, open_replay
+from crypto.canonical import CanonicalJSONError, canonicalize, parse_json
+from crypto.envelope import SignedDocument, sign_document
+from crypto.errors import CredentialError, SecretBallotError
+from crypto.instant import format_instant
+from crypto.secretballot import check_ballot
+from registry.credentials import KEY_CERTIFICATE
+from registry.errors import Conflict, DomainError, InvalidInput, PermissionDenied
+from registry.models import IssuedCredential
+from registry.orm import utcnow
+from registry.registrykey import RegistryKeyring
+
+__all__ = [
+    "RECEIPT_TYPE",
+    "Appended",
+    "Hook",
+    "SecretBoard",
+    "refusal",
+    "secret_refusal",
+]
+
+log = logging.getLogger("kvorum.secretboard")
+
+RECEIPT_TYPE = "kvorum.secret-receipt"
+
+#: Reason code → the domain error it is answered with (the HTTP status follows).
+_CLASSES: dict[str, type[DomainError]] = {
+    "bad_signature": PermissionDenied,
+    "not_on_roll": PermissionDenied,
+    "not_on_commission": PermissionDenied,
+    "revoked": PermissionDenied,
+    "not_yours": PermissionDenied,
+    "out_of_time": Conflict,
+    "closed": Conflict,
+    "not_open": Conflict,
+    "counted": Conflict,
+    "repeated_ballot": Conflict,
+    "duplicate_trustee": Conflict,
+    "already_published": Conflict,
+    "dealing_started": Conflict,
+    "transport_keys_missing": Conflict,
+    "dealings_missing": Conflict,
+    "complaints_unanswered": Conflict,
+    "not_enough_decryptions": Conflict,
+    "election_state": Conflict,
+    "commission_without_key": Conflict,
+    "no_secret_vote": Conflict,
+}
+
+
+def refusal(reason: str, message: str, check: str | None = None) -> DomainError:
+    """The domain error of a refusal: ``code`` the reason, ``check`` the check id (when
+    one applies), the page's words under ``error.secret.<reason>``."""
+    error = _CLASSES.get(reason, InvalidInput)(message, code=reason, key=f"secret.{reason}")
+    error.check = check  # type: ignore[attr-defined]
+    return error
+
+
+def secret_refusal(exc: Refused) -> DomainError:
+    """A :class:`Refused` of the replay as the domain error the API answers with."""
+    return refusal(exc.reason, f"{exc.where}: {exc.message}", exc.check)
+
+
+@dataclass(frozen=True)
+class Appended:
+    """Where a document went on the board, and its receipt."""
+
+    seq: int
+    hash: str
+    received_at: dt.datetime
+    receipt: dict[str, Any]
+    resent: bool = False
+
+
+#: What a caller does in the appending transaction, after the replay took the entry and
+#: before the commit: store what goes with it (a dealer's shares), count.
+Hook = Callable[[AsyncSession, SecretVote, BoardReplay], Awaitable[None]]
+
+
+@dataclass
+class _Cached:
+    key: tuple[str, bool, int, str]
+    replay: BoardReplay
+
+
+def second(moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(dt.UTC).replace(microsecond=0)
+
+
+class SecretBoard:
+    """One per process (``server.keys.SECRET_BOARD``): the per-vote locks and the
+    replays kept between appends."""
+
+    def __init__(
+        self, sessionmaker: async_sessionmaker[AsyncSession], keyring: RegistryKeyring
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.keyring = keyring
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._replays: dict[int, _Cached] = {}
+
+    def lock(self, vote_id: int) -> asyncio.Lock:
+        return self._locks.setdefault(vote_id, asyncio.Lock())
+
+    def forget(self, vote_id: int) -> None:
+        self._replays.pop(vote_id, None)
+
+    # --- replaying ------------------------------------------------------------------------
+
+    async def replay(self, db: AsyncSession, vote: SecretVote) -> BoardReplay:
+        """The vote's board replayed up to its stored head (under the definition in
+        force: the draft during key generation, the final one after the opening)."""
+        draft = vote.definition is None
+        key = (vote.fingerprint or "draft", vote.closed_at is not None, vote.length, vote.head)
+        cached = self._replays.get(vote.id)
+        if cached is not None and cached.key == key:
+            return cached.replay
+        self._replays.pop(vote.id, None)
+        definition = json.loads(vote.draft if draft else str(vote.definition))
+        certificates = await certificates_of(db, definition["payload"])
+        replay = open_replay(
+            definition,
+            certificates,
+            self.keyring.public_keys(),
+            vote.closed_at,
+            draft=draft,
+        )
+        rows = await db.execute(
+            select(SecretEntry.seq, SecretEntry.entry)
+            .where(SecretEntry.vote_id == vote.id)
+            .order_by(SecretEntry.seq)
+        )
+        for seq, text in rows.tuples():
+            replay.apply(seq, json.loads(text))
+            replay.unlinked.clear()
+            replay.misdated.clear()
+        self._replays[vote.id] = _Cached(key, replay)
+        return replay
+
+    # --- appending ------------------------------------------------------------------------
+
+    async def append(
+        self,
+        vote_id: int,
+        kind: str,
+        document: Mapping[str, Any],
+        *,
+        phases: tuple[SecretPhase, ...],
+        hook: Hook | None = None,
+    ) -> Appended:
+        """Append ``document`` (a member-signed envelope of ``kind``) to the board of
+        ``vote_id`` if the vote is in one of ``phases`` and the replay accepts it;
+        returns its place and receipt once committed. A resent document gets its
+        entry's receipt again."""
+        envelope = _envelope(document, kind)
+        digest = hashlib.sha256(str(envelope["signature"]).encode()).hexdigest()
+        checked = await self._precheck(vote_id, kind, envelope)
+        async with self.lock(vote_id):
+            try:
+                return await self._append(vote_id, kind, envelope, digest, phases, hook, checked)
+            except BaseException:
+                # Whatever the replay took before the failure was never committed.
+                self.forget(vote_id)
+                raise
+
+    async def _precheck(self, vote_id: int, kind: str, envelope: dict[str, Any]) -> Any:
+        """A ballot's proofs checked outside the lock (in a thread; libsodium releases
+        the GIL), against the replay as it stands: the same bytes are not checked again
+        under the lock. Anything wrong here is left for the replay to refuse."""
+        cached = self._replays.get(vote_id)
+        if kind != "ballot" or cached is None:
+            return None
+        replay = cached.replay
+        payload = envelope["payload"]
+        serial = payload.get("serial") if isinstance(payload, dict) else None
+        held = replay.certificates.get(serial) if type(serial) is int else None
+        election = replay.definition.maybe_election
+        if held is None or election is None or "ballot" not in payload:
+            return None
+        try:
+            ballot = await asyncio.to_thread(check_ballot, election, held[1], payload["ballot"])
+        except (SecretBallotError, CredentialError, ValueError, TypeError, KeyError):
+            return None
+        return (election, held[1], canonicalize(payload["ballot"]), ballot)
+
+    async def _append(
+        self,
+        vote_id: int,
+        kind: str,
+        envelope: dict[str, Any],
+        digest: str,
+        phases: tuple[SecretPhase, ...],
+        hook: Hook | None,
+        checked: Any,
+    ) -> Appended:
+        async with self.sessionmaker() as db, db.begin():
+            vote = await db.scalar(
+                select(SecretVote).where(SecretVote.id == vote_id).with_for_update()
+            )
+            if vote is None:
+                raise refusal("no_secret_vote", "no such secret vote")
+            again = await db.scalar(
+                select(SecretEntry).where(
+                    SecretEntry.vote_id == vote.id, SecretEntry.digest == digest
+                )
+            )
+            if again is not None:  # a resend (its answer was lost): the same receipt
+                return Appended(
+                    again.seq,
+                    again.hash,
+                    again.received_at,
+                    self.receipt(vote, again.seq, again.hash, again.received_at),
+                    resent=True,
+                )
+            now = second(utcnow())
+            _require_phase(vote, kind, phases, now)
+            replay = await self.replay(db, vote)
+            # Whole seconds: the opening is after the last key-generation entry and the
+            # close after the last ballot (meetings/elections/secretvote.py), so an entry
+            # of the next phase may be stamped up to a second ahead of the clock.
+            floor = vote.closed_at if kind == "partial" else vote.opens_at
+            received = max(now, vote.board_time or now, floor or now)
+            seq = vote.length + 1
+            entry = entry_payload(vote.id, seq, vote.head, kind, envelope, received)
+            _require_roll(replay, kind, envelope)
+            if checked is not None and checked[0] is replay.definition.maybe_election:
+                replay.prechecked = {(checked[1], checked[2]): checked[3]}
+            try:
+                replay.apply(seq, entry, accepting=True)
+            except Refused as exc:
+                raise secret_refusal(exc) from exc
+            finally:
+                replay.prechecked = {}
+            serial = envelope["payload"]["serial"]
+            member = replay.certificates[serial][0]
+            await _require_unrevoked(db, serial)
+            text = canonicalize(entry).decode()
+            address = entry_hash(entry)
+            db.add(
+                SecretEntry(
+                    vote_id=vote.id,
+                    seq=seq,
+                    kind=kind,
+                    member_id=member,
+                    serial=serial,
+                    entry=text,
+                    hash=address,
+                    digest=digest,
+                    received_at=received,
+                )
+            )
+            vote.length, vote.head, vote.board_time = seq, address, received
+            await db.flush()
+            if hook is not None:
+                await hook(db, vote, replay)
+            self._replays[vote.id] = _Cached(
+                (vote.fingerprint or "draft", vote.closed_at is not None, seq, address),
+                replay,
+            )
+            # Committed (synchronously, on both backends): now the receipt.
+        return Appended(seq, address, received, self.receipt(vote, seq, address, received))
+
+    def receipt(
+        self, vote: SecretVote, seq: int, address: str, received: dt.datetime
+    ) -> dict[str, Any]:
+        """The registry's receipt for an entry (``docs/ballots.md``, "Secret votes")."""
+        key = self.keyring.current
+        payload = {
+            "type": RECEIPT_TYPE,
+            "v": 1,
+            "vote": vote.id,
+            "definition": vote.fingerprint or None,
+            "seq": seq,
+            "entry": address,
+            "received_at": format_instant(received),
+            "issuer": key.public_key.key_id,
+        }
+        return sign_document(payload, key).to_json()
+
+
+async def certificates_of(db: AsyncSession, definition: Mapping[str, Any]) -> list[Any]:
+    """The key certificates (signed documents) of a definition's roll, by serial."""
+    serials = sorted({s for item in definition["roll"] for s in item["keys"]})
+    out: list[Any] = []
+    for start in range(0, len(serials), 5000):
+        rows = await db.scalars(
+            select(IssuedCredential.document)
+            .where(
+                IssuedCredential.serial.in_(serials[start : start + 5000]),
+                IssuedCredential.kind == KEY_CERTIFICATE,
+            )
+            .order_by(IssuedCredential.serial)
+        )
+        out.extend(json.loads(document) for document in rows.all())
+    return out
+
+
+def _envelope(document: Mapping[str, Any], kind: str) -> dict[str, Any]:
+    """The signed envelope as canonical JSON data; refused if it is none."""
+    try:
+        parsed = SignedDocument.parse(dict(document))
+    except (CredentialError, CanonicalJSONError, TypeError, ValueError) as exc:
+        raise refusal("bad_entry", f"not a signed document: {exc}", "V-210") from exc
+    value = parse_json(canonicalize(parsed.to_json()))
+    assert isinstance(value, dict)
+    if value["payload"].get("type") != DOCUMENT_TYPES[kind]:
+        raise refusal("bad_entry", f"not a {DOCUMENT_TYPES[kind]}", "V-210")
+    return value
+
+
+def _require_phase(
+    vote: SecretVote, kind: str, phases: tuple[SecretPhase, ...], now: dt.datetime
+) -> None:
+    if vote.phase not in phases:
+        if vote.phase is SecretPhase.COUNTED:
+            raise refusal("counted", "the vote is counted: its board is complete")
+        if kind in ("ballot", "spoil"):
+            reason = (
+                "not_open"
+                if vote.phase in (SecretPhase.KEYGEN, SecretPhase.KEY_READY)
+                else "closed"
+            )
+            raise refusal(reason, f"the vote is {vote.phase.value}: no ballots now", "V-214")
+        raise refusal("out_of_time", f"the vote is {vote.phase.value}: no {kind} now", "V-214")
+    if kind in ("ballot", "spoil") and vote.closes_at is not None and now >= vote.closes_at:
+        raise refusal("closed", "the deadline has passed", "V-214")
+
+
+def _require_roll(replay: BoardReplay, kind: str, envelope: Mapping[str, Any]) -> None:
+    """A voter not on the roll (or a key not on it) is told so, before the replay
+    would call it an unknown serial."""
+    serial = envelope["payload"].get("serial")
+    if type(serial) is int and serial in replay.certificates:
+        return
+    if kind in ("ballot", "spoil"):
+        raise refusal("not_on_roll", f"key {serial!r:.20} is not on this vote's roll", "V-212")
+    raise refusal("not_on_commission", f"key {serial!r:.20} is not a commission member's", "V-213")
+
+
+async def _require_unrevoked(db: AsyncSession, serial: int) -> None:
+    revoked = await db.scalar(
+        select(IssuedCredential.revoked_at).where(IssuedCredential.serial == serial)
+    )
+    if revoked is not None:
+        raise refusal("revoked", f"key certificate {serial} is revoked", "V-212")

@@ -84,7 +84,7 @@ async def test_a_secret_election_is_keyed_cast_challenged_and_counted_in_the_bro
             body_id=setup.body.id,
             office="председатель комитета",
             form="approve_each",
-            closes_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=3),
+            closes_at=dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(days=3),
         )
     )
     first, second = "Лебедева Ольга Ивановна", "Орлов Пётр Сергеевич"

@@ -45,12 +45,14 @@ def _on_commission(e: ElectionOut, member_id: int | None) -> bool:
 
 def secret_links(e: ElectionOut, member_id: int | None, roles: list[str]) -> list[str]:
     """Which of the secret vote's pages the election's page links to for this reader:
-    ``key`` (commission members and those who prepare it, once the commission is
-    constituted), ``ballot`` (the body's members while the vote is open), ``count``
-    (commission members from the close)."""
+    ``key`` (commission members once the commission is constituted, who come back to it
+    for their share's backup; those who prepare it while the key is being made),
+    ``ballot`` (the body's members while the vote is open), ``count`` (commission
+    members and those who prepare it, from the close)."""
     links: list[str] = []
     mine = _on_commission(e, member_id)
-    if e.state in _KEY_STATES and (mine or "preparer" in roles):
+    keygen = e.state in (ElectionState.COMMISSION_CONSTITUTED, ElectionState.KEY_READY)
+    if (e.state in _KEY_STATES and mine) or (keygen and "preparer" in roles):
         links.append("key")
     if e.state is ElectionState.OPEN and "member" in roles:
         links.append("ballot")

@@ -198,6 +198,7 @@ $("cast").addEventListener("click", async () => {
     page.root.dataset.voted = "yes";
     message(format(text.accepted, { seq: answer.seq, choice }), "success");
     showReceipt(answer, await checkReceipt(answer.receipt));
+    await tick(); // my own ballot moves the count at once
   } catch (error) {
     message(format(text.refused, { reason: reasonOf(error, text) }), "error");
   }

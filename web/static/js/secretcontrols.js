@@ -1,10 +1,9 @@
-// The secret vote's panel on an election's page: the chair opens and closes it (the
+// The secret vote's panel on an election's page and in the meeting's room: the chair opens and closes it (the
 // buttons are there only when the state allows), and everyone sees who has voted —
 // names and their number, never how — refreshed every five seconds while it is open.
 import { getJSON, postJSON } from "./http.js";
 
-const panel = document.querySelector('[data-role="secret"]');
-if (panel) {
+for (const panel of document.querySelectorAll('[data-role="secret"]')) {
   const text = JSON.parse(panel.dataset.texts);
   const base = `/api/v1/elections/${panel.dataset.election}/secret`;
   const fill = (template, values) => template.replace(/\{(\w+)\}/g, (_, k) => String(values[k] ?? ""));
@@ -43,7 +42,8 @@ if (panel) {
     }
   };
   if (voted) {
-    const phase = await refresh();
-    if (phase === "open") setInterval(refresh, 5000);
+    refresh().then((phase) => {
+      if (phase === "open") setInterval(refresh, 5000);
+    });
   }
 }

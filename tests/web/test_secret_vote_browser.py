@@ -3,8 +3,9 @@ own signing key: the three members of the counting commission (threshold 2) make
 election key on its page in their three browsers (transport keys, dealing, shares checked,
 each share kept and its backup file downloaded), the body's chair opens the vote, one
 voter challenges their encrypted ballot (it is spoiled and shows what it held) and then
-casts, the others cast, the chair closes, two of the three count in their browsers, and
-the count page shows the result checked. The audit bundle passes the offline verifier.
+casts, the others cast, the chair closes, two of the three count in their browsers (one
+of them restoring a lost share from its backup file), and the count page shows the
+result checked. The audit bundle passes the offline verifier.
 Screenshots at 1280 and 360 px are saved for a person to look at."""
 
 from __future__ import annotations
@@ -28,6 +29,17 @@ from tests.web.test_election_browser import _shots
 from tests.web.test_vote_browser import enrol_key, logged_in
 
 PASSPHRASE = "первый снег над Камой"
+# Empty this browser's store of commission shares (a lost or replaced device).
+_FORGET_SHARES = """() => new Promise((resolve, reject) => {
+  const request = indexedDB.open("kvorum-commission");
+  request.onsuccess = () => {
+    const tx = request.result.transaction("shares", "readwrite");
+    tx.objectStore("shares").clear();
+    tx.oncomplete = () => { request.result.close(); resolve(true); };
+    tx.onerror = () => reject(tx.error);
+  };
+  request.onerror = () => reject(request.error);
+})"""
 
 
 async def _make_key(page: Any, tmp_path: Path, name: str) -> None:
@@ -171,7 +183,9 @@ async def test_a_secret_election_is_keyed_cast_challenged_and_counted_in_the_bro
     chair.on("dialog", lambda dialog: dialog.accept())
     await chair.get_by_role("button", name="Закрыть тайное голосование").click()
     await expect(state).to_have_attribute("data-state", "closed")
-    for page in pages[:2]:
+    # The second member's browser has lost its share: restored from the backup file.
+    await pages[1].evaluate(_FORGET_SHARES)
+    for n, page in enumerate(pages[:2]):
         await page.goto(live_server.url(f"/elections/{eid}"))
         await page.get_by_role("link", name="Подсчёт голосов").click()
         await page.wait_for_url(f"**/elections/{eid}/count")
@@ -179,6 +193,23 @@ async def test_a_secret_election_is_keyed_cast_challenged_and_counted_in_the_bro
         await expect(page.locator('[data-role="board"]')).to_contain_text(
             "бюллетеней учтено 4, испорчено при проверке 1"
         )
+        if n == 1:
+            restore = page.locator('[data-role="restore"]')
+            await expect(restore).to_be_visible()
+            await expect(page.locator('[data-role="message"]')).to_contain_text("нет вашей доли")
+            await restore.get_by_label("Файл резервной копии").set_input_files(
+                tmp_path / "member-2-share.json"
+            )
+            await restore.get_by_label("Пароль файла").fill("не тот пароль вовсе")
+            await restore.get_by_role("button", name="Восстановить долю").click()
+            await expect(page.locator('[data-role="restore-message"]')).to_contain_text(
+                "неверный пароль"
+            )
+            await restore.get_by_label("Пароль файла").fill(PASSPHRASE)
+            await restore.get_by_role("button", name="Восстановить долю").click()
+            await expect(page.locator('[data-role="restore-message"]')).to_contain_text(
+                "восстановлена"
+            )
         await page.get_by_role("button", name="Расшифровать свою часть и подписать").click()
     count = pages[0].locator("#secret-count")
     await expect(count).to_have_attribute("data-counted", "yes", timeout=30_000)

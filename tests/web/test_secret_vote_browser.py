@@ -21,7 +21,7 @@ from ballots.secretverify import verify_secret_bundle
 from meetings.elections.models import ElectionState
 from meetings.elections.schemas import AbsenteeElectionIn, CandidateIn, CommissionIn
 from meetings.elections.services import ElectionService
-from registry.models import Role
+from registry.models import Member, Role
 from server.keys import KEYRING
 from tests import factories as f
 from tests.factories import LiveServer
@@ -74,6 +74,37 @@ async def _vote(page: Any, live: LiveServer, election_id: int, marks: list[str])
     await expect(page.locator('[data-role="receipt-check"]')).to_have_attribute("data-ok", "yes")
 
 
+async def _election(
+    db: AsyncSession,
+    live: LiveServer,
+    setup: f.MeetingSetup,
+    commission: list[Member],
+    candidates: list[str],
+) -> int:
+    """An election of the body's chair between meetings, «за»/«против» per candidate,
+    its commission appointed (threshold 2); returns its id."""
+    chair = setup.members[0]
+    elections = ElectionService(db, setup.actor(chair, Role.CHAIR), live.server.app[KEYRING])
+    election = await elections.create_absentee(
+        AbsenteeElectionIn(
+            body_id=setup.body.id,
+            office="председатель комитета",
+            form="approve_each",
+            closes_at=dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(days=3),
+        )
+    )
+    for name in candidates:
+        await elections.nominate(
+            election.id, CandidateIn(name=name, nominated_by="самовыдвижение", consent=True)
+        )
+    await elections.transition(election.id, ElectionState.CANDIDATES_CLOSED)
+    await elections.appoint_commission(
+        election.id, CommissionIn(member_ids=[m.id for m in commission], threshold=2)
+    )
+    await db.commit()
+    return election.id
+
+
 async def test_a_secret_election_is_keyed_cast_challenged_and_counted_in_the_browsers(
     browser: Any, live_server: LiveServer, db: AsyncSession, tmp_path: Path
 ) -> None:
@@ -87,29 +118,8 @@ async def test_a_secret_election_is_keyed_cast_challenged_and_counted_in_the_bro
     for context in [chair_context, *contexts, voter_context]:
         await enrol_key(context, live_server)
 
-    # An election of the body's chair between meetings, its commission appointed.
-    elections = ElectionService(
-        db, setup.actor(chair_m, Role.CHAIR), live_server.server.app[KEYRING]
-    )
-    election = await elections.create_absentee(
-        AbsenteeElectionIn(
-            body_id=setup.body.id,
-            office="председатель комитета",
-            form="approve_each",
-            closes_at=dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(days=3),
-        )
-    )
     first, second = "Лебедева Ольга Ивановна", "Орлов Пётр Сергеевич"
-    for name in (first, second):
-        await elections.nominate(
-            election.id, CandidateIn(name=name, nominated_by="самовыдвижение", consent=True)
-        )
-    await elections.transition(election.id, ElectionState.CANDIDATES_CLOSED)
-    await elections.appoint_commission(
-        election.id, CommissionIn(member_ids=[m.id for m in commission], threshold=2)
-    )
-    eid = election.id
-    await db.commit()
+    eid = await _election(db, live_server, setup, commission, [first, second])
 
     # --- the commission makes the key, each member in their own browser ----------------
     pages = []
@@ -231,3 +241,98 @@ async def test_a_secret_election_is_keyed_cast_challenged_and_counted_in_the_bro
     tampered = data.replace(b'"took_part":4', b'"took_part":5')
     assert tampered != data
     assert not verify_secret_bundle(tampered).ok
+
+
+# A dishonest dealing made in the first member's own browser with its own signing key:
+# member 2's share is sealed off by one; the correct shares are kept as the key page keeps
+# them, so that the page answers the complaint by revealing member 2's true share.
+_DEAL_BADLY = """async (election) => {
+  const { SecretApi } = await import("/static/js/secretpage.js");
+  const { loadKey } = await import("/static/js/keystore.js");
+  const B = await import("/static/js/secret/board.js");
+  const D = await import("/static/js/secret/dkg.js");
+  const G = await import("/static/js/secret/group.js");
+  const T = await import("/static/js/secret/transport.js");
+  const S = await import("/static/js/secret/sharestore.js");
+  const api = new SecretApi(election);
+  const state = await api.state();
+  const draft = await api.definition(state.draft, true);
+  const me = state.me.index;
+  const stored = await loadKey(state.me.member);
+  const made = await D.deal(draft.params, me);
+  const shares = [];
+  for (const m of state.commission) {
+    if (m.index === me) continue;
+    const share = made.shares.get(m.index) + (m.index === 2 ? 1n : 0n);
+    const envelope = await T.sealShareFor(m.transport_key.payload.key, {
+      context: draft.context, dealer: me, recipient: m.index, share,
+    });
+    shares.push(await B.signDocument(stored, B.documentPayload(
+      B.DOCUMENT.share, draft.payload.vote, stored.serial,
+      { context: draft.contextB64, dealer: me, recipient: m.index, envelope })));
+  }
+  const dealer = await B.signDocument(stored, B.documentPayload(
+    B.DOCUMENT.dealer, draft.payload.vote, stored.serial,
+    { context: draft.contextB64, commitment: D.dealerCommitmentToJSON(made.commitment) }));
+  const body = { dealer, shares };
+  await S.storeShare(`dealt:${draft.contextHex}`, {
+    body,
+    shares: Object.fromEntries([...made.shares].map(([i, s]) => [String(i), G.encodeScalar(s)])),
+  });
+  await api.post("dealings", body);
+  return true;
+}"""
+
+
+async def test_a_bad_share_draws_a_complaint_which_its_dealer_answers(
+    browser: Any, live_server: LiveServer, db: AsyncSession, tmp_path: Path
+) -> None:
+    setup = await f.meeting(db, size=4, items=1)
+    commission = setup.members[1:4]
+    contexts = [await logged_in(browser, live_server, db, m) for m in commission]
+    for context in contexts:
+        await enrol_key(context, live_server)
+    eid = await _election(db, live_server, setup, commission, ["Лебедева Ольга Ивановна"])
+    url = live_server.url(f"/elections/{eid}/key")
+
+    # The first member publishes a transport key and leaves; the others publish and deal.
+    first = await contexts[0].new_page()
+    await first.goto(url)
+    await expect(first.locator('[data-role="step"]')).to_contain_text("Ждём, пока все")
+    await first.close()
+    pages = [await context.new_page() for context in contexts[1:]]
+    for page in pages:
+        await page.goto(url)
+    for page in pages:
+        await expect(page.locator('[data-role="progress"] tr[data-dealt="yes"]')).to_have_count(
+            2, timeout=30_000
+        )
+    # The first member's dealing gives member 2 a share that does not fit its commitments.
+    first = await contexts[0].new_page()
+    await first.goto(live_server.url(f"/elections/{eid}"))
+    assert await first.evaluate(_DEAL_BADLY, eid)
+    # Member 2 complains; the first member's key page answers with the true share; member
+    # 2 takes the revealed share, and the key is made with all three dealers.
+    await first.goto(url)
+    for page in [first, *pages]:
+        await expect(page.locator('[data-role="backup"]')).to_be_visible(timeout=60_000)
+    entries = await (
+        await contexts[0].request.get(live_server.url(f"/api/v1/elections/{eid}/secret/entries"))
+    ).json()
+    complaints = [
+        e["document"]["payload"]["complaint"]
+        for e in entries["entries"]
+        if e["kind"] == "complaint"
+    ]
+    assert [(c["dealer"], c["recipient"], c["revealed"] is None) for c in complaints] == [
+        (1, 2, True),
+        (1, 2, False),
+    ]
+    await first.get_by_role("button", name="Завершить создание ключа").click()
+    await expect(first.locator('[data-role="finish-message"]')).to_contain_text(
+        "Ключ выборов создан"
+    )
+    state = await (
+        await contexts[0].request.get(live_server.url(f"/api/v1/elections/{eid}/secret"))
+    ).json()
+    assert state["phase"] == "key_ready"

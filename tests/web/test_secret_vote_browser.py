@@ -153,6 +153,9 @@ async def test_a_secret_election_is_keyed_cast_challenged_and_counted_in_the_bro
 
     # --- a voter challenges the encryption, then casts ----------------------------------
     voter = await voter_context.new_page()
+    # Everything the voter's browser sends, to show that no plain choice leaves it.
+    sent: list[tuple[str, str]] = []
+    voter.on("request", lambda r: sent.append((r.url, r.post_data or "")))
     await voter.goto(live_server.url(f"/elections/{eid}"))
     await voter.get_by_role("link", name="Перейти к бюллетеню").click()
     await voter.wait_for_url(f"**/elections/{eid}/ballot")
@@ -229,6 +232,15 @@ async def test_a_secret_election_is_keyed_cast_challenged_and_counted_in_the_bro
     await expect(result.locator('tr[data-option="1"]')).to_contain_text(f"{second}13")
     await expect(result).to_contain_text(f"Избраны: {first}.")
     await _shots(pages[0], tmp_path, "secret-count-result")
+
+    # The voter's browser sent ballots as ciphertexts only: no candidate's name, no marks;
+    # the one opening it sent is the challenged ballot's spoiling.
+    posted = [(url, body) for url, body in sent if body]
+    assert [url.rsplit("/", 1)[1] for url, _ in posted] == ["ballots", "spoils", "ballots"]
+    for url, body in posted:
+        assert first not in body
+        assert second not in body
+        assert ('"marks"' in body) == url.endswith("/spoils")
 
     # --- the audit bundle passes the offline verifier -----------------------------------
     response = await chair_context.request.get(

@@ -80,6 +80,7 @@ _CLASSES: dict[str, type[DomainError]] = {
     "election_state": Conflict,
     "commission_without_key": Conflict,
     "no_secret_vote": Conflict,
+    "not_counted": Conflict,
 }
 
 

@@ -128,10 +128,15 @@ class SecretBoard:
     replays kept between appends."""
 
     def __init__(
-        self, sessionmaker: async_sessionmaker[AsyncSession], keyring: RegistryKeyring
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        keyring: RegistryKeyring,
+        committed: Callable[[AsyncSession], Awaitable[None]] | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.keyring = keyring
+        # After an append committed (say, publish the meeting events it recorded).
+        self.committed = committed
         self._locks: dict[int, asyncio.Lock] = {}
         self._replays: dict[int, _Cached] = {}
 
@@ -293,7 +298,9 @@ class SecretBoard:
                 (vote.fingerprint or "draft", vote.closed_at is not None, seq, address),
                 replay,
             )
-            # Committed (synchronously, on both backends): now the receipt.
+        # Committed (synchronously, on both backends): now the receipt.
+        if self.committed is not None:
+            await self.committed(db)
         return Appended(seq, address, received, self.receipt(vote, seq, address, received))
 
     def receipt(

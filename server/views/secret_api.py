@@ -15,15 +15,17 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ballots.secretboard import Appended, SecretBoard, refusal
 from ballots.secretmodels import SecretPhase
 from meetings.elections.models import Election
 from meetings.elections.secretvote import SecretVoteService
+from meetings.events import event_json, take_pending
 from registry.actor import Actor
 from server.api import ApiRoutes
 from server.auth import unit
-from server.keys import KEYRING, SECRET_BOARD, SESSIONMAKER
+from server.keys import HUB, KEYRING, SECRET_BOARD, SESSIONMAKER
 
 __all__ = ["close_due_secret_votes", "routes", "secret_board_context"]
 
@@ -63,15 +65,26 @@ class PublishedOut(BaseModel):
 
 async def secret_board_context(app: web.Application) -> AsyncIterator[None]:
     """One secret board per process."""
-    app[SECRET_BOARD] = SecretBoard(app[SESSIONMAKER], app[KEYRING])
+
+    async def committed(session: AsyncSession) -> None:
+        events = take_pending(session)
+        if events:
+            await app[HUB].publish([event_json(e) for e in events])
+
+    app[SECRET_BOARD] = SecretBoard(app[SESSIONMAKER], app[KEYRING], committed)
     yield
 
 
 async def close_due_secret_votes(app: web.Application) -> list[int]:
     """Close the absentee secret votes whose deadline passed (the vote sweeper)."""
-    async with app[SESSIONMAKER]() as db, db.begin():
-        service = SecretVoteService(db, Actor.system("kvorum"), app[KEYRING], app[SECRET_BOARD])
-        return await service.close_due()
+    async with app[SESSIONMAKER]() as db:
+        async with db.begin():
+            service = SecretVoteService(db, Actor.system("kvorum"), app[KEYRING], app[SECRET_BOARD])
+            closed = await service.close_due()
+        events = take_pending(db)
+    if events:
+        await app[HUB].publish([event_json(e) for e in events])
+    return closed
 
 
 def _service(request: web.Request, db: Any, actor: Actor) -> SecretVoteService:

@@ -25,17 +25,17 @@ import hashlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ballots.secretformats import DOCUMENT_TYPES, entry_hash, entry_payload
+from ballots.secretformats import DOCUMENT_TYPES, entry_payload
 from ballots.secretmodels import SecretEntry, SecretPhase, SecretVote
 from ballots.secretverify import BoardReplay, Refused, open_replay
-from crypto.canonical import CanonicalJSONError, canonicalize, parse_json
-from crypto.envelope import SignedDocument, sign_document
+from crypto.canonical import canonicalize
+from crypto.envelope import sign_document
 from crypto.errors import CredentialError, SecretBallotError
 from crypto.instant import format_instant
 from crypto.secretballot import check_ballot
@@ -55,6 +55,8 @@ __all__ = [
 ]
 
 log = logging.getLogger("kvorum.secretboard")
+
+MAX_BATCH = 500
 
 RECEIPT_TYPE = "kvorum.secret-receipt"
 
@@ -80,6 +82,7 @@ _CLASSES: dict[str, type[DomainError]] = {
     "election_state": Conflict,
     "commission_without_key": Conflict,
     "no_secret_vote": Conflict,
+    "not_counted": Conflict,
 }
 
 
@@ -112,10 +115,34 @@ class Appended:
 Hook = Callable[[AsyncSession, SecretVote, BoardReplay], Awaitable[None]]
 
 
+@dataclass(frozen=True)
+class _Place:
+    seq: int
+    hash: str
+    received_at: dt.datetime
+    resent: bool
+
+
+@dataclass
+class _Pending:
+    kind: str
+    envelope: dict[str, Any]
+    digest: str
+    phases: tuple[SecretPhase, ...]
+    hook: Hook | None
+    checked: Any
+    future: asyncio.Future[Appended] = field(repr=False)
+
+
 @dataclass
 class _Cached:
     key: tuple[str, bool, int, str]
     replay: BoardReplay
+
+
+def _key(vote: SecretVote) -> tuple[str, bool, int, str]:
+    """What a kept replay must match: the definition, closed or not, the head."""
+    return (vote.fingerprint or "draft", vote.closed_at is not None, vote.length, vote.head)
 
 
 def second(moment: dt.datetime) -> dt.datetime:
@@ -127,11 +154,21 @@ class SecretBoard:
     replays kept between appends."""
 
     def __init__(
-        self, sessionmaker: async_sessionmaker[AsyncSession], keyring: RegistryKeyring
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        keyring: RegistryKeyring,
+        committed: Callable[[AsyncSession], Awaitable[None]] | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.keyring = keyring
+        # After an append committed (say, publish the meeting events it recorded).
+        self.committed = committed
         self._locks: dict[int, asyncio.Lock] = {}
+        self._queues: dict[int, list[_Pending]] = {}
+        self._appenders: dict[int, asyncio.Task[None]] = {}
+        #: election → its secret vote, for the routes that take a document without a
+        #: session (an election's vote never changes once made).
+        self.election_votes: dict[int, int] = {}
         self._replays: dict[int, _Cached] = {}
 
     def lock(self, vote_id: int) -> asyncio.Lock:
@@ -146,7 +183,7 @@ class SecretBoard:
         """The vote's board replayed up to its stored head (under the definition in
         force: the draft during key generation, the final one after the opening)."""
         draft = vote.definition is None
-        key = (vote.fingerprint or "draft", vote.closed_at is not None, vote.length, vote.head)
+        key = _key(vote)
         cached = self._replays.get(vote.id)
         if cached is not None and cached.key == key:
             return cached.replay
@@ -186,17 +223,58 @@ class SecretBoard:
         """Append ``document`` (a member-signed envelope of ``kind``) to the board of
         ``vote_id`` if the vote is in one of ``phases`` and the replay accepts it;
         returns its place and receipt once committed. A resent document gets its
-        entry's receipt again."""
+        entry's receipt again.
+
+        Documents arriving together are appended in one transaction ("group commit",
+        as the open board does): one durable commit for a burst of ballots. A document
+        with a ``hook`` (a dealing's shares, a partial decryption that may count) is
+        appended in a transaction of its own, so that what the hook refuses refuses
+        that document only."""
         envelope = _envelope(document, kind)
         digest = hashlib.sha256(str(envelope["signature"]).encode()).hexdigest()
         checked = await self._precheck(vote_id, kind, envelope)
-        async with self.lock(vote_id):
-            try:
-                return await self._append(vote_id, kind, envelope, digest, phases, hook, checked)
-            except BaseException:
-                # Whatever the replay took before the failure was never committed.
-                self.forget(vote_id)
-                raise
+        pending = _Pending(
+            kind,
+            envelope,
+            digest,
+            phases,
+            hook,
+            checked,
+            asyncio.get_running_loop().create_future(),
+        )
+        self._queues.setdefault(vote_id, []).append(pending)
+        if vote_id not in self._appenders:
+            self._appenders[vote_id] = asyncio.create_task(
+                self._drain(vote_id), name=f"kvorum-secret-board-{vote_id}"
+            )
+        return await asyncio.shield(pending.future)
+
+    async def _drain(self, vote_id: int) -> None:
+        try:
+            while self._queues.get(vote_id):
+                queue = self._queues[vote_id]
+                size = 1
+                if queue[0].hook is None:
+                    plain = (i for i, p in enumerate(queue) if p.hook is not None)
+                    size = min(MAX_BATCH, next(plain, len(queue)))
+                batch, self._queues[vote_id] = queue[:size], queue[size:]
+                try:
+                    async with self.lock(vote_id):
+                        await self._write(vote_id, batch)
+                except Exception as exc:  # nothing of the batch was written
+                    # Whatever the replay took before the failure was never committed.
+                    self.forget(vote_id)
+                    if not isinstance(exc, DomainError):
+                        log.exception(
+                            "appending %d documents to secret vote %d", len(batch), vote_id
+                        )
+                    for pending in batch:
+                        if not pending.future.done():
+                            pending.future.set_exception(exc)
+        finally:
+            self._appenders.pop(vote_id, None)
+            if not self._queues.get(vote_id):
+                self._queues.pop(vote_id, None)
 
     async def _precheck(self, vote_id: int, kind: str, envelope: dict[str, Any]) -> Any:
         """A ballot's proofs checked outside the lock (in a thread; libsodium releases
@@ -218,82 +296,129 @@ class SecretBoard:
             return None
         return (election, held[1], canonicalize(payload["ballot"]), ballot)
 
-    async def _append(
+    async def _write(self, vote_id: int, batch: list[_Pending]) -> None:
+        """Append the batch in one transaction; answer each document once it committed."""
+        answers: list[tuple[_Pending, _Place | None, DomainError | None]] = []
+        async with self.sessionmaker() as db:
+            async with db.begin():
+                vote = await db.scalar(
+                    select(SecretVote).where(SecretVote.id == vote_id).with_for_update()
+                )
+                if vote is None:
+                    raise refusal("no_secret_vote", "no such secret vote")
+                existing: dict[str, _Place] = {
+                    digest: _Place(seq, address, received, True)
+                    for digest, seq, address, received in (
+                        await db.execute(
+                            select(
+                                SecretEntry.digest,
+                                SecretEntry.seq,
+                                SecretEntry.hash,
+                                SecretEntry.received_at,
+                            ).where(
+                                SecretEntry.vote_id == vote.id,
+                                SecretEntry.digest.in_({p.digest for p in batch}),
+                            )
+                        )
+                    ).tuples()
+                }
+                serials = {p.envelope["payload"].get("serial") for p in batch}
+                revoked = set(
+                    (
+                        await db.scalars(
+                            select(IssuedCredential.serial).where(
+                                IssuedCredential.serial.in_({s for s in serials if type(s) is int}),
+                                IssuedCredential.revoked_at.is_not(None),
+                            )
+                        )
+                    ).all()
+                )
+                now = second(utcnow())
+                replay: BoardReplay | None = None
+                rows: list[dict[str, Any]] = []
+                for pending in batch:
+                    known = existing.get(pending.digest)
+                    if known is not None:  # a resend (its answer was lost): the same receipt
+                        answers.append((pending, known, None))
+                        continue
+                    try:
+                        _require_phase(vote, pending.kind, pending.phases, now)
+                        if replay is None:
+                            replay = await self.replay(db, vote)
+                        row = self._apply(vote, replay, pending, now, revoked)
+                    except DomainError as exc:
+                        answers.append((pending, None, exc))
+                        continue
+                    rows.append(row)
+                    place = _Place(row["seq"], row["hash"], row["received_at"], False)
+                    existing[pending.digest] = place
+                    answers.append((pending, place, None))
+                if rows:
+                    await db.execute(insert(_SECRET_ENTRY), rows)
+                    await db.flush()
+                    for pending in batch:
+                        if pending.hook is not None and replay is not None:
+                            await pending.hook(db, vote, replay)
+                if replay is not None:
+                    self._replays[vote.id] = _Cached(_key(vote), replay)
+            # Committed (synchronously, on both backends): now the receipts.
+            if rows and self.committed is not None:
+                await self.committed(db)
+        for pending, where, problem in answers:
+            if pending.future.done():
+                continue
+            if problem is not None or where is None:
+                pending.future.set_exception(problem or RuntimeError("no entry"))
+                continue
+            receipt = self.receipt(vote, where.seq, where.hash, where.received_at)
+            pending.future.set_result(
+                Appended(where.seq, where.hash, where.received_at, receipt, resent=where.resent)
+            )
+
+    def _apply(
         self,
-        vote_id: int,
-        kind: str,
-        envelope: dict[str, Any],
-        digest: str,
-        phases: tuple[SecretPhase, ...],
-        hook: Hook | None,
-        checked: Any,
-    ) -> Appended:
-        async with self.sessionmaker() as db, db.begin():
-            vote = await db.scalar(
-                select(SecretVote).where(SecretVote.id == vote_id).with_for_update()
-            )
-            if vote is None:
-                raise refusal("no_secret_vote", "no such secret vote")
-            again = await db.scalar(
-                select(SecretEntry).where(
-                    SecretEntry.vote_id == vote.id, SecretEntry.digest == digest
-                )
-            )
-            if again is not None:  # a resend (its answer was lost): the same receipt
-                return Appended(
-                    again.seq,
-                    again.hash,
-                    again.received_at,
-                    self.receipt(vote, again.seq, again.hash, again.received_at),
-                    resent=True,
-                )
-            now = second(utcnow())
-            _require_phase(vote, kind, phases, now)
-            replay = await self.replay(db, vote)
-            # Whole seconds: the opening is after the last key-generation entry and the
-            # close after the last ballot (meetings/elections/secretvote.py), so an entry
-            # of the next phase may be stamped up to a second ahead of the clock.
-            floor = vote.closed_at if kind == "partial" else vote.opens_at
-            received = max(now, vote.board_time or now, floor or now)
-            seq = vote.length + 1
-            entry = entry_payload(vote.id, seq, vote.head, kind, envelope, received)
-            _require_roll(replay, kind, envelope)
-            if checked is not None and checked[0] is replay.definition.maybe_election:
-                replay.prechecked = {(checked[1], checked[2]): checked[3]}
-            try:
-                replay.apply(seq, entry, accepting=True)
-            except Refused as exc:
-                raise secret_refusal(exc) from exc
-            finally:
-                replay.prechecked = {}
-            serial = envelope["payload"]["serial"]
-            member = replay.certificates[serial][0]
-            await _require_unrevoked(db, serial)
-            text = canonicalize(entry).decode()
-            address = entry_hash(entry)
-            db.add(
-                SecretEntry(
-                    vote_id=vote.id,
-                    seq=seq,
-                    kind=kind,
-                    member_id=member,
-                    serial=serial,
-                    entry=text,
-                    hash=address,
-                    digest=digest,
-                    received_at=received,
-                )
-            )
-            vote.length, vote.head, vote.board_time = seq, address, received
-            await db.flush()
-            if hook is not None:
-                await hook(db, vote, replay)
-            self._replays[vote.id] = _Cached(
-                (vote.fingerprint or "draft", vote.closed_at is not None, seq, address),
-                replay,
-            )
-            # Committed (synchronously, on both backends): now the receipt.
-        return Appended(seq, address, received, self.receipt(vote, seq, address, received))
+        vote: SecretVote,
+        replay: BoardReplay,
+        pending: _Pending,
+        now: dt.datetime,
+        revoked: set[int],
+    ) -> dict[str, Any]:
+        """The replay takes the document as the next entry (or refuses it, leaving no
+        trace); returns the entry's row."""
+        kind, envelope = pending.kind, pending.envelope
+        # Whole seconds: the opening is after the last key-generation entry and the
+        # close after the last ballot (meetings/elections/secretvote.py), so an entry
+        # of the next phase may be stamped up to a second ahead of the clock.
+        floor = vote.closed_at if kind == "partial" else vote.opens_at
+        received = max(now, vote.board_time or now, floor or now)
+        seq = vote.length + 1
+        entry = entry_payload(vote.id, seq, vote.head, kind, envelope, received)
+        _require_roll(replay, kind, envelope)
+        serial = envelope["payload"]["serial"]
+        if serial in revoked:
+            raise refusal("revoked", f"key certificate {serial} is revoked", "V-212")
+        checked = pending.checked
+        if checked is not None and checked[0] is replay.definition.maybe_election:
+            replay.prechecked = {(checked[1], checked[2]): checked[3]}
+        try:
+            replay.apply(seq, entry, accepting=True)
+        except Refused as exc:
+            raise secret_refusal(exc) from exc
+        finally:
+            replay.prechecked = {}
+        address = replay.prev  # the replay hashed the entry it took: entry_hash(entry)
+        vote.length, vote.head, vote.board_time = seq, address, received
+        return {
+            "vote_id": vote.id,
+            "seq": seq,
+            "kind": kind,
+            "member_id": replay.certificates[serial][0],
+            "serial": serial,
+            "entry": canonicalize(entry).decode(),
+            "hash": address,
+            "digest": pending.digest,
+            "received_at": received,
+        }
 
     def receipt(
         self, vote: SecretVote, seq: int, address: str, received: dt.datetime
@@ -331,14 +456,18 @@ async def certificates_of(db: AsyncSession, definition: Mapping[str, Any]) -> li
 
 
 def _envelope(document: Mapping[str, Any], kind: str) -> dict[str, Any]:
-    """The signed envelope as canonical JSON data; refused if it is none."""
-    try:
-        parsed = SignedDocument.parse(dict(document))
-    except (CredentialError, CanonicalJSONError, TypeError, ValueError) as exc:
-        raise refusal("bad_entry", f"not a signed document: {exc}", "V-210") from exc
-    value = parse_json(canonicalize(parsed.to_json()))
-    assert isinstance(value, dict)
-    if value["payload"].get("type") != DOCUMENT_TYPES[kind]:
+    """The signed envelope, refused unless it has the shape of one of ``kind``'s type;
+    its signature and fields are the replay's to check (V-210, V-212)."""
+    value = dict(document)
+    payload = value.get("payload")
+    if (
+        set(value) != {"payload", "signature", "signer"}
+        or not isinstance(payload, dict)
+        or not isinstance(value["signature"], str)
+        or not isinstance(value["signer"], str)
+    ):
+        raise refusal("bad_entry", "not a signed document", "V-210")
+    if payload.get("type") != DOCUMENT_TYPES[kind]:
         raise refusal("bad_entry", f"not a {DOCUMENT_TYPES[kind]}", "V-210")
     return value
 
@@ -372,9 +501,4 @@ def _require_roll(replay: BoardReplay, kind: str, envelope: Mapping[str, Any]) -
     raise refusal("not_on_commission", f"key {serial!r:.20} is not a commission member's", "V-213")
 
 
-async def _require_unrevoked(db: AsyncSession, serial: int) -> None:
-    revoked = await db.scalar(
-        select(IssuedCredential.revoked_at).where(IssuedCredential.serial == serial)
-    )
-    if revoked is not None:
-        raise refusal("revoked", f"key certificate {serial} is revoked", "V-212")
+_SECRET_ENTRY = cast(Table, SecretEntry.__table__)

@@ -124,7 +124,7 @@ class SecretVoteService:
             context="",
             threshold=commission.threshold,
             head="",
-            closes_at=election.closes_at,
+            closes_at=second(election.closes_at) if election.closes_at else None,
         )
         self.session.add(vote)
         await self.session.flush()
@@ -204,7 +204,9 @@ class SecretVoteService:
             "key": "",
             "dealers": [],
             "opens_at": None,
-            "closes_at": format_instant(election.closes_at) if election.closes_at else None,
+            "closes_at": format_instant(second(election.closes_at))
+            if election.closes_at
+            else None,
             "issuer": self.keyring.current_id,
         }
 

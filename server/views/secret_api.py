@@ -15,15 +15,17 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ballots.secretboard import Appended, SecretBoard, refusal
 from ballots.secretmodels import SecretPhase
 from meetings.elections.models import Election
 from meetings.elections.secretvote import SecretVoteService
+from meetings.events import event_json, take_pending
 from registry.actor import Actor
 from server.api import ApiRoutes
 from server.auth import unit
-from server.keys import KEYRING, SECRET_BOARD, SESSIONMAKER
+from server.keys import HUB, KEYRING, SECRET_BOARD, SESSIONMAKER
 
 __all__ = ["close_due_secret_votes", "routes", "secret_board_context"]
 
@@ -63,15 +65,26 @@ class PublishedOut(BaseModel):
 
 async def secret_board_context(app: web.Application) -> AsyncIterator[None]:
     """One secret board per process."""
-    app[SECRET_BOARD] = SecretBoard(app[SESSIONMAKER], app[KEYRING])
+
+    async def committed(session: AsyncSession) -> None:
+        events = take_pending(session)
+        if events:
+            await app[HUB].publish([event_json(e) for e in events])
+
+    app[SECRET_BOARD] = SecretBoard(app[SESSIONMAKER], app[KEYRING], committed)
     yield
 
 
 async def close_due_secret_votes(app: web.Application) -> list[int]:
     """Close the absentee secret votes whose deadline passed (the vote sweeper)."""
-    async with app[SESSIONMAKER]() as db, db.begin():
-        service = SecretVoteService(db, Actor.system("kvorum"), app[KEYRING], app[SECRET_BOARD])
-        return await service.close_due()
+    async with app[SESSIONMAKER]() as db:
+        async with db.begin():
+            service = SecretVoteService(db, Actor.system("kvorum"), app[KEYRING], app[SECRET_BOARD])
+            closed = await service.close_due()
+        events = take_pending(db)
+    if events:
+        await app[HUB].publish([event_json(e) for e in events])
+    return closed
 
 
 def _service(request: web.Request, db: Any, actor: Actor) -> SecretVoteService:
@@ -233,11 +246,18 @@ async def post_close(request: web.Request, election_id: int) -> dict[str, Any]:
 
 
 async def _public_vote(request: web.Request, election_id: int) -> int:
-    """The election's secret vote, for a document authenticated by its signature."""
+    """The election's secret vote, for a document authenticated by its signature (read
+    once: a transaction per ballot would contend for SQLite's lock with the board)."""
+    known = request.app[SECRET_BOARD].election_votes
+    if election_id in known:
+        return known[election_id]
     async with request.app[SESSIONMAKER]() as db, db.begin():
         vote_id = await db.scalar(select(Election.vote_id).where(Election.id == election_id))
     if vote_id is None:
         raise refusal("no_secret_vote", "no such secret vote")
+    if len(known) > 10_000:
+        known.clear()
+    known[election_id] = int(vote_id)
     return int(vote_id)
 
 

@@ -24,15 +24,15 @@ from crypto.secretballot import (
     partial_decrypt,
     tally,
 )
-from meetings.elections.models import Commission, CommissionState, Election, ElectionState
-from meetings.elections.schemas import CandidateIn, ElectionIn
+from meetings.elections.models import Election, ElectionState
+from meetings.elections.schemas import CandidateIn, CommissionIn, ElectionIn
 from meetings.elections.services import ElectionService
 from meetings.room import RoomService
+from meetings.votes import VoteDesk
 from registry.models import Role
-from registry.orm import utcnow
-from server.keys import KEYRING
+from server.keys import BOARD, KEYRING
 from tests import factories as f
-from tests.ballots.votes_setup import Voter, enrol
+from tests.ballots.votes_setup import Voter, ballot, enrol
 
 __all__ = ["Browser", "SecretWorld", "secret_world"]
 
@@ -230,7 +230,7 @@ async def secret_world(
 ) -> SecretWorld:
     """A presidium of 10 in session, ``present`` of them in the hall, all with keys; an
     election of the chair (one of 3 candidates: members 7, 8, 9) on the first item;
-    a commission of members 1 … 5 (t = 3) constituted by the body's open vote."""
+    a commission of members 1 … 5 (t = 3) elected by the body's open vote."""
     setup = await f.meeting(db, size=10, items=2)
     keyring = client.server.app[KEYRING]
     accounts = []
@@ -257,25 +257,29 @@ async def secret_world(
         )
     await service.transition(election.id, ElectionState.CANDIDATES_CLOSED)
     election_id = election.id
-    await db.commit()
-    # The commission, as the body's adopted open vote constitutes it
-    # (meetings/elections/commission.py, tested with the open vote in
-    # tests/meetings/test_elections.py).
-    commission = service._commission(
-        election, [setup.members[i] for i in range(1, 6)], 3, _basis_vote()
-    )
-    commission.state = CommissionState.CONSTITUTED
-    commission.constituted_at = utcnow()
-    db.add(commission)
-    row = await db.get(Election, election_id)
-    assert row is not None
-    row.state = ElectionState.COMMISSION_CONSTITUTED
-    await db.commit()
+    # Plain values: the commits below expire the objects.
+    member_ids = [m.id for m in setup.members]
+    chair = setup.actor(setup.chair, Role.MEMBER)
     browsers = []
     for index, (voter, acc) in enumerate(zip(voters, accounts, strict=True)):
         http_client = client if index == 0 else await aiohttp_client(client.server)
         http = await f.login(http_client, db, acc)
-        browsers.append(Browser(voter, http, voter.member.id, index if 1 <= index <= 5 else None))
+        browsers.append(Browser(voter, http, member_ids[index], index if 1 <= index <= 5 else None))
+    # The commission of members 1 … 5 (t = 3), elected by the body's open vote.
+    _commission, vote = await service.propose_commission(
+        election_id, CommissionIn(member_ids=member_ids[1:6])
+    )
+    vote_id, print_ = vote.id, vote.fingerprint
+    await db.commit()
+    board = client.server.app[BOARD]
+    for voter in voters[:present]:
+        await board.cast(vote_id, ballot(voter, {"vote": vote_id, "fingerprint": print_}, [1]))
+    async with db.begin():
+        await VoteDesk(db, chair, keyring).close_meeting_vote(setup.meeting_id, vote_id)
+    row = await db.get(Election, election_id, populate_existing=True)
+    assert row is not None
+    assert row.state is ElectionState.COMMISSION_CONSTITUTED
+    await db.rollback()
     anonymous = await aiohttp_client(client.server)
     world = SecretWorld(
         election_id,
@@ -287,12 +291,3 @@ async def secret_world(
         anonymous,
     )
     return world
-
-
-def _basis_vote() -> Any:
-    from meetings.elections.models import CommissionBasis
-
-    return CommissionBasis.APPOINTMENT
-
-
-_ = Commission

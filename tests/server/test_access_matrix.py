@@ -1240,6 +1240,17 @@ ROUTES: list[Route] = [
         who(ok=VIEWERS, **{"404": "unseated"}),
         _param(election_id="election"),
     ),
+    # The secret vote's pages: shells for whoever may see the election; what each may do
+    # there the secret API decides (its own routes below).
+    *(
+        Route(
+            "GET",
+            f"/elections/{{election_id}}/{page}",
+            who(ok=VIEWERS, **{"404": "unseated"}),
+            _param(election_id="election"),
+        )
+        for page in ("key", "ballot", "count")
+    ),
     Route(
         "POST",
         "/api/v1/elections/{election_id}/candidates",

@@ -7,10 +7,21 @@
 // revealed in a spoiling, the page opens it from the board's copy and shows what it
 // contained, and the choice is encrypted afresh. A member may vote again until the close;
 // the last ballot not spoiled counts.
-import { b64uDecode, verifyCanonical } from "./kvcrypto.js";
+import { b64uDecode } from "./kvcrypto.js";
 import { SecretApi, format, pageOf, poll, reasonOf, say, signingKey } from "./secretpage.js";
 import { ballotToJSON, checkBallot, encryptBallot, openBallot, openingToJSON, parseOpening } from "./secret/ballot.js";
-import { DOCUMENT, documentPayload, marksOf, newNonce, replayBoard, signDocument } from "./secret/board.js";
+import {
+  DOCUMENT,
+  documentPayload,
+  entryHash,
+  marksOf,
+  newNonce,
+  readRegistrySigned,
+  replayBoard,
+  signDocument,
+} from "./secret/board.js";
+
+const RECEIPT_TYPE = "kvorum.secret-receipt";
 
 const page = pageOf("secret-ballot");
 const { text, $ } = page;
@@ -139,13 +150,27 @@ async function castPending() {
     nonce: newNonce(),
     ballot: ballotToJSON(pending.ballot),
   });
-  return api.post("ballots", await signDocument(stored, payload));
+  const document = await signDocument(stored, payload);
+  const answer = await api.post("ballots", document);
+  return { ...answer, signature: document.signature };
 }
 
-async function checkReceipt(receipt) {
-  const keys = await api.registryKeys();
-  const key = keys.find((k) => k.id === receipt.signer);
-  return Boolean(key) && (await verifyCanonical(key.public_key, receipt.payload, receipt.signature));
+/**
+ * The receipt holds when the registry signed it (kvorum.secret-receipt) for this vote's
+ * definition, and the board has, at its seq, an entry of exactly its hash carrying this
+ * ballot: what was cast is on the board.
+ */
+async function checkReceipt(receipt, sentSignature = null) {
+  let payload;
+  try {
+    payload = await readRegistrySigned(receipt, await api.registryKeys(), RECEIPT_TYPE);
+  } catch {
+    return false;
+  }
+  if (definition && payload.definition !== definition.fingerprint) return false;
+  const [entry] = await api.entries(payload.seq - 1);
+  if (!entry || entry.seq !== payload.seq || (await entryHash(entry)) !== payload.entry) return false;
+  return sentSignature === null || entry.document.signature === sentSignature;
 }
 
 function showReceipt(answer, ok) {
@@ -154,7 +179,8 @@ function showReceipt(answer, ok) {
   $("receipt-check").textContent = ok ? text.receipt_ok : text.receipt_bad;
   $("receipt-check").dataset.ok = ok ? "yes" : "no";
   try {
-    localStorage.setItem(`kvorum-secret-receipt-${page.election}`, JSON.stringify(answer));
+    const { receipt, seq } = answer;
+    localStorage.setItem(`kvorum-secret-receipt-${page.election}`, JSON.stringify({ receipt, seq }));
   } catch {
     // storage full or disabled: the receipt is still on the page
   }
@@ -197,7 +223,7 @@ $("cast").addEventListener("click", async () => {
     $("again").hidden = false;
     page.root.dataset.voted = "yes";
     message(format(text.accepted, { seq: answer.seq, choice }), "success");
-    showReceipt(answer, await checkReceipt(answer.receipt));
+    showReceipt(answer, await checkReceipt(answer.receipt, answer.signature));
     await tick(); // my own ballot moves the count at once
   } catch (error) {
     message(format(text.refused, { reason: reasonOf(error, text) }), "error");
@@ -259,7 +285,13 @@ async function tick() {
           $("again").hidden = false;
           message(text.voted_before, "info");
         }
-        await setUp(state);
+        try {
+          await setUp(state);
+        } catch (error) {
+          definition = null;
+          phase = ""; // checked again at the next tick
+          throw error;
+        }
       } else if (phase !== "open" && was === "open") {
         $("ballot").hidden = true;
         $("encrypted").hidden = true;

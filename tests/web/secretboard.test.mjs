@@ -197,6 +197,11 @@ test("a whole secret vote replays, counts the last unspoiled ballots, and decryp
   const board = await S.replayBoard(w.final, w.certificates, w.chain.entries);
   assert.deepEqual(board.problems, []);
   assert.deepEqual([...board.spoiled.entries()], [[challenged.seq, [0, 1, 0]]]);
+  // The key generation's part: the three dealer messages, not the ballots after them.
+  assert.deepEqual(
+    S.keygenEntries(w.chain.entries).map((e) => e.kind),
+    ["dealer", "dealer", "dealer"],
+  );
   assert.equal(board.countedSeqs().length, 4);
   const key = await board.key();
   const totals = board.totals();

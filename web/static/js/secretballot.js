@@ -14,6 +14,7 @@ import {
   DOCUMENT,
   documentPayload,
   entryHash,
+  keygenEntries,
   marksOf,
   newNonce,
   readRegistrySigned,
@@ -105,13 +106,7 @@ async function setUp(state) {
   definition = await api.definition(state.definition);
   // The key is the one the commission made: the board's key generation gives it.
   const certificates = await api.certificates();
-  const all = await api.entries();
-  const keygen = [];
-  for (const entry of all) {
-    if (entry.kind !== "dealer" && entry.kind !== "complaint") break;
-    keygen.push(entry);
-  }
-  const board = await replayBoard(definition, certificates, keygen);
+  const board = await replayBoard(definition, certificates, keygenEntries(await api.entries()));
   if (board.problems.length) throw new Error(board.problems[0].message);
   await board.key();
   $("checked").textContent = format(text.checked, { fingerprint: definition.fingerprint });

@@ -12,6 +12,7 @@ import { SecretApi, format, pageOf, poll, reasonOf, say, signingKey } from "./se
 import {
   DOCUMENT,
   documentPayload,
+  keygenEntries,
   readMemberSigned,
   replayBoard,
   signDocument,
@@ -150,8 +151,17 @@ async function myTurn(state) {
   const certificates = await certificatesFor(state.commission.map((m) => m.serial));
   const held = await storedShare(hex, me);
   if (state.phase !== "keygen") {
-    // The key is finished: what remains is this member's share and its backup.
-    if (!held) await combine(state, draft, certificates, stored, me);
+    // The key is finished: what remains is this member's share and its backup. A share
+    // kept before a late complaint changed the qualified dealers is made again (and its
+    // backup asked for again): the one that counts fits the finished key.
+    const board = await replayBoard(draft, certificates, keygenEntries(await api.entries()));
+    const key = await board.key();
+    if (held && !base(parseScalar(held.share)).equals(key.verificationKeys.get(me))) {
+      localStorage.removeItem(`kvorum-share-backup-${hex}`);
+      await combine(draft, certificates, stored, me);
+    } else if (!held) {
+      await combine(draft, certificates, stored, me);
+    }
     return offerBackup(draft, me, true);
   }
   // 1. This member's transport key.
@@ -187,7 +197,7 @@ async function myTurn(state) {
     return;
   }
   // 3. The shares addressed to this member, and the complaints either way.
-  const board = await replayBoard(draft, certificates, await api.entries());
+  const board = await replayBoard(draft, certificates, keygenEntries(await api.entries()));
   if (board.problems.length) {
     step(format(text.board_bad, { problem: board.problems[0].message }), "error");
     return;
@@ -331,14 +341,14 @@ async function storedShare(hex, me) {
 }
 
 /** After the key is finished: combine from the board if this browser has not yet. */
-async function combine(state, draft, certificates, stored, me) {
+async function combine(draft, certificates, stored, me) {
   const transport = await loadTransportKey(draft.contextHex);
   const dealt = await loadShare(`dealt:${draft.contextHex}`);
   if (!transport || !dealt) {
     step(text.no_share_here, "error");
     return;
   }
-  const board = await replayBoard(draft, certificates, await api.entries());
+  const board = await replayBoard(draft, certificates, keygenEntries(await api.entries()));
   const received = await receivedShares(draft, certificates, board, transport, me, stored);
   if (received !== null) await keepShare(board, draft, me, received, dealt);
 }

@@ -436,6 +436,20 @@ export class Board {
   }
 }
 
+/**
+ * The key generation's part of a board: its entries up to the first that is not a dealer
+ * message or a complaint (they all come before the vote opens).
+ */
+export function keygenEntries(entries) {
+  const out = [];
+  for (const raw of entries) {
+    const entry = typeof raw === "string" ? JSON.parse(raw) : raw;
+    if (!KEYGEN_KINDS.has(entry.kind)) break;
+    out.push(raw);
+  }
+  return out;
+}
+
 /** Read a whole board: a Board with every entry applied. */
 export async function replayBoard(definition, certificates, entries) {
   return new Board(definition, certificates).read(entries);

@@ -204,9 +204,7 @@ class SecretVoteService:
             "key": "",
             "dealers": [],
             "opens_at": None,
-            "closes_at": format_instant(second(election.closes_at))
-            if election.closes_at
-            else None,
+            "closes_at": format_instant(second(election.closes_at)) if election.closes_at else None,
             "issuer": self.keyring.current_id,
         }
 

@@ -294,7 +294,7 @@ class SecretBoard:
             ballot = await asyncio.to_thread(check_ballot, election, held[1], payload["ballot"])
         except (SecretBallotError, CredentialError, ValueError, TypeError, KeyError):
             return None
-        return (election, held[1], canonicalize(payload["ballot"]), ballot)
+        return (election, held[1], str(envelope["signature"]), ballot)
 
     async def _write(self, vote_id: int, batch: list[_Pending]) -> None:
         """Append the batch in one transaction; answer each document once it committed."""

@@ -6,6 +6,8 @@ verifier passes — and fails, naming the check, once an entry is tampered with.
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import json
 from typing import Any
 
@@ -20,7 +22,9 @@ from crypto.envelope import SignedDocument
 from crypto.secretballot import EncryptedBallot
 from meetings.elections.models import Election, ElectionState
 from meetings.models import MeetingEvent
+from registry.orm import utcnow
 from server.keys import KEYRING
+from server.views.secret_api import close_due_secret_votes
 from tests.ballots.secret_setup import Browser, SecretWorld, secret_world
 
 
@@ -175,3 +179,112 @@ async def test_the_whole_life_of_a_secret_vote(
     assert await db.scalar(select(func.count()).select_from(SecretShare)) == 20
     assert await db.scalar(select(func.count()).select_from(SecretTransportKey)) == 5
     assert await db.scalar(select(func.count()).select_from(SecretVote)) == 1
+
+
+async def test_documents_sent_together_make_one_chain(
+    client: Any, aiohttp_client: Any, db: AsyncSession
+) -> None:
+    """Ballots sent at once are appended together (one commit for a burst), each with
+    its own place; partial decryptions sent at once count exactly once."""
+    world = await secret_world(db, client, aiohttp_client)
+    await keygen(world, complain=False)
+    world.state = await _post(world.chair, world.path("open"), None, status=200)
+    made = [world.ballot(who, (0, 0, 1)) for who in world.browsers[:8]]
+    answers = await asyncio.gather(
+        *(
+            who.http.post(world.path("ballots"), json=document)
+            for who, (document, _o, _b) in zip(world.browsers, made, strict=False)
+        ),
+        world.browsers[0].http.post(world.path("ballots"), json=made[0][0]),  # resent
+    )
+    placed = [await a.json() for a in answers]
+    assert all(a.status == 201 for a in answers), placed
+    seqs = [p["seq"] for p in placed[:8]]
+    assert sorted(seqs) == list(range(6, 14))  # after the five dealers
+    assert placed[8]["seq"] == placed[0]["seq"]
+    await _post(world.chair, world.path("close"), None, status=200)
+    counted = [b for _d, _o, b in made]
+    for member in world.commission:
+        assert member.index is not None
+        member.shares = {d.index: d.dealt[member.index] for d in world.commission}  # type: ignore[index]
+    answers = await asyncio.gather(
+        *(
+            m.http.post(world.path("partials"), json=world.partial(m, counted))
+            for m in world.commission
+        )
+    )
+    statuses = sorted(a.status for a in answers)
+    assert statuses == [201, 201, 201, 409, 409]
+    state = await world.get()
+    assert list(state["result"]["payload"]["counts"]) == [0, 0, 8]
+    response = await world.chair.http.get(world.path("bundle"))
+    report = verify_secret_bundle(await response.read())
+    assert report.ok, report.failures
+
+
+async def test_an_absentee_secret_vote_closes_at_its_deadline(
+    client: Any, aiohttp_client: Any, db: AsyncSession
+) -> None:
+    """Between meetings: the officers appoint the commission, the roll is the body's
+    composition, and the vote sweeper closes the vote at its deadline."""
+    world = await secret_world(db, client, aiohttp_client)
+    chair = world.chair
+    response = await chair.http.get(f"/api/v1/meetings/{world.meeting}")
+    body_id = (await response.json())["body_id"]
+    election = await _post(
+        chair,
+        "/api/v1/elections",
+        {
+            "body_id": body_id,
+            "kind": "question",
+            "office": "О недоверии казначею",
+            "question": "Выразить недоверие казначею?",
+            "form": "yes_no",
+            "closes_at": (utcnow() + dt.timedelta(hours=2)).isoformat(),
+        },
+    )
+    world.election = election["id"]
+    await _post(
+        chair,
+        f"/api/v1/elections/{world.election}/transition",
+        {"target": "candidates_closed"},
+        status=200,
+    )
+    members = [b.member_id for b in world.commission]
+    await _post(
+        chair, f"/api/v1/elections/{world.election}/commission/appoint", {"member_ids": members}
+    )
+    await keygen(world, complain=False)
+    world.state = await _post(chair, world.path("open"), None, status=200)
+    roll = {r["member"] for r in world.definition["roll"]}
+    assert len(roll) == 10  # the body's composition, present or not
+    assert world.definition["options"] == ["за", "против", "воздержался"]
+    counted = []
+    for who, marks in ((world.browsers[6], (1, 0, 0)), (world.absent, (0, 1, 0))):
+        document, _o, encrypted = world.ballot(who, marks)
+        await _post(who, world.path("ballots"), document)
+        counted.append(encrypted)
+    # The deadline passes (moved to just after the last ballot), and the sweeper runs.
+    await db.rollback()
+    vote = await db.scalar(select(SecretVote).where(SecretVote.id == world.state["vote"]))
+    assert vote is not None
+    assert vote.board_time is not None
+    vote.closes_at = deadline = vote.board_time + dt.timedelta(seconds=1)
+    await db.commit()
+    # Board times are whole seconds: the deadline is at most two seconds away.
+    await asyncio.sleep(max(0.0, (deadline - utcnow()).total_seconds()) + 0.05)
+    assert await close_due_secret_votes(client.server.app) == [world.election]
+    state = await world.get()
+    assert state["phase"] == "closed"
+    late, _o, _b = world.ballot(world.browsers[7], (0, 0, 1))
+    response = await world.browsers[7].http.post(world.path("ballots"), json=late)
+    assert (await response.json())["error"] == "closed"
+    for member in world.commission[2:]:
+        assert member.index is not None
+        member.shares = {d.index: d.dealt[member.index] for d in world.commission}  # type: ignore[index]
+        await _post(member, world.path("partials"), world.partial(member, counted))
+    state = await world.get()
+    assert list(state["result"]["payload"]["counts"]) == [1, 1, 0]
+    response = await chair.http.get(world.path("bundle"))
+    report = verify_secret_bundle(await response.read())
+    assert report.ok, report.failures

@@ -18,17 +18,27 @@ from playwright.async_api import expect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ballots.secretverify import verify_secret_bundle
-from meetings.elections.models import ElectionState
-from meetings.elections.schemas import AbsenteeElectionIn, CandidateIn, CommissionIn
+from meetings.elections.models import (
+    Commission,
+    CommissionBasis,
+    CommissionMember,
+    CommissionState,
+    Election,
+    ElectionState,
+)
+from meetings.elections.schemas import AbsenteeElectionIn, CandidateIn, CommissionIn, ElectionIn
 from meetings.elections.services import ElectionService
 from registry.models import Member, Role
+from registry.orm import utcnow
 from server.keys import KEYRING
 from tests import factories as f
 from tests.factories import LiveServer
 from tests.web.test_election_browser import _shots
-from tests.web.test_vote_browser import enrol_key, logged_in
+from tests.web.test_vote_browser import enrol_key, logged_in, open_room
 
 PASSPHRASE = "первый снег над Камой"
+OPEN = "Открыть тайное голосование"
+CLOSE = "Закрыть тайное голосование"
 # Empty this browser's store of commission shares (a lost or replaced device).
 _FORGET_SHARES = """() => new Promise((resolve, reject) => {
   const request = indexedDB.open("kvorum-commission");
@@ -348,3 +358,92 @@ async def test_a_bad_share_draws_a_complaint_which_its_dealer_answers(
         await contexts[0].request.get(live_server.url(f"/api/v1/elections/{eid}/secret"))
     ).json()
     assert state["phase"] == "key_ready"
+
+
+async def test_the_room_opens_a_secret_vote_and_shows_who_has_voted_never_how(
+    browser: Any, live_server: LiveServer, db: AsyncSession, tmp_path: Path
+) -> None:
+    setup = await f.meeting(db, size=5, items=1)
+    chair_m, *rest = setup.members
+    commission = rest[:3]
+    chair_context = await logged_in(browser, live_server, db, chair_m, Role.CHAIR, Role.MEMBER)
+    contexts = [await logged_in(browser, live_server, db, m) for m in commission]
+    for context in [chair_context, *contexts]:
+        await enrol_key(context, live_server)
+    service = ElectionService(db, setup.actor(chair_m, Role.CHAIR), live_server.server.app[KEYRING])
+    election = await service.create_on_item(
+        setup.meeting_id,
+        ElectionIn(item_id=setup.item_ids[0], office="председатель комитета", form="one_of"),
+    )
+    for name in ("Лебедева Ольга Ивановна", "Орлов Пётр Сергеевич"):
+        await service.nominate(
+            election.id, CandidateIn(name=name, nominated_by="самовыдвижение", consent=True)
+        )
+    await service.transition(election.id, ElectionState.CANDIDATES_CLOSED)
+    # The body's open vote on the commission is tests/web/test_election_browser.py's; here
+    # the commission it elected is recorded directly.
+    db.add(
+        Commission(
+            election_id=election.id,
+            state=CommissionState.CONSTITUTED,
+            basis=CommissionBasis.VOTE,
+            threshold=2,
+            constituted_at=utcnow(),
+            members=[
+                CommissionMember(position=n, member_id=m.id, name=m.full_name)
+                for n, m in enumerate(commission, 1)
+            ],
+        )
+    )
+    row = await db.get(Election, election.id)
+    assert row is not None
+    row.state = ElectionState.COMMISSION_CONSTITUTED
+    eid = election.id
+    await db.commit()
+
+    rooms = [await open_room(c, live_server, setup.meeting_id) for c in [chair_context, *contexts]]
+    keys = [await c.new_page() for c in contexts]
+    for page in keys:
+        await page.goto(live_server.url(f"/elections/{eid}/key"))
+    for n, page in enumerate(keys):
+        await _make_key(page, tmp_path, f"room-member-{n + 1}")
+    await keys[0].get_by_role("button", name="Завершить создание ключа").click()
+    await expect(keys[0].locator("#secret-key")).to_have_attribute("data-done", "yes")
+
+    chair_room = rooms[0]
+    await chair_room.reload()
+    await chair_room.wait_for_selector('#room[data-connected="yes"]')
+    panel = chair_room.locator('[data-role="secret"]')
+    await expect(panel).to_have_attribute("data-state", "key_ready")
+    await expect(panel.get_by_role("button", name=CLOSE)).to_have_count(0)
+    await panel.get_by_role("button", name=OPEN).click()
+    await chair_room.wait_for_selector('#room[data-connected="yes"]')
+    panel = chair_room.locator('[data-role="secret"]')
+    await expect(panel).to_have_attribute("data-state", "open")
+    await expect(panel.get_by_role("button", name=OPEN)).to_have_count(0)
+
+    # Two commission members vote from their own browsers; the room names them only.
+    for page, option in zip(keys[:2], (0, 1), strict=True):
+        await page.goto(live_server.url(f"/elections/{eid}/ballot"))
+        await page.locator(f'[data-role="choices"] input[value="{option}"]').check()
+        await page.get_by_role("button", name="Зашифровать бюллетень").click()
+        await page.get_by_role("button", name="Отправить бюллетень").click()
+        await expect(page.locator('[data-role="message"]')).to_contain_text("Бюллетень принят")
+    voted = panel.locator('[data-role="secret-voted"]')
+    await expect(voted).to_have_attribute("data-count", "2")
+    for m in commission[:2]:
+        await expect(voted).to_contain_text(m.full_name)
+    await expect(voted).not_to_contain_text(commission[2].full_name)
+    for candidate in ("Лебедева", "Орлов"):
+        await expect(panel).not_to_contain_text(candidate)
+    member_room = rooms[3]
+    await member_room.reload()
+    await member_room.wait_for_selector('#room[data-connected="yes"]')
+    member_panel = member_room.locator('[data-role="secret"]')
+    await expect(member_panel.get_by_role("link", name="Перейти к бюллетеню")).to_have_count(1)
+    await expect(member_panel.get_by_role("button", name=CLOSE)).to_have_count(0)
+    await expect(member_panel.locator('[data-role="secret-voted"]')).to_have_attribute(
+        "data-count", "2"
+    )
+    await _shots(chair_room, tmp_path, "secret-room-open")
+    await _shots(member_room, tmp_path, "secret-room-member")

@@ -71,6 +71,18 @@ async def _make_key(page: Any, tmp_path: Path, name: str) -> None:
     await page.get_by_role("button", name="Я сохранил(а) файл и помню пароль").click()
 
 
+async def _fits_a_phone(page: Any, inside: str) -> None:
+    """At 360 px the table holding ``inside`` shows all its columns, not scrolled aside."""
+    await page.set_viewport_size({"width": 360, "height": 900})
+    fits = await page.evaluate(
+        """(inside) => { const wrap = document.querySelector(inside).closest('.table-wrap');
+                         return wrap.scrollWidth <= wrap.clientWidth; }""",
+        inside,
+    )
+    await page.set_viewport_size({"width": 1280, "height": 900})
+    assert fits, f"the table of {inside} scrolls sideways at 360 px"
+
+
 async def _vote(page: Any, live: LiveServer, election_id: int, marks: list[str]) -> None:
     """Mark «за»/«против» per candidate, encrypt and cast; the receipt is checked."""
     await page.goto(live.url(f"/elections/{election_id}/ballot"))
@@ -146,6 +158,7 @@ async def test_a_secret_election_is_keyed_cast_challenged_and_counted_in_the_bro
     for row in await progress.all():
         await expect(row).to_have_attribute("data-dealt", "yes")
     await _shots(pages[0], tmp_path, "secret-key-dealt")
+    await _fits_a_phone(pages[0], '[data-role="progress"]')
     await pages[0].get_by_role("button", name="Завершить создание ключа").click()
     for page in pages:
         await expect(page.locator("#secret-key")).to_have_attribute("data-done", "yes")
@@ -242,6 +255,7 @@ async def test_a_secret_election_is_keyed_cast_challenged_and_counted_in_the_bro
     await expect(result.locator('tr[data-option="1"]')).to_contain_text(f"{second}13")
     await expect(result).to_contain_text(f"Избраны: {first}.")
     await _shots(pages[0], tmp_path, "secret-count-result")
+    await _fits_a_phone(pages[0], '[data-role="result-rows"]')
 
     # The voter's browser sent ballots as ciphertexts only: no candidate's name, no marks;
     # the one opening it sent is the challenged ballot's spoiling.

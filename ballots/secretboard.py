@@ -20,10 +20,12 @@ checked (``BoardReplay.prechecked``) instead of checking the same bytes again.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import datetime as dt
 import hashlib
 import json
 import logging
+import multiprocessing
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -35,10 +37,12 @@ from ballots.secretformats import DOCUMENT_TYPES, entry_payload
 from ballots.secretmodels import SecretEntry, SecretPhase, SecretVote
 from ballots.secretverify import BoardReplay, Refused, open_replay
 from crypto.canonical import canonicalize
+from crypto.encoding import b64u_encode
 from crypto.envelope import sign_document
 from crypto.errors import CredentialError, SecretBallotError
+from crypto.group import parse_point, read_point_unchecked
 from crypto.instant import format_instant
-from crypto.secretballot import check_ballot
+from crypto.secretballot import BallotForm, EncryptedBallot, SecretElection, check_ballot
 from registry.credentials import KEY_CERTIFICATE
 from registry.errors import Conflict, DomainError, InvalidInput, PermissionDenied
 from registry.models import IssuedCredential
@@ -158,11 +162,15 @@ class SecretBoard:
         sessionmaker: async_sessionmaker[AsyncSession],
         keyring: RegistryKeyring,
         committed: Callable[[AsyncSession], Awaitable[None]] | None = None,
+        *,
+        workers: int = 0,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.keyring = keyring
         # After an append committed (say, publish the meeting events it recorded).
         self.committed = committed
+        self.workers = workers
+        self._pool: concurrent.futures.Executor | None = None
         self._locks: dict[int, asyncio.Lock] = {}
         self._queues: dict[int, list[_Pending]] = {}
         self._appenders: dict[int, asyncio.Task[None]] = {}
@@ -170,6 +178,26 @@ class SecretBoard:
         #: session (an election's vote never changes once made).
         self.election_votes: dict[int, int] = {}
         self._replays: dict[int, _Cached] = {}
+
+    def _checker(self) -> concurrent.futures.Executor:
+        """Where ballots' proofs are checked: worker processes (a proof check is many
+        small libsodium calls, each giving up and taking back the GIL: in threads they
+        starved the event loop and the database's thread of it), or, with ``workers``
+        0, the default thread pool."""
+        if self._pool is None:
+            if not self.workers:
+                self._pool = concurrent.futures.ThreadPoolExecutor(2, "kvorum-secret-proofs")
+            else:
+                self._pool = concurrent.futures.ProcessPoolExecutor(
+                    self.workers, mp_context=multiprocessing.get_context("spawn")
+                )
+        return self._pool
+
+    def close(self) -> None:
+        """Stop the proof checkers (the application's cleanup)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
     def lock(self, vote_id: int) -> asyncio.Lock:
         return self._locks.setdefault(vote_id, asyncio.Lock())
@@ -290,8 +318,20 @@ class SecretBoard:
         election = replay.definition.maybe_election
         if held is None or election is None or "ballot" not in payload:
             return None
+        form = election.form
+        good = await asyncio.get_running_loop().run_in_executor(
+            self._checker(),
+            _proofs_hold,
+            (election.fingerprint, election.key.raw, form.options, form.min_marks, form.max_marks),
+            held[1],
+            payload["ballot"],
+        )
+        if not good:
+            return None
         try:
-            ballot = await asyncio.to_thread(check_ballot, election, held[1], payload["ballot"])
+            # The checker verified these very values (points and proofs): read them
+            # without validating each point again.
+            ballot = EncryptedBallot._read(payload["ballot"], form, read_point_unchecked)
         except (SecretBallotError, CredentialError, ValueError, TypeError, KeyError):
             return None
         return (election, held[1], str(envelope["signature"]), ballot)
@@ -470,6 +510,22 @@ def _envelope(document: Mapping[str, Any], kind: str) -> dict[str, Any]:
     if payload.get("type") != DOCUMENT_TYPES[kind]:
         raise refusal("bad_entry", f"not a {DOCUMENT_TYPES[kind]}", "V-210")
     return value
+
+
+def _proofs_hold(
+    election: tuple[bytes, bytes, int, int, int], voter_key: bytes, ballot: object
+) -> bool:
+    """Whether a ballot keeps every check of ``check_ballot`` (run in a worker process:
+    plain values in and out, as crypto objects do not cross processes)."""
+    fingerprint, key, options, least, most = election
+    try:
+        made = SecretElection(
+            fingerprint, parse_point(b64u_encode(key)), BallotForm(options, least, most)
+        )
+        check_ballot(made, voter_key, ballot)
+    except Exception:  # any refusal: the replay, under the lock, says which
+        return False
+    return True
 
 
 def _require_phase(

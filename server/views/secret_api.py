@@ -9,6 +9,7 @@ SQLite a request's transaction holds the database's write lock)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -25,7 +26,7 @@ from meetings.events import event_json, take_pending
 from registry.actor import Actor
 from server.api import ApiRoutes
 from server.auth import unit
-from server.keys import HUB, KEYRING, SECRET_BOARD, SESSIONMAKER
+from server.keys import HUB, KEYRING, SECRET_BOARD, SESSIONMAKER, SETTINGS
 
 __all__ = ["close_due_secret_votes", "routes", "secret_board_context"]
 
@@ -71,8 +72,15 @@ async def secret_board_context(app: web.Application) -> AsyncIterator[None]:
         if events:
             await app[HUB].publish([event_json(e) for e in events])
 
-    app[SECRET_BOARD] = SecretBoard(app[SESSIONMAKER], app[KEYRING], committed)
+    board = SecretBoard(
+        app[SESSIONMAKER],
+        app[KEYRING],
+        committed,
+        workers=app[SETTINGS].secret_proof_workers,
+    )
+    app[SECRET_BOARD] = board
     yield
+    await asyncio.to_thread(board.close)
 
 
 async def close_due_secret_votes(app: web.Application) -> list[int]:

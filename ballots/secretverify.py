@@ -316,6 +316,11 @@ class BoardReplay:
         self.partials: list[PartialDecryption] = []
         self.decrypted: set[int] = set()
         self.signatures: set[str] = set()
+        # (voter's key, document's signature) → the ballot as check_ballot parsed it:
+        # the server checks a ballot's proofs before taking the board's lock and puts
+        # the outcome here, so the same ballot is not checked twice. The signature,
+        # verified over the whole payload before the ballot is read, names the bytes.
+        self.prechecked: dict[tuple[bytes, str], EncryptedBallot] = {}
         self.nonces: set[str] = set()
         self.previous_time: dt.datetime | None = None
         self.unlinked: list[str] = []
@@ -437,7 +442,9 @@ class BoardReplay:
         if kind == "ballot":
             voter_key = self.certificates[payload["serial"]][1]
             try:
-                ballot = check_ballot(self.definition.election, voter_key, payload["ballot"])
+                ballot = self.prechecked.get((voter_key, signature)) or check_ballot(
+                    self.definition.election, voter_key, payload["ballot"]
+                )
             except SecretBallotError as exc:
                 raise Refused("V-230", where, str(exc)) from exc
             if not isinstance(payload["nonce"], str) or payload["nonce"] in self.nonces:

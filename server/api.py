@@ -50,6 +50,10 @@ class ErrorOut(BaseModel):
     fields: dict[str, str] = {}
     #: The refusal in the user's language (the page's locale), for showing to them.
     message: str = ""
+    #: A refused document of a secret vote: its reason code (as ``error``) and the
+    #: check (``docs/ballots.md``, V-2xx) it fails; absent elsewhere.
+    reason: str | None = None
+    check: str | None = None
 
 
 Handler = Callable[..., Awaitable[Any]]

@@ -45,6 +45,8 @@ from server.views import (
     meetings_api,
     registry_api,
     registry_pages,
+    secret_api,
+    secret_pages,
     signing_keys,
     vote_pages,
     votes_api,
@@ -144,6 +146,7 @@ def create_app(settings: Settings, *, mailer: Mailer | None = None) -> web.Appli
     app.cleanup_ctx.append(_keyring)
     app.cleanup_ctx.append(_housekeeping)
     app.cleanup_ctx.append(votes_api.board_context)
+    app.cleanup_ctx.append(secret_api.secret_board_context)
     app.cleanup_ctx.append(votes_api.vote_sweeper)
     app.on_response_prepare.append(security_headers)
 
@@ -157,6 +160,7 @@ def create_app(settings: Settings, *, mailer: Mailer | None = None) -> web.Appli
         meetings_api.routes,
         votes_api.routes,
         elections_api.routes,
+        secret_api.routes,
         document_pages.routes,
         distribution_pages.routes,
     )
@@ -177,5 +181,6 @@ def create_app(settings: Settings, *, mailer: Mailer | None = None) -> web.Appli
     distribution_pages.install(app)
     vote_pages.install(app)
     election_pages.install(app)
+    secret_pages.install(app)
     app.router.add_static("/static", STATIC, append_version=True)
     return app

@@ -17,6 +17,7 @@ from registry.demo import DEMO_ACTOR_NAME, seed_demo
 from registry.diagnosis.services import MethodologyService
 from registry.models import Account, AccountRole, Member, Role
 from registry.orm import utcnow
+from registry.registrykey import RegistryKeyring
 from server.invitations import issue_invitation
 from server.settings import Settings
 
@@ -53,8 +54,10 @@ async def seed_with_logins(db: AsyncSession, settings: Settings) -> Demo:
     people, created = await seed_demo(db, today=utcnow().date())
     # The regional council's self-diagnosis methodology, published (п. 4.2 of the seed).
     await MethodologyService(db, Actor.system(DEMO_ACTOR_NAME)).ensure_default(people.root_id)
+    # The registry's key as the server keeps it (made here if the server has not yet run).
+    keyring = RegistryKeyring.open(settings.data_dir / "keys", now=utcnow())
     meeting_id = await seed_demo_meeting(
-        db, people.presidium_id, people.chair_member_id, now=utcnow()
+        db, people.presidium_id, people.chair_member_id, now=utcnow(), keyring=keyring
     )
     links = []
     role_members: set[int] = set()

@@ -28,6 +28,12 @@ class Translator:
     def has(self, key: str) -> bool:
         return key in self._messages or key in self._fallback
 
+    def texts(self, prefix: str) -> dict[str, str]:
+        """Every message under ``prefix`` (its keys without it): what a page's script says,
+        handed to it in one piece."""
+        keys = {k for k in (*self._fallback, *self._messages) if k.startswith(prefix)}
+        return {k.removeprefix(prefix): self(k) for k in sorted(keys)}
+
 
 #: Codes every error class carries by default: they name the kind of refusal, not what
 #: was refused, so their catalogue text is a heading rather than an explanation.

@@ -9,6 +9,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from ballots.board import Board
+from ballots.secretboard import SecretBoard
 from registry.registrykey import RegistryKeyring
 from server.hub import Hub
 from server.i18n import Catalogues
@@ -23,6 +24,7 @@ __all__ = [
     "JINJA",
     "KEYRING",
     "MAILER",
+    "SECRET_BOARD",
     "SESSIONMAKER",
     "SETTINGS",
 ]
@@ -36,3 +38,4 @@ MAILER: web.AppKey[Mailer] = web.AppKey("mailer")
 KEYRING = web.AppKey("keyring", RegistryKeyring)
 HUB: web.AppKey[Hub] = web.AppKey("hub")
 BOARD = web.AppKey("board", Board)
+SECRET_BOARD = web.AppKey("secret_board", SecretBoard)

@@ -142,12 +142,18 @@ def error_middleware(
         fields: dict[str, str],
         params: Mapping[str, str | int] | None = None,
         key: str | None = None,
+        check: str | None = None,
     ) -> web.StreamResponse:
         message = message_of(request, key or code, params or {})
         if is_api(request):
             body = ErrorOut(
-                error=code, detail=detail, fields=fields, message=message
-            ).model_dump_json()
+                error=code,
+                detail=detail,
+                fields=fields,
+                message=message,
+                reason=code if check else None,
+                check=check,
+            ).model_dump_json(exclude_none=True)
             return web.Response(status=status, text=body, content_type="application/json")
         return await render_error(request, status, code, detail, message)
 
@@ -160,7 +166,14 @@ def error_middleware(
             if status >= 500:
                 raise
             response = await respond(
-                request, status, exc.code, exc.detail, exc.fields, exc.params, exc.key
+                request,
+                status,
+                exc.code,
+                exc.detail,
+                exc.fields,
+                exc.params,
+                exc.key,
+                getattr(exc, "check", None),
             )
             if isinstance(exc, RateLimited):
                 response.headers["Retry-After"] = str(exc.retry_after)

@@ -70,6 +70,9 @@ class Settings:
     presence_grace_seconds: float = 10.0
     # How often votes past their deadline are looked for and closed.
     vote_sweep_seconds: float = 5.0
+    # Worker processes checking secret ballots' proofs before the board's lock (0: a
+    # thread pool in the server's process instead).
+    secret_proof_workers: int = 2
     # Addresses of reverse proxies whose X-Forwarded-For is believed (comma-separated);
     # from anyone else the header is ignored, so a client cannot pick its own address.
     trusted_proxies: str = ""
@@ -98,6 +101,10 @@ class Settings:
         if not 0.05 <= self.vote_sweep_seconds <= 3600:
             raise ValueError(
                 f"vote_sweep_seconds must be within 0.05..3600, got {self.vote_sweep_seconds}"
+            )
+        if not 0 <= self.secret_proof_workers <= 64:
+            raise ValueError(
+                f"secret_proof_workers must be within 0..64, got {self.secret_proof_workers}"
             )
         if self.turn_urls and not self.turn_secret:
             raise ValueError("turn_urls needs turn_secret (coturn's static-auth-secret)")

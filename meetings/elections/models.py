@@ -9,6 +9,7 @@ import enum
 from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+import ballots.secretmodels  # noqa: F401  (the table election.vote_id refers to)
 from registry.orm import Base, enum_column, utcnow
 
 __all__ = [
@@ -93,9 +94,10 @@ class Election(Base):
     # The election key the commission made (a signed document, JSON), when it is ready.
     election_key: Mapped[str | None] = mapped_column(Text, default=None)
     key_ready_at: Mapped[dt.datetime | None] = mapped_column(default=None)
-    # The secret vote itself, once opened on the board.
+    # The secret vote (ballots.secretmodels.SecretVote), from the moment the commission
+    # is constituted: its draft definition names the key generation.
     vote_id: Mapped[int | None] = mapped_column(
-        ForeignKey("vote.id", ondelete="RESTRICT"), unique=True, default=None
+        ForeignKey("secret_vote.id", ondelete="RESTRICT"), unique=True, default=None
     )
     # The count (JSON: the tally and the rule's outcome) and the open vote approving the
     # commission's protocol.

@@ -7,7 +7,8 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-import ballots.models  # noqa: F401  (registers the tables)
+import ballots.models
+import ballots.secretmodels  # noqa: F401  (registers the tables)
 import meetings.elections.models
 import meetings.models
 import meetings.votes  # noqa: F401

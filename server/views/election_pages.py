@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ballots.models import Vote, VoteState
+from meetings.access import roles_in
 from meetings.elections.models import Election, ElectionKind, ElectionState
 from meetings.elections.protocol import commission_protocol
 from meetings.elections.schemas import (
@@ -54,6 +55,7 @@ from server.keys import KEYRING
 from server.pages import render, translator
 from server.views.document_pages import issue_commission_protocol
 from server.views.meeting_pages import convenable_bodies, parse_local
+from server.views.secret_pages import secret_links
 
 __all__ = ["install"]
 
@@ -289,6 +291,11 @@ async def _page(
     candidates = {c.member_id for c in out.candidates if c.member_id is not None}
     item = next((i for i in meeting.items if i.id == election.item_id), None) if meeting else None
     in_session = meeting is not None and meeting.state is MeetingState.IN_SESSION
+    # Who opens and closes the secret vote: the meeting's chair; between meetings the
+    # body's officers who prepare it.
+    leads = (
+        (await roles_in(db, meeting, actor)).is_chair if meeting is not None else access.can_prepare
+    )
     return render(
         request,
         "election.html",
@@ -325,6 +332,9 @@ async def _page(
         action_error=forms.action_error or {},
         next_key=next_step_key(out),
         protocol=await _protocol_panel(request, db, actor, election, access, forms),
+        secret_links=secret_links(out, actor.member_id, sorted(access.names)),
+        can_open=leads and out.state is ElectionState.KEY_READY,
+        can_close=leads and out.state is ElectionState.OPEN,
     )
 
 

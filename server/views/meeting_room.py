@@ -10,7 +10,9 @@ them.
 from __future__ import annotations
 
 from aiohttp import web
+from sqlalchemy import select
 
+from meetings.elections.models import Election, ElectionState
 from meetings.preparation import MeetingService
 from registry.actor import Actor
 from registry.errors import NotFound
@@ -30,12 +32,31 @@ async def room(request: web.Request) -> web.StreamResponse:
     async with unit(request, guest_meeting=meeting_id) as (db, actor):
         service = MeetingService(db, actor)
         meeting, roles = await service.get(meeting_id)
+        # The meeting's secret votes under way: the chair opens and closes them here too,
+        # and everyone sees who has voted (never how). Not for guests, who do not vote.
+        secret = (
+            []
+            if roles.is_guest and not (roles.is_member or roles.can_prepare)
+            else (
+                await db.scalars(
+                    select(Election)
+                    .where(
+                        Election.meeting_id == meeting.id,
+                        Election.state.in_(
+                            (ElectionState.KEY_READY, ElectionState.OPEN, ElectionState.CLOSED)
+                        ),
+                    )
+                    .order_by(Election.id)
+                )
+            ).all()
+        )
         return render(
             request,
             "room.html",
             actor=actor,
             meeting=await service.out(meeting),
             roles=sorted(roles.names),
+            secret=secret,
         )
 
 

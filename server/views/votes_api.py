@@ -34,6 +34,7 @@ from registry.models import Role
 from server.api import ApiRoutes
 from server.auth import unit
 from server.keys import BOARD, HUB, KEYRING, MAILER, SESSIONMAKER, SETTINGS
+from server.views.secret_api import close_due_secret_votes
 
 __all__ = [
     "MAX_BALLOT_BODY",
@@ -128,6 +129,9 @@ async def vote_sweeper(app: web.Application) -> AsyncIterator[None]:
                 closed = await close_due_votes(app)
                 if closed:
                     log.info("votes closed at their deadline: %s", closed)
+                secret = await close_due_secret_votes(app)
+                if secret:
+                    log.info("secret votes of elections closed at their deadline: %s", secret)
             except Exception:  # keep sweeping after a transient database error
                 log.exception("closing due votes failed")
 

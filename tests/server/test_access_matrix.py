@@ -1240,6 +1240,17 @@ ROUTES: list[Route] = [
         who(ok=VIEWERS, **{"404": "unseated"}),
         _param(election_id="election"),
     ),
+    # The secret vote's pages: shells for whoever may see the election; what each may do
+    # there the secret API decides (its own routes below).
+    *(
+        Route(
+            "GET",
+            f"/elections/{{election_id}}/{page}",
+            who(ok=VIEWERS, **{"404": "unseated"}),
+            _param(election_id="election"),
+        )
+        for page in ("key", "ballot", "count")
+    ),
     Route(
         "POST",
         "/api/v1/elections/{election_id}/candidates",
@@ -1351,6 +1362,52 @@ ROUTES: list[Route] = [
         "/elections/{election_id}/approval",
         who(tried=OFFICERS, **{"403": "registrar seated auditor", "404": "unseated"}),
         _then(_param(election_id="election"), _form({})),
+    # --- secret votes: the election is in draft, so it has no secret vote yet and whoever
+    # may see it reaches that refusal; ballots and spoils are authenticated by signature.
+    *(
+        Route(
+            "GET",
+            f"/api/v1/elections/{{election_id}}/secret{tail}",
+            who(tried=VIEWERS, **{"404": "unseated"}),
+            _param(election_id="election"),
+        )
+        for tail in ("", "/entries", "/certificates", "/shares", "/bundle")
+    ),
+    *(
+        Route(
+            "POST",
+            f"/api/v1/elections/{{election_id}}/secret/{tail}",
+            who(tried=VIEWERS, **{"404": "unseated"}),
+            _then(_param(election_id="election"), _json(_signature_shape)),
+        )
+        for tail in ("transport-keys", "complaints", "partials")
+    ),
+    Route(
+        "POST",
+        "/api/v1/elections/{election_id}/secret/dealings",
+        who(tried=VIEWERS, **{"404": "unseated"}),
+        _then(
+            _param(election_id="election"),
+            _json(lambda c: {"dealer": _signature_shape(c), "shares": []}),
+        ),
+    ),
+    *(
+        Route(
+            "POST",
+            f"/api/v1/elections/{{election_id}}/secret/{tail}",
+            who(tried=VIEWERS, **{"404": "unseated"}),
+            _param(election_id="election"),
+        )
+        for tail in ("key", "open", "close")
+    ),
+    *(
+        Route(
+            "POST",
+            f"/api/v1/elections/{{election_id}}/secret/{tail}",
+            who(tried=EVERYONE),
+            _then(_param(election_id="election"), _json(_signature_shape)),
+        )
+        for tail in ("ballots", "spoils")
     ),
     # --- documents ------------------------------------------------------------------------
     Route(

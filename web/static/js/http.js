@@ -31,6 +31,7 @@ export async function getJSON(url) {
   if (!response.ok) {
     const error = new Error(answer.message || answer.detail || `HTTP ${response.status}`);
     error.status = response.status;
+    error.answer = answer;
     throw error;
   }
   return answer;

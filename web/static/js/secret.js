@@ -14,3 +14,4 @@ export * from "./secret/ballot.js";
 export { commitments } from "./secret/disjunctive.js";
 export * from "./secret/sharestore.js";
 export * from "./secret/transport.js";
+export * from "./secret/board.js";

@@ -13,6 +13,7 @@ import { CryptoError, b64uDecode, b64uEncode, canonicalize, utf8 } from "../kvcr
 const DB_NAME = "kvorum-commission";
 const WRAPPING = "wrapping-keys";
 const SHARES = "shares";
+const TRANSPORT = "transport-keys";
 const WRAPPING_NAME = "shares";
 
 export const BACKUP_FORMAT = "kvorum-commission-share-backup";
@@ -74,10 +75,13 @@ export async function openShare(key, record) {
 
 function openDb() {
   return new Promise((resolve, reject) => {
-    const request = indexedDB.open(DB_NAME, 1);
+    // Version 2 adds the transport keys; a version 1 database keeps its stores.
+    const request = indexedDB.open(DB_NAME, 2);
     request.onupgradeneeded = () => {
-      request.result.createObjectStore(WRAPPING, { keyPath: "name" });
-      request.result.createObjectStore(SHARES, { keyPath: "id" });
+      const db = request.result;
+      if (!db.objectStoreNames.contains(WRAPPING)) db.createObjectStore(WRAPPING, { keyPath: "name" });
+      if (!db.objectStoreNames.contains(SHARES)) db.createObjectStore(SHARES, { keyPath: "id" });
+      if (!db.objectStoreNames.contains(TRANSPORT)) db.createObjectStore(TRANSPORT, { keyPath: "id" });
     };
     request.onsuccess = () => resolve(request.result);
     request.onerror = () => reject(request.error);
@@ -121,6 +125,20 @@ export async function loadShare(id) {
 
 export function deleteShare(id) {
   return run(SHARES, "readwrite", (store) => store.delete(id));
+}
+
+/**
+ * Keep this member's transport key pair for a key generation `id` (its context in hex):
+ * {id, keyPair, publicKey}. The private half stays non-extractable (structured clone);
+ * it is needed until every share addressed to the member has been opened.
+ */
+export function saveTransportKey(id, keyPair, publicKey) {
+  return run(TRANSPORT, "readwrite", (store) => store.put({ id, keyPair, publicKey }));
+}
+
+/** The stored transport key pair {id, keyPair, publicKey} for `id`, or undefined. */
+export function loadTransportKey(id) {
+  return run(TRANSPORT, "readonly", (store) => store.get(id));
 }
 
 // ---------------------------------------------------------------------------

@@ -1362,6 +1362,7 @@ ROUTES: list[Route] = [
         "/elections/{election_id}/approval",
         who(tried=OFFICERS, **{"403": "registrar seated auditor", "404": "unseated"}),
         _then(_param(election_id="election"), _form({})),
+    ),
     # --- secret votes: the election is in draft, so it has no secret vote yet and whoever
     # may see it reaches that refusal; ballots and spoils are authenticated by signature.
     *(

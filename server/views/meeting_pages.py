@@ -1154,11 +1154,64 @@ def describe_event(
     election = describe_election_event(kind, data, t)
     if election is not None:
         return election
+    vote = describe_vote_event(kind, data, t, items)
+    if vote is not None:
+        return vote
     if kind == "item.notes":
         item = data.get("item")
         position, _title = items.get(item if isinstance(item, int) else 0, (0, ""))
         return t("record.notes", position=position or "?"), False
     return t("record.other", kind=kind), False
+
+
+def describe_vote_event(
+    kind: str, data: Mapping[str, Any], t: Translator, items: Mapping[int, tuple[int, str]]
+) -> tuple[str, bool] | None:
+    """A vote's opening, ballots and close in the record's words; None for other events."""
+    if kind not in ("vote.opened", "vote.closed", "vote.progress"):
+        return None
+    if kind == "vote.progress":
+        return t(
+            "record.vote.progress", cast=data.get("cast", "?"), roll=data.get("roll", "?")
+        ), False
+    item = data.get("item")
+    position = items.get(item, (0, ""))[0] if isinstance(item, int) else 0
+    question = str(data.get("question") or "")
+    if kind == "vote.opened":
+        roll = data.get("roll")
+        return t(
+            "record.vote.opened",
+            position=position or "?",
+            question=question,
+            roll=len(roll) if isinstance(roll, list) else "?",
+        ), True
+    result = data.get("result")
+    if not isinstance(result, Mapping):
+        return t("record.vote.closed", position=position or "?", question=question), True
+    options = data.get("options")
+    counts = result.get("counts")
+    pairs = (
+        zip(options, counts, strict=False)
+        if isinstance(options, list) and isinstance(counts, list)
+        else ()
+    )
+    tally = ", ".join(f"{o} — {c}" for o, c in pairs)
+    adopted = result.get("adopted")
+    verdict = (
+        "vote.result.no_decision"
+        if not isinstance(adopted, bool)
+        else "vote.result.adopted"
+        if adopted
+        else "vote.result.rejected"
+    )
+    return t(
+        "record.vote.closed_result",
+        position=position or "?",
+        question=question,
+        voters=result.get("voters", "?"),
+        tally=tally or "—",
+        verdict=t(verdict),
+    ), True
 
 
 def _data(event: MeetingEvent) -> dict[str, Any]:

@@ -51,6 +51,7 @@ from ballots.formats import (
     hall_record_fields,
     result_payload,
 )
+from ballots.reportwords import RU_CHECKS, place, translate_note
 from crypto._fields import check_text
 from crypto.canonical import CanonicalJSONError, canonicalize, canonicalize_signed, parse_json
 from crypto.certificate import CERTIFICATE_TYPE, MAX_ORGANISATION_NAME_LENGTH, KeyCertificate
@@ -156,7 +157,11 @@ class Report:
         self.failures.append(failure)
         self.problems.append(str(failure))
 
-    def text(self) -> str:
+    def text(self, lang: str = "en") -> str:
+        """The report as printed: in English, or in Russian with ``lang="ru"`` (the
+        check ids, reason codes and the verifier's findings kept as they are)."""
+        if lang == "ru":
+            return self._text_ru()
         lines = list(self.notes)
         for vote in self.votes:
             lines.append(f"vote {vote.vote}: {vote.title}")
@@ -178,6 +183,41 @@ class Report:
                 lines.append(f"  … and {len(self.problems) - 200} more")
         else:
             lines.append("OK: every hash, signature, certificate, count and verdict checks out")
+        return "\n".join(lines)
+
+    def _text_ru(self) -> str:
+        lines = [translate_note(note) for note in self.notes]
+        for vote in self.votes:
+            lines.append(f"голосование {vote.vote}: {vote.title}")
+            lines.append(f"  вопрос: {vote.question.splitlines()[0][:200]}")
+            lines.append(f"  журнал: записей {vote.entries}, вершина {vote.head}")
+            counts = ", ".join(
+                f"{name} — {count}" for name, count in zip(vote.options, vote.counts, strict=False)
+            )
+            lines.append(f"  учтено голосов: {vote.voters}; {counts}")
+            if vote.hall:
+                members = ", ".join(str(member) for member in vote.hall)
+                lines.append(f"  в зале, по подсчёту секретаря: члены органа № {members}")
+            verdict = {
+                True: "решение принято",
+                False: "решение не принято",
+                None: "опрос: решение не принимается",
+            }
+            lines.append(f"  итог: {verdict[vote.adopted]}")
+        if self.failures:
+            lines.append(f"ПРОВЕРКА НЕ ПРОЙДЕНА: нарушений {len(self.failures)}")
+            for failure in self.failures[:200]:
+                meaning = RU_CHECKS.get(failure.check, "")
+                lines.append(
+                    f"  - {place(failure.where)}: {failure.check} {failure.reason} — "
+                    f"{meaning} ({failure.message})"
+                )
+            if len(self.failures) > 200:
+                lines.append(f"  … и ещё {len(self.failures) - 200}")
+        else:
+            lines.append(
+                "ВСЁ ВЕРНО: все хеши, подписи, сертификаты, подсчёт и итоги проверены и сходятся"
+            )
         return "\n".join(lines)
 
 

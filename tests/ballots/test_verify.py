@@ -985,7 +985,7 @@ def run_guarded(sample: Sample, tmp_path: Path, *modules: str) -> subprocess.Com
     return subprocess.run(  # noqa: S603 - our own interpreter and script
         [sys.executable, "-c", GUARD, str(bundle), str(receipt), *modules],
         cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env={**os.environ, "PYTHONPATH": str(ROOT), "LC_ALL": "ru_RU.UTF-8"},
         capture_output=True,
         text=True,
         timeout=120,
@@ -998,7 +998,7 @@ def test_verifier_needs_pynacl_only(sample: Sample, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     last = json.loads(result.stdout.splitlines()[-1])
     assert last == {"refused": [], "outside": []}
-    assert "receipt: your ballot is entry 2 of vote 1" in result.stdout
+    assert "квитанция: ваш бюллетень — запись 2 голосования 1" in result.stdout
 
 
 def test_the_import_guard_refuses_the_server_side(sample: Sample, tmp_path: Path) -> None:

@@ -715,3 +715,23 @@ def test_the_record_tells_a_votes_opening_ballots_and_close_in_words() -> None:
         ]
         assert [text for text, _important in said] == list(words)
     assert describe_vote_event("floor.raised", {}, Catalogues().translator("ru"), items) is None
+
+
+async def test_meeting_pages_show_the_meetings_zone_whatever_the_readers(
+    web_client: Any, db: AsyncSession
+) -> None:
+    w = await World(web_client, db).build()
+    chair = await w.as_("chair")
+    mid = await w.meeting(chair, starts_at="2026-05-14T10:00", tz="Asia/Yekaterinburg")
+    # The reader last entered a time in Moscow's zone: pages still show Perm's clocks.
+    chair.client.session.cookie_jar.update_cookies(
+        {meeting_pages.TZ_COOKIE: "moscow"}, response_url=chair.client.server.make_url("/")
+    )
+    card = await page(await chair.get(f"/meetings/{mid}"))
+    assert "14.05.2026 10:00" in card
+    assert "08:00" not in card
+    assert "по пермскому времени, UTC+5" in card or "по екатеринбургскому времени, UTC+5" in card
+    listing = await page(await chair.get("/meetings"))
+    assert "14.05.2026 10:00" in listing
+    record = await page(await chair.get(f"/meetings/{mid}/record"))
+    assert "UTC+5" in record

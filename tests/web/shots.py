@@ -34,7 +34,14 @@ _OVERFLOWING = """() => {
   const right = (el) => Math.round(el.getBoundingClientRect().left + el.scrollWidth);
   const text = (el) => (el.textContent || "").trim().slice(0, 60);
   // The innermost: what spills, not every box around it.
-  const innermost = found.filter((el) => !found.some((o) => o !== el && el.contains(o)));
+  let innermost = found.filter((el) => !found.some((o) => o !== el && el.contains(o)));
+  if (!innermost.length) {
+    // Nothing in the flow: name what reaches furthest anyway (a positioned element).
+    innermost = [...document.body.querySelectorAll("*")]
+      .filter((el) => ["absolute", "fixed"].includes(getComputedStyle(el).position))
+      .filter((el) => el.getBoundingClientRect().right > width + 0.5)
+      .sort((a, b) => b.getBoundingClientRect().right - a.getBoundingClientRect().right);
+  }
   return innermost.slice(0, 5).map((el) => `${name(el)} (${right(el)}px): ${text(el)}`);
 }"""
 

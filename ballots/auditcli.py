@@ -12,7 +12,9 @@ bundle; ``receipt`` does the same and then checks a voter's signed receipt again
 the bundle: with it the bundle's registry keys must be among these; without it the
 bundle's own keys are the trust anchor, which the report says.
 
-The report goes to standard output, each failure as ``WHERE: CHECK-ID REASON: …``
+The report goes to standard output, in Russian unless ``--lang en`` is given or the
+locale is English; each failure names its ``CHECK-ID REASON`` in either language (in
+English as ``WHERE: CHECK-ID REASON: …``)
 (the numbered checks of ``docs/ballots.md``; V-110 and V-111 are this command's own:
 an unusable ``--keys`` file, a file that cannot be read). Exit status: 0 if every
 check held, 1 if one failed — and also if a file cannot be read or parsed: the
@@ -30,6 +32,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from ballots.reportwords import LANGUAGES, language
 from ballots.secretformats import SECRET_BUNDLE_TYPE
 from ballots.secretverify import challenged_ballots, verify_secret_bundle
 from ballots.verify import Report, check_receipt, verify_bundle
@@ -105,6 +108,13 @@ def _parser() -> argparse.ArgumentParser:
     challenge.add_argument("bundle", type=Path, metavar="BUNDLE", help="the secret audit bundle")
     for command in (verify, receipt, challenge):
         command.add_argument(
+            "--lang",
+            choices=LANGUAGES,
+            default=None,
+            help="the report's language: ru (the default) or en (also where the locale "
+            "is English); check ids and reason codes are the same in both",
+        )
+        command.add_argument(
             "--keys",
             type=Path,
             metavar="KEYS.json",
@@ -130,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help (0) or a usage error (2)
         return exc.code if isinstance(exc.code, int) else 2
     report = _run(args)
-    print(report.text())
+    print(report.text(language(args.lang)))
     return 0 if report.ok else 1
 
 

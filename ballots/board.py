@@ -36,11 +36,13 @@ from sqlalchemy.orm import defer
 
 from ballots.formats import (
     ENTRY_TYPE,
+    HALL_RECORD_TYPE,
     RECEIPT_TYPE,
     VERSION,
     BallotRefused,
     Definition,
     ballot_fields,
+    hall_record_fields,
     receipt_payload,
 )
 from ballots.models import BoardEntry, BoardRevocation, Vote, VoteState
@@ -122,6 +124,8 @@ class _Pending:
     # Known once the ballot is checked: in cast() if the certificate was known, else
     # by the appender, which reads the certificates it needs in its transaction.
     certificate: _Certificate | None = None
+    # A secretary's hall record: the member it records (the one counted).
+    recorded: int | None = None
 
 
 class Board:
@@ -149,13 +153,19 @@ class Board:
         Raises a :class:`~registry.errors.DomainError` whose ``code`` is the reason:
         ``malformed``, ``wrong_vote``, ``bad_choice``, ``unknown_key``,
         ``bad_signature``, ``not_on_roll``, ``expired``, ``not_yet_valid``,
-        ``revoked`` or ``closed``.
+        ``revoked`` or ``closed``; for a secretary's hall record (docs/ballots.md,
+        "Hall records") also ``bad_hall_record``, ``hall_record_not_allowed``,
+        ``not_secretary``, ``not_in_hall`` or ``already_voted``.
         """
         document = _read_ballot(body)
         context = await self._context(vote_id)
         definition = context.definition
+        recorded: int | None = None
         try:
-            serial, choice = ballot_fields(document.payload, definition)
+            if document.payload.get("type") == HALL_RECORD_TYPE:
+                serial, recorded, choice = hall_record_fields(document.payload, definition)
+            else:
+                serial, choice = ballot_fields(document.payload, definition)
         except BallotRefused as exc:
             raise refused(exc) from exc
         pending = _Pending(
@@ -166,6 +176,7 @@ class Board:
             serial=serial,
             choice=choice,
             future=asyncio.get_running_loop().create_future(),
+            recorded=recorded,
         )
         if serial in self._certificates:
             _check(pending, self._certificates[serial], utcnow())
@@ -332,6 +343,9 @@ class Board:
                 received_instant = format_instant(received_at)
                 rows: list[dict[str, Any]] = []
                 fresh: dict[str, _Written] = {}
+                # A member's own ballot takes precedence over the secretary's count:
+                # a record after it is refused (read under the vote's lock).
+                own = await _own_ballots(db, vote_id, batch)
                 for pending in batch:
                     if pending.certificate is None:  # its certificate was not known yet
                         try:
@@ -355,6 +369,23 @@ class Board:
                     if known is not None:  # a resent ballot: the same receipt again
                         answers.append((pending, known, None))
                         continue
+                    counted = certificate.member_id
+                    if pending.recorded is not None:
+                        counted = pending.recorded
+                        if counted in own:
+                            answers.append(
+                                (
+                                    pending,
+                                    None,
+                                    refusal(
+                                        "already_voted",
+                                        f"member {counted} has cast a ballot of their own",
+                                    ),
+                                )
+                            )
+                            continue
+                    else:
+                        own.add(counted)
                     seq = vote.board_length + 1
                     canonical = _entry_bytes(
                         vote.id, seq, vote.board_head, pending.ballot, received_instant
@@ -364,7 +395,7 @@ class Board:
                         {
                             "vote_id": vote.id,
                             "seq": seq,
-                            "member_id": certificate.member_id,
+                            "member_id": counted,
                             "serial": pending.serial,
                             "choice": json.dumps(list(pending.choice)),
                             "entry": canonical.decode(),
@@ -408,6 +439,26 @@ class Board:
         return bool(existing)
 
 
+async def _own_ballots(db: AsyncSession, vote_id: int, batch: list[_Pending]) -> set[int]:
+    """The members a batch's hall records name who have a ballot of their own on the
+    board. A meeting vote takes only its roll's keys, and a record is never signed by
+    the member it names, so an own ballot is an entry of the member under one of the
+    roll's serials for them."""
+    wanted: dict[int, tuple[int, ...]] = {}
+    for pending in batch:
+        if pending.recorded is not None:
+            voter = pending.definition.voter(pending.recorded)
+            wanted[pending.recorded] = voter.keys if voter is not None else ()
+    if not wanted:
+        return set()
+    rows = await db.execute(
+        select(BoardEntry.member_id, BoardEntry.serial).where(
+            BoardEntry.vote_id == vote_id, BoardEntry.member_id.in_(set(wanted))
+        )
+    )
+    return {member for member, serial in rows.tuples() if serial in wanted[member]}
+
+
 async def _place_revocations(db: AsyncSession, vote: Vote, revoked: set[int]) -> None:
     """Place on the board the revocations this append is the first to take into
     account: after the entries it holds now, before any it appends (which refuses
@@ -442,6 +493,25 @@ def _check(pending: _Pending, certificate: _Certificate | None, now: dt.datetime
         certificate.key.verify(document.canonical, document.signature)
     except CredentialError as exc:
         raise refusal("bad_signature", "the ballot's signature does not verify") from exc
+    if pending.recorded is not None:
+        # A hall record: signed by the definition's secretary (hall_record_fields
+        # checked the member it names).
+        secretary = definition.secretary
+        if secretary is None or certificate.member_id != secretary.member:
+            raise refusal(
+                "not_secretary",
+                "only the meeting's secretary records the votes of members in the hall",
+            )
+    else:
+        _check_roll(definition, certificate, serial)
+    if now < certificate.issued_at:
+        raise refusal("not_yet_valid", f"key certificate {serial} is not valid yet")
+    if now >= certificate.expires_at:
+        raise refusal("expired", f"key certificate {serial} has expired")
+    pending.certificate = certificate
+
+
+def _check_roll(definition: Definition, certificate: _Certificate, serial: int) -> None:
     voter = definition.voter(certificate.member_id)
     if voter is None:
         raise refusal("not_on_roll", "the key's holder is not on this vote's roll")
@@ -451,11 +521,6 @@ def _check(pending: _Pending, certificate: _Certificate | None, now: dt.datetime
             f"key {serial} was not certified when the vote opened; "
             "a meeting vote takes the keys of its roll only",
         )
-    if now < certificate.issued_at:
-        raise refusal("not_yet_valid", f"key certificate {serial} is not valid yet")
-    if now >= certificate.expires_at:
-        raise refusal("expired", f"key certificate {serial} has expired")
-    pending.certificate = certificate
 
 
 _BOARD_ENTRY = cast(Table, BoardEntry.__table__)

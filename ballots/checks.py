@@ -79,6 +79,12 @@ _TABLE = (
     # The auditor's own files (the command line).
     ("V-110", "bad_keys_file", "the --keys file is a usable kvorum.registry-keys"),
     ("V-111", "unreadable", "a file named on the command line can be read"),
+    # A secretary's hall records (definition version 2).
+    ("V-120", "bad_hall_record", "the hall record has its version 1 form"),
+    ("V-121", "hall_record_not_allowed", "only a version 2 definition takes hall records"),
+    ("V-122", "not_secretary", "the record is signed by the definition's secretary"),
+    ("V-123", "not_in_hall", "the member recorded is on the roll in the hall, not the secretary"),
+    ("V-124", "already_voted", "no record after the member's own ballot"),
     # A secret vote's bundle (kvorum.secret-audit-bundle).
     ("V-200", "bad_secret_definition", "the secret definition keeps every rule of its format"),
     ("V-210", "bad_entry", "a secret board entry of this vote carrying a document of its kind"),

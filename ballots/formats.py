@@ -36,6 +36,7 @@ __all__ = [
     "CHECKPOINT_VERSION",
     "DEFINITION_TYPE",
     "ENTRY_TYPE",
+    "HALL_RECORD_TYPE",
     "KINDS",
     "RECEIPT_TYPE",
     "RESULT_TYPE",
@@ -45,12 +46,14 @@ __all__ = [
     "Outcome",
     "RollEntry",
     "Rule",
+    "Secretary",
     "Turnout",
     "ballot_fields",
     "check_choice",
     "checkpoint_payload",
     "decide",
     "entry_payload",
+    "hall_record_fields",
     "receipt_payload",
     "result_payload",
 ]
@@ -58,6 +61,12 @@ __all__ = [
 VERSION = 1
 DEFINITION_TYPE = "kvorum.vote-definition"
 BALLOT_TYPE = "kvorum.ballot"
+# A hall member's open vote from a show of hands, recorded and signed by the meeting's
+# secretary (definition version 2 only).
+HALL_RECORD_TYPE = "kvorum.hall-record"
+# Version 2 of the definition names the meeting's secretary and marks the roll's
+# members present in the hall: those whose votes the secretary may record.
+DEFINITION_VERSION = 2
 ENTRY_TYPE = "kvorum.board-entry"
 RECEIPT_TYPE = "kvorum.receipt"
 CHECKPOINT_TYPE = "kvorum.board-checkpoint"
@@ -196,9 +205,28 @@ class RollEntry:
     member: int
     name: str
     keys: tuple[int, ...] = ()
+    # Version 2: present in the hall when the vote opened (the secretary may record
+    # their vote from a show of hands).
+    in_hall: bool = False
+
+    def to_json(self, version: int = VERSION) -> dict[str, object]:
+        entry: dict[str, object] = {"member": self.member, "name": self.name}
+        entry["keys"] = list(self.keys)
+        if version >= 2:
+            entry["in_hall"] = self.in_hall
+        return entry
+
+
+@dataclass(frozen=True)
+class Secretary:
+    """The meeting's secretary named by a version 2 definition: the only member whose
+    key may sign hall records of the vote."""
+
+    member: int
+    name: str
 
     def to_json(self) -> dict[str, object]:
-        return {"member": self.member, "name": self.name, "keys": list(self.keys)}
+        return {"member": self.member, "name": self.name}
 
 
 @dataclass(frozen=True)
@@ -225,6 +253,7 @@ class Definition:
     late_keys: bool
     roll: tuple[RollEntry, ...]
     issuer: str
+    secretary: Secretary | None = None
     _members: dict[int, RollEntry] = field(init=False, repr=False, compare=False)
     _payload: dict[str, object] = field(init=False, repr=False, compare=False)
     _fingerprint: str = field(init=False, repr=False, compare=False)
@@ -296,16 +325,29 @@ class Definition:
         if self.kind == "meeting" and self.late_keys:
             # A meeting votes with the keys its roll fixed at the opening.
             raise malformed(w, "a meeting vote takes no late keys")
+        if self.secretary is not None:
+            if self.kind != "meeting":
+                raise malformed(w, "only a meeting vote names a secretary")
+            check_int(self.secretary.member, "secretary member", w)
+            check_text(self.secretary.name, "secretary name", w, max_length=MAX_NAME_LENGTH)
+        elif any(entry.in_hall for entry in self.roll):
+            raise malformed(w, "a roll marks members in the hall only in version 2")
         check_key_id(self.issuer, "issuer")
         payload = self._build_payload()
         object.__setattr__(self, "_members", members)
         object.__setattr__(self, "_payload", payload)
         object.__setattr__(self, "_fingerprint", content_address(canonicalize_signed(payload)))
 
+    @property
+    def version(self) -> int:
+        """2 where the definition names a secretary (hall records allowed), else 1."""
+        return DEFINITION_VERSION if self.secretary is not None else VERSION
+
     def _build_payload(self) -> dict[str, object]:
-        return {
+        version = self.version
+        payload: dict[str, object] = {
             "type": DEFINITION_TYPE,
-            "v": VERSION,
+            "v": version,
             "vote": self.vote,
             "org": self.org,
             "org_name": self.org_name,
@@ -324,9 +366,12 @@ class Definition:
             "opens_at": format_instant(self.opens_at),
             "closes_at": format_instant(self.closes_at) if self.closes_at else None,
             "late_keys": self.late_keys,
-            "roll": [entry.to_json() for entry in self.roll],
+            "roll": [entry.to_json(version) for entry in self.roll],
             "issuer": self.issuer,
         }
+        if self.secretary is not None:
+            payload["secretary"] = self.secretary.to_json()
+        return payload
 
     def to_payload(self) -> dict[str, object]:
         return self._build_payload()
@@ -346,11 +391,13 @@ class Definition:
             raise malformed(w, "expected a JSON object")
         if payload.get("type") != DEFINITION_TYPE:
             raise CredentialError("wrong_type", f"{w}: type is {payload.get('type')!r:.60}")
-        if payload.get("v") != VERSION:
+        version = payload.get("v")
+        if type(version) is not int or version not in (VERSION, DEFINITION_VERSION):
             raise CredentialError(
                 "unsupported_version", f"{w}: version {payload.get('v')!r:.20} is not supported"
             )
-        check_fields(payload, w, required=tuple(_DEFINITION_FIELDS))
+        fields = _DEFINITION_FIELDS + (("secretary",) if version == DEFINITION_VERSION else ())
+        check_fields(payload, w, required=fields)
         options = payload["options"]
         if not isinstance(options, Sequence) or isinstance(options, str):
             raise malformed(w, "options must be an array")
@@ -381,8 +428,9 @@ class Definition:
             opens_at=read_instant(payload, "opens_at", w),
             closes_at=None if closes is None else read_instant(payload, "closes_at", w),
             late_keys=bool(payload["late_keys"]),
-            roll=tuple(_roll_entry(item) for item in roll),
+            roll=tuple(_roll_entry(item, version) for item in roll),
             issuer=_text(payload, "issuer"),
+            secretary=_secretary(payload["secretary"]) if version == DEFINITION_VERSION else None,
         )
 
 
@@ -436,10 +484,24 @@ def _check_long_text(value: object, name: str, max_length: int) -> str:
     return value
 
 
-def _roll_entry(value: object) -> RollEntry:
+def _secretary(value: object) -> Secretary:
+    if not isinstance(value, Mapping):
+        raise malformed(_DEFINITION, "secretary must be an object")
+    check_fields(value, _DEFINITION, required=("member", "name"))
+    name = value["name"]
+    if not isinstance(name, str):
+        raise malformed(_DEFINITION, "secretary name must be a string")
+    return Secretary(check_int(value["member"], "secretary member", _DEFINITION), name)
+
+
+def _roll_entry(value: object, version: int = VERSION) -> RollEntry:
     if not isinstance(value, Mapping):
         raise malformed(_DEFINITION, "a roll entry must be an object")
-    check_fields(value, _DEFINITION, required=("member", "name", "keys"))
+    hall = ("in_hall",) if version >= 2 else ()
+    check_fields(value, _DEFINITION, required=("member", "name", "keys", *hall))
+    in_hall = value["in_hall"] if hall else False
+    if not isinstance(in_hall, bool):
+        raise malformed(_DEFINITION, "roll in_hall must be true or false")
     keys = value["keys"]
     if not isinstance(keys, Sequence) or isinstance(keys, str):
         raise malformed(_DEFINITION, "roll keys must be an array")
@@ -450,6 +512,7 @@ def _roll_entry(value: object) -> RollEntry:
         member=check_int(value["member"], "roll member", _DEFINITION),
         name=name,
         keys=tuple(check_int(k, "roll key serial", _DEFINITION) for k in keys),
+        in_hall=in_hall,
     )
 
 
@@ -494,6 +557,71 @@ def ballot_fields(
     if not isinstance(nonce, str) or not NONCE.fullmatch(nonce) or not _nonce_ok(nonce):
         raise BallotRefused("malformed", "nonce must be 16 to 64 random bytes in base64url")
     return serial, check_choice(payload["choice"], definition)
+
+
+_HALL_RECORD_FIELDS = frozenset(
+    {"type", "v", "vote", "definition", "serial", "member", "choice", "nonce"}
+)
+
+
+def hall_record_fields(
+    payload: Mapping[str, Any], definition: Definition
+) -> tuple[int, int, tuple[int, ...]]:
+    """Check a hall record's payload against the vote; return (the secretary's
+    certificate serial, the member recorded, their choice).
+
+    Raises :class:`BallotRefused`: ``bad_hall_record`` (its form),
+    ``hall_record_not_allowed`` (a definition of version 1 names no secretary),
+    ``wrong_vote``, ``bad_choice`` or ``not_in_hall`` (the member is not on the roll
+    marked in the hall, or is the secretary, who votes with a ballot of their own).
+    That the secretary's key signed it is checked against the certificate."""
+    if not isinstance(payload, Mapping):
+        raise BallotRefused("bad_hall_record", "the hall record's payload must be a JSON object")
+    if payload.get("type") != HALL_RECORD_TYPE or payload.get("v") != VERSION:
+        raise BallotRefused(
+            "bad_hall_record", f"the payload is not a {HALL_RECORD_TYPE} version {VERSION}"
+        )
+    names = set(payload)
+    if names != _HALL_RECORD_FIELDS:
+        missing = sorted(_HALL_RECORD_FIELDS - names)
+        extra = sorted(names - _HALL_RECORD_FIELDS)
+        detail = f"missing field {missing[0]!r}" if missing else f"unknown field {extra[0]!r}"
+        raise BallotRefused("bad_hall_record", f"hall record: {detail}")
+    for name in ("serial", "member"):
+        value = payload[name]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise BallotRefused("bad_hall_record", f"{name} must be a positive integer")
+    nonce = payload["nonce"]
+    if not isinstance(nonce, str) or not NONCE.fullmatch(nonce) or not _nonce_ok(nonce):
+        raise BallotRefused("bad_hall_record", "nonce must be 16 to 64 random bytes in base64url")
+    if definition.secretary is None:
+        raise BallotRefused(
+            "hall_record_not_allowed",
+            "the vote's definition (version 1) names no secretary: it takes no hall records",
+        )
+    vote = payload["vote"]
+    if vote != definition.vote or isinstance(vote, bool):
+        raise BallotRefused(
+            "wrong_vote", f"the record is for vote {vote!r:.20}, not vote {definition.vote}"
+        )
+    if payload["definition"] != definition.fingerprint:
+        raise BallotRefused(
+            "wrong_vote",
+            "the record names another definition of the vote "
+            f"({str(payload['definition'])[:80]!r}, expected {definition.fingerprint})",
+        )
+    choice = check_choice(payload["choice"], definition)
+    member = payload["member"]
+    voter = definition.voter(member)
+    if voter is None or not voter.in_hall:
+        raise BallotRefused(
+            "not_in_hall", f"member {member} is not on the roll as present in the hall"
+        )
+    if member == definition.secretary.member:
+        raise BallotRefused(
+            "not_in_hall", "the secretary votes with a ballot of their own, not a hall record"
+        )
+    return payload["serial"], member, choice
 
 
 def _nonce_ok(nonce: str) -> bool:

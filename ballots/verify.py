@@ -39,6 +39,7 @@ from ballots.formats import (
     CHECKPOINT_VERSION,
     DEFINITION_TYPE,
     ENTRY_TYPE,
+    HALL_RECORD_TYPE,
     NONCE,
     RECEIPT_TYPE,
     RESULT_TYPE,
@@ -47,8 +48,10 @@ from ballots.formats import (
     Definition,
     ballot_fields,
     decide,
+    hall_record_fields,
     result_payload,
 )
+from ballots.reportwords import RU_CHECKS, place, translate_note
 from crypto._fields import check_text
 from crypto.canonical import CanonicalJSONError, canonicalize, canonicalize_signed, parse_json
 from crypto.certificate import CERTIFICATE_TYPE, MAX_ORGANISATION_NAME_LENGTH, KeyCertificate
@@ -104,6 +107,8 @@ class VoteSummary:
     counts: tuple[int, ...] = ()
     adopted: bool | None = None
     head: str = ""
+    # Members whose counted vote is the secretary's hall record (a show of hands).
+    hall: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -152,7 +157,11 @@ class Report:
         self.failures.append(failure)
         self.problems.append(str(failure))
 
-    def text(self) -> str:
+    def text(self, lang: str = "en") -> str:
+        """The report as printed: in English, or in Russian with ``lang="ru"`` (the
+        check ids, reason codes and the verifier's findings kept as they are)."""
+        if lang == "ru":
+            return self._text_ru()
         lines = list(self.notes)
         for vote in self.votes:
             lines.append(f"vote {vote.vote}: {vote.title}")
@@ -162,6 +171,9 @@ class Report:
                 f"{name} {count}" for name, count in zip(vote.options, vote.counts, strict=False)
             )
             lines.append(f"  counted: {vote.voters} voters; {counts}")
+            if vote.hall:
+                members = ", ".join(str(member) for member in vote.hall)
+                lines.append(f"  in the hall, counted by the secretary: members {members}")
             verdict = {True: "adopted", False: "not adopted", None: "no decision (survey)"}
             lines.append(f"  verdict: {verdict[vote.adopted]}")
         if self.problems:
@@ -171,6 +183,41 @@ class Report:
                 lines.append(f"  … and {len(self.problems) - 200} more")
         else:
             lines.append("OK: every hash, signature, certificate, count and verdict checks out")
+        return "\n".join(lines)
+
+    def _text_ru(self) -> str:
+        lines = [translate_note(note) for note in self.notes]
+        for vote in self.votes:
+            lines.append(f"голосование {vote.vote}: {vote.title}")
+            lines.append(f"  вопрос: {vote.question.splitlines()[0][:200]}")
+            lines.append(f"  журнал: записей {vote.entries}, вершина {vote.head}")
+            counts = ", ".join(
+                f"{name} — {count}" for name, count in zip(vote.options, vote.counts, strict=False)
+            )
+            lines.append(f"  учтено голосов: {vote.voters}; {counts}")
+            if vote.hall:
+                members = ", ".join(str(member) for member in vote.hall)
+                lines.append(f"  в зале, по подсчёту секретаря: члены органа № {members}")
+            verdict = {
+                True: "решение принято",
+                False: "решение не принято",
+                None: "опрос: решение не принимается",
+            }
+            lines.append(f"  итог: {verdict[vote.adopted]}")
+        if self.failures:
+            lines.append(f"ПРОВЕРКА НЕ ПРОЙДЕНА: нарушений {len(self.failures)}")
+            for failure in self.failures[:200]:
+                meaning = RU_CHECKS.get(failure.check, "")
+                lines.append(
+                    f"  - {place(failure.where)}: {failure.check} {failure.reason} — "
+                    f"{meaning} ({failure.message})"
+                )
+            if len(self.failures) > 200:
+                lines.append(f"  … и ещё {len(self.failures) - 200}")
+        else:
+            lines.append(
+                "ВСЁ ВЕРНО: все хеши, подписи, сертификаты, подсчёт и итоги проверены и сходятся"
+            )
         return "\n".join(lines)
 
 
@@ -302,6 +349,8 @@ def _check_entry(
     ``revoked``: serial → its revocation's instant (version 1: the ballot must be
     received before it) or the number of entries the board held when it took the
     revocation into account (version 2: the ballot must be at or before it)."""
+    if _is_hall_record(entry):
+        return _check_hall_entry(entry, position, definition, certificate, revoked)
     canonical = _entry_canonical(entry) if isinstance(entry, dict) else None
     if canonical is None:
         try:
@@ -309,7 +358,7 @@ def _check_entry(
         except CanonicalJSONError:
             digest = ""
         shape = ("V-60", _shape_problem(entry))
-        return (digest, None, None, None, None, None, None, None, None, shape)
+        return (digest, None, None, None, None, None, None, None, None, shape, False)
     digest = "sha256:" + hashlib.sha256(canonical).hexdigest()
     ballot = entry["ballot"]
     payload = ballot["payload"]
@@ -361,7 +410,101 @@ def _check_entry(
             )
     except BallotRefused as exc:
         problem = (_ENTRY_CHECKS.get(exc.reason, "V-62"), exc.message)
-    return (*base, member, serial, choice, ballot["signature"], problem)
+    return (*base, member, serial, choice, ballot["signature"], problem, False)
+
+
+def _is_hall_record(entry: Any) -> bool:
+    ballot = entry.get("ballot") if isinstance(entry, dict) else None
+    payload = ballot.get("payload") if isinstance(ballot, dict) else None
+    return isinstance(payload, dict) and payload.get("type") == HALL_RECORD_TYPE
+
+
+_ENTRY_FIELDS = frozenset({"ballot", "prev", "received_at", "seq", "type", "v", "vote"})
+
+
+def _check_hall_entry(
+    entry: dict[str, Any],
+    position: int,
+    definition: Definition,
+    certificate: Callable[[int], _Cert | None],
+    revoked: Mapping[int, str | int],
+) -> tuple[Any, ...]:
+    """An entry carrying a secretary's hall record (docs/ballots.md, "Hall records"):
+    the checks of a ballot's entry, with the secretary's certificate in the voter's
+    place and the member the record names counted."""
+    try:
+        canonical: bytes | None = canonicalize_signed(entry)
+    except CanonicalJSONError:
+        canonical = None
+    ballot = entry["ballot"]
+    well_formed = (
+        canonical is not None
+        and entry.keys() == _ENTRY_FIELDS
+        and ballot.keys() == _ENVELOPE_KEYS
+        and entry["type"] == ENTRY_TYPE
+        and type(entry["seq"]) is int
+        and type(entry["vote"]) is int
+        and type(entry["v"]) is int
+        and isinstance(entry["prev"], str)
+        and bool(_HASH.fullmatch(entry["prev"]))
+        and _is_instant(entry["received_at"])
+        and isinstance(ballot["signature"], str)
+        and bool(_SIGNATURE.fullmatch(ballot["signature"]))
+        and isinstance(ballot["signer"], str)
+        and bool(_KEY_ID.fullmatch(ballot["signer"]))
+    )
+    if not well_formed or canonical is None:
+        digest = "sha256:" + hashlib.sha256(canonical).hexdigest() if canonical else ""
+        shape = ("V-60", "the entry holding a hall record is not of its version 1 form")
+        return (digest, None, None, None, None, None, None, None, None, shape, True)
+    digest = "sha256:" + hashlib.sha256(canonical).hexdigest()
+    received = entry["received_at"]
+    base = (digest, canonical, entry["seq"], entry["prev"], received)
+    problem: tuple[str, str] | None = None
+    member = serial = choice = None
+    try:
+        if entry["vote"] != definition.vote or entry["v"] != VERSION:
+            raise BallotRefused("bad_entry", f"the entry is for vote {entry['vote']}")
+        payload = ballot["payload"]
+        serial, recorded, choice = hall_record_fields(payload, definition)
+        cert = certificate(serial)
+        if cert is None:
+            raise BallotRefused("unknown_key", f"certificate {serial} is not in the bundle")
+        holder, public, signer, issued, expires = cert
+        if ballot["signer"] != signer:
+            raise BallotRefused(
+                "bad_signature",
+                f"signed by key {ballot['signer']}, certificate {serial} is {signer}",
+            )
+        try:
+            nacl.bindings.crypto_sign_open(
+                _b64u(ballot["signature"]) + canonicalize_signed(payload), public
+            )
+        except (nacl.exceptions.BadSignatureError, ValueError, CanonicalJSONError):
+            raise BallotRefused("bad_signature", "the record's signature does not verify") from None
+        assert definition.secretary is not None  # hall_record_fields refused it otherwise
+        if holder != definition.secretary.member:
+            raise BallotRefused(
+                "not_secretary",
+                f"certificate {serial} is member {holder}'s, the secretary is "
+                f"member {definition.secretary.member}",
+            )
+        if not issued <= received < expires:
+            raise BallotRefused(
+                "expired", f"certificate {serial} is not valid at {received} ({issued}..{expires})"
+            )
+        when = revoked.get(serial)
+        if isinstance(when, str) and when <= received:
+            raise BallotRefused("revoked", f"certificate {serial} was revoked at {when}")
+        if isinstance(when, int) and position > when:
+            raise BallotRefused(
+                "revoked",
+                f"certificate {serial} was revoked when the board held {when} entries",
+            )
+        member = recorded
+    except BallotRefused as exc:
+        problem = (_ENTRY_CHECKS.get(exc.reason, "V-120"), exc.message)
+    return (*base, member, serial, choice, ballot["signature"], problem, True)
 
 
 # The reason of a refused entry → the check it fails (docs/ballots.md, "Entries").
@@ -375,6 +518,10 @@ _ENTRY_CHECKS = {
     "not_on_roll": "V-67",
     "expired": "V-68",
     "revoked": "V-69",
+    "bad_hall_record": "V-120",
+    "hall_record_not_allowed": "V-121",
+    "not_secretary": "V-122",
+    "not_in_hall": "V-123",
 }
 
 
@@ -823,6 +970,8 @@ def _verify_vote(
     closed_at = checkpoint.get("closed_at")
     last: dict[int, tuple[int, ...]] = {}
     used: set[int] = set()
+    own: set[int] = set()  # members with a counted ballot of their own
+    recorded: dict[int, bool] = {}  # members whose counted entry is a hall record
     signatures: set[str] = set()
     entry_pieces: list[tuple[str, bytes]] = []
     times: list[str | None] = []
@@ -840,6 +989,7 @@ def _verify_vote(
             choice,
             signature,
             problem,
+            hall,
         ) = row
         times.append(received)
         if problem:
@@ -875,10 +1025,23 @@ def _verify_vote(
         last_time = max(last_time, received)
         prev = digest
         if problem is None and member is not None:
+            # A member's own ballot outranks the secretary's count: a record after
+            # it is not counted (one before it is replaced, the last entry counting).
+            if hall and member in own:
+                report.fail(
+                    "V-124", name, f"member {member} had cast a ballot of their own before it"
+                )
+                continue
             last[member] = choice
             used.add(serial)
+            if hall:
+                recorded[member] = True
+            else:
+                own.add(member)
+                recorded.pop(member, None)
     summary.entries = len(entries)
     summary.head = prev
+    summary.hall = tuple(sorted(recorded))
     _check_unused_certificates(certs, definition, used, where, report)
 
     expected_checkpoint = {
@@ -939,7 +1102,11 @@ def _verify_vote(
 def _definition(
     value: object, keys: Mapping[str, PublicKey], seen: set[int], report: Report
 ) -> tuple[Definition, bytes]:
-    signed, envelope = _signed(value, keys, DEFINITION_TYPE, report)
+    payload = value.get("payload") if isinstance(value, dict) else None
+    # Version 2 names the secretary and the roll's members in the hall.
+    stated = payload.get("v") if isinstance(payload, dict) else None
+    version = 2 if type(stated) is int and stated == 2 else VERSION
+    signed, envelope = _signed(value, keys, DEFINITION_TYPE, report, version)
     try:
         definition = Definition.from_payload(signed)
     except CredentialError as exc:

@@ -18,6 +18,7 @@ from ballots.formats import (
     Definition,
     RollEntry,
     Rule,
+    Secretary,
     Turnout,
     checkpoint_payload,
     decide,
@@ -43,6 +44,7 @@ __all__ = [
     "Voter",
     "count_voters",
     "definition_of",
+    "recorded_in_hall",
     "refusal",
     "second",
 ]
@@ -66,6 +68,11 @@ _REFUSALS: dict[str, type[DomainError]] = {
     "expired": PermissionDenied,
     "not_yet_valid": PermissionDenied,
     "closed": Conflict,
+    "bad_hall_record": InvalidInput,
+    "hall_record_not_allowed": Conflict,
+    "not_secretary": PermissionDenied,
+    "not_in_hall": PermissionDenied,
+    "already_voted": Conflict,
 }
 
 
@@ -82,6 +89,7 @@ def refused(exc: BallotRefused) -> DomainError:
 class Voter:
     member_id: int
     name: str
+    in_hall: bool = False
 
 
 @dataclass(frozen=True)
@@ -104,6 +112,9 @@ class VoteSpec:
     closes_at: dt.datetime | None = None
     body_id: int | None = None
     audience_id: int | None = None
+    # A meeting's secretary, who may record the votes of the voters in the hall
+    # (a version 2 definition).
+    secretary: Secretary | None = None
 
 
 async def count_voters(session: AsyncSession, vote_id: int) -> int:
@@ -112,6 +123,27 @@ async def count_voters(session: AsyncSession, vote_id: int) -> int:
         select(func.count(func.distinct(BoardEntry.member_id))).where(BoardEntry.vote_id == vote_id)
     )
     return int(count or 0)
+
+
+async def recorded_in_hall(
+    session: AsyncSession, vote_id: int, definition: Mapping[str, Any]
+) -> set[int]:
+    """The members whose counting (last) entry is the secretary's hall record
+    («в зале, по подсчёту секретаря»). Only a version 2 definition takes records, and
+    a meeting vote only its roll's keys: an entry under another serial than the
+    member's own is the secretary's."""
+    if definition.get("v") != 2:
+        return set()
+    keys = {entry["member"]: set(entry["keys"]) for entry in definition["roll"]}
+    last: dict[int, int] = {}
+    rows = await session.execute(
+        select(BoardEntry.member_id, BoardEntry.serial)
+        .where(BoardEntry.vote_id == vote_id)
+        .order_by(BoardEntry.seq)
+    )
+    for member, serial in rows.tuples():
+        last[member] = serial
+    return {member for member, serial in last.items() if serial not in keys.get(member, ())}
 
 
 def definition_of(vote: Vote) -> Definition:
@@ -148,7 +180,7 @@ class VoteService:
             )
         keys = await self._roll_keys([v.member_id for v in spec.voters], opens_at)
         roll = tuple(
-            RollEntry(v.member_id, v.name, tuple(keys.get(v.member_id, ())))
+            RollEntry(v.member_id, v.name, tuple(keys.get(v.member_id, ())), in_hall=v.in_hall)
             for v in sorted(spec.voters, key=lambda v: v.member_id)
         )
         vote = Vote(
@@ -188,6 +220,7 @@ class VoteService:
                 late_keys=spec.kind is not VoteKind.MEETING,
                 roll=roll,
                 issuer=self.keyring.current_id,
+                secretary=spec.secretary,
             )
         except Exception as exc:  # CredentialError("malformed") names the field
             raise InvalidInput(f"the vote cannot be opened: {exc}") from exc

@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from ballots.auditcli import KeysError, read_keys
+from ballots.reportwords import LANGUAGES, language
 from crypto.ed25519 import PublicKey
 from crypto.envelope import SignedDocument
 from crypto.errors import CredentialError
@@ -51,6 +52,13 @@ def _parser() -> argparse.ArgumentParser:
         help="the registry keys (kvorum.registry-keys) to trust, got apart from the file",
     )
     verify.add_argument(
+        "--lang",
+        choices=LANGUAGES,
+        default=None,
+        help="the report's language: ru (the default) or en (also where the locale is "
+        "English); check ids are the same in both",
+    )
+    verify.add_argument(
         "--revocations",
         type=Path,
         nargs="+",
@@ -62,14 +70,21 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``docs`` with ``argv`` (without the program name); return the exit status."""
+#: Renders a report in a language ("ru"); the server's command line gives the page's.
+Render = Callable[[DocReport, str], str]
+
+
+def main(argv: Sequence[str] | None = None, render: Render | None = None) -> int:
+    """Run ``docs`` with ``argv`` (without the program name); return the exit status.
+    The report is printed by ``render`` in the chosen language (``--lang``, else the
+    locale's: Russian unless English), or in English without one."""
     try:
         args = _parser().parse_args(list(sys.argv[1:] if argv is None else argv))
     except SystemExit as exc:  # --help (0) or a usage error (2)
         return exc.code if isinstance(exc.code, int) else 2
     report = _run(args)
-    print(report.text())
+    lang = language(args.lang)
+    print(render(report, lang) if render is not None and lang != "en" else report.text())
     return 0 if report.ok else 1
 
 

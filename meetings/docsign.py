@@ -24,6 +24,11 @@ Payloads (canonical JSON, :func:`crypto.canonical.canonicalize_signed`)::
                  {"role": "chair", "member": int, "name": str}],
      "finalised_at": "YYYY-MM-DDTHH:MM:SSZ"}
 
+    Version 2 of the record adds ``"zone": {"name": "Asia/Yekaterinburg", "offset": 300,
+    "label": "по пермскому времени, UTC+5"}``: the zone the signing times are shown in
+    on the visible marks (the offset in minutes east of UTC), so the marks follow from
+    the files alone.
+
     {"type": "kvorum.document-signature", "v": 1, "record": "<record digest>",
      "role": "secretary" | "chair", "member": int, "serial": <certificate serial>,
      "previous": "" | "<digest of the secretary's envelope>", "signed_at": instant}
@@ -88,6 +93,7 @@ __all__ = [
     "MEDIA_TYPE",
     "RECORD_FILE",
     "RECORD_TYPE",
+    "RECORD_VERSION",
     "REGISTRY_KEYS_FILE",
     "REVOCATIONS_FILE",
     "ROLES",
@@ -103,6 +109,7 @@ __all__ = [
     "MeetingRef",
     "PreviousLike",
     "RecordLike",
+    "RecordZone",
     "Signer",
     "VoteRef",
     "acknowledgement_payload",
@@ -179,6 +186,8 @@ _RECORD_FIELDS = (
     "signers",
     "finalised_at",
 )
+#: Version 2 of the record names the zone of the marks' times (RecordZone).
+RECORD_VERSION = 2
 _SIGNATURE_FIELDS = ("type", "v", "record", "role", "member", "serial", "previous", "signed_at")
 _ACKNOWLEDGEMENT_FIELDS = (
     "type",
@@ -311,6 +320,44 @@ class Signer:
 
 
 @dataclass(frozen=True)
+class RecordZone:
+    """Where the document's times are told (version 2 of the record): the zone's IANA
+    name, its offset from UTC in minutes when the document was finalised, and its label
+    as people say it. The marks add the offset to a signing time and print the label:
+    nothing is looked up, so they rebuild byte for byte anywhere."""
+
+    name: str
+    offset: int
+    label: str
+
+    def __post_init__(self) -> None:
+        w = _RECORD
+        check_text(self.name, "zone name", w, max_length=64)
+        if isinstance(self.offset, bool) or not isinstance(self.offset, int):
+            raise malformed(w, "zone offset must be an integer (minutes east of UTC)")
+        if not -18 * 60 <= self.offset <= 18 * 60:
+            raise malformed(w, "zone offset must be within ±18 hours")
+        check_text(self.label, "zone label", w, max_length=100)
+
+    def to_json(self) -> dict[str, object]:
+        return {"name": self.name, "offset": self.offset, "label": self.label}
+
+    @classmethod
+    def from_json(cls, value: object) -> Self:
+        zone = _object(value, "zone", _RECORD)
+        check_fields(zone, _RECORD, required=("name", "offset", "label"))
+        return cls(
+            _string(zone["name"], "zone name", _RECORD),
+            zone["offset"],  # type: ignore[arg-type]  # checked by __post_init__
+            _string(zone["label"], "zone label", _RECORD),
+        )
+
+    def local(self, moment: dt.datetime) -> dt.datetime:
+        """``moment`` on the zone's clocks (naive: the label says where)."""
+        return (moment.astimezone(dt.UTC) + dt.timedelta(minutes=self.offset)).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
 class DocumentRecord:
     """What the secretary finalised: the PDF by hash, what it is and who must sign it."""
 
@@ -327,6 +374,7 @@ class DocumentRecord:
     votes: tuple[VoteRef, ...]
     signers: tuple[Signer, ...]
     finalised_at: dt.datetime
+    zone: RecordZone | None = None
 
     def __post_init__(self) -> None:
         w = _RECORD
@@ -378,6 +426,8 @@ class DocumentRecord:
                 else "the secretary and the chair must be different members",
             )
         check_instant_field(self.finalised_at, "finalised_at", w)
+        if self.zone is not None and not isinstance(self.zone, RecordZone):
+            raise malformed(w, "zone must be a RecordZone")
 
     def signer(self, role: str, member: int | None = None) -> Signer:
         """The signer the record names for ``role`` — for the commission's role, the
@@ -393,10 +443,10 @@ class DocumentRecord:
         return self.kind == COMMISSION_KIND
 
     def to_payload(self) -> dict[str, object]:
-        """The payload (see the module docstring)."""
-        return {
+        """The payload (see the module docstring): version 2 where it names a zone."""
+        payload: dict[str, object] = {
             "type": RECORD_TYPE,
-            "v": VERSION,
+            "v": VERSION if self.zone is None else RECORD_VERSION,
             "org": self.org,
             "org_name": self.org_name,
             "kind": self.kind,
@@ -410,6 +460,9 @@ class DocumentRecord:
             "signers": [signer.to_json() for signer in self.signers],
             "finalised_at": format_instant(self.finalised_at),
         }
+        if self.zone is not None:
+            payload["zone"] = self.zone.to_json()
+        return payload
 
     @property
     def canonical(self) -> bytes:
@@ -427,8 +480,12 @@ class DocumentRecord:
         ``unsupported_version``)."""
         w = _RECORD
         payload = _object(payload, "the record", w)
-        check_header(payload, w, RECORD_TYPE, VERSION)
-        check_fields(payload, w, required=_RECORD_FIELDS)
+        version = RECORD_VERSION if payload.get("v") == RECORD_VERSION else VERSION
+        if type(payload.get("v")) is not int:
+            version = VERSION  # check_header names the version found
+        check_header(payload, w, RECORD_TYPE, version)
+        zoned = version == RECORD_VERSION
+        check_fields(payload, w, required=_RECORD_FIELDS + (("zone",) if zoned else ()))
         pdf = _object(payload["pdf"], "pdf", w)
         check_fields(pdf, w, required=("sha256", "length"))
         return cls(
@@ -447,6 +504,7 @@ class DocumentRecord:
             votes=tuple(VoteRef.from_json(v) for v in _array(payload["votes"], "votes", w)),
             signers=tuple(Signer.from_json(s) for s in _array(payload["signers"], "signers", w)),
             finalised_at=read_instant(payload, "finalised_at", w),
+            zone=RecordZone.from_json(payload["zone"]) if zoned else None,
         )
 
 
@@ -464,6 +522,7 @@ def build_record(
     votes: Sequence[VoteRef | Mapping[str, object]] = (),
     signers: Sequence[Signer | Mapping[str, object]],
     finalised_at: dt.datetime,
+    zone: RecordZone | None = None,
 ) -> DocumentRecord:
     """The record of ``pdf`` (its SHA-256 and length are computed here).
 
@@ -488,6 +547,7 @@ def build_record(
         votes=tuple(v if isinstance(v, VoteRef) else VoteRef.from_json(v) for v in votes),
         signers=tuple(s if isinstance(s, Signer) else Signer.from_json(s) for s in signers),
         finalised_at=finalised_at,
+        zone=zone,
     )
 
 
@@ -939,16 +999,17 @@ def stamp_lines(
             )
         else:
             validity = "Сертификат не приложен"
-        signed_at = signature.signed_at.astimezone(dt.UTC)
-        boxes.append(
-            (
-                HEADING,
-                f"{title}: {checked.signer(role, member).name}",
-                f"Сертификат № {signature.serial}",
-                validity,
-                f"Подписан {signed_at:%d.%m.%Y %H:%M:%S} UTC",
-            )
-        )
+        head = (HEADING, f"{title}: {checked.signer(role, member).name}")
+        serial = f"Сертификат № {signature.serial}"
+        when: tuple[str, ...]
+        if checked.zone is not None:
+            # Version 2: on the organisation's clocks, the record giving offset and label.
+            local = checked.zone.local(signature.signed_at)
+            when = (f"Подписан {local:%d.%m.%Y %H:%M:%S}", f"({checked.zone.label})")
+        else:
+            signed_at = signature.signed_at.astimezone(dt.UTC)
+            when = (f"Подписан {signed_at:%d.%m.%Y %H:%M:%S} UTC",)
+        boxes.append((*head, serial, validity, *when))
     return tuple(boxes)
 
 

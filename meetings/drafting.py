@@ -8,14 +8,14 @@ hands them over. Nothing here writes.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ballots.models import Vote, VoteState
-from ballots.votes import result_json
+from ballots.votes import recorded_in_hall, result_json
 from crypto.canonical import canonicalize_signed
 from crypto.hashing import content_address
 from meetings.access import composition_ids, meeting_date
@@ -107,8 +107,13 @@ async def item_resolution(
 ItemVote = tuple[VoteLine, Vote]
 
 
-def vote_line(vote: Vote) -> VoteLine:
-    """«ГОЛОСОВАЛИ» of a closed vote, from its signed definition and result."""
+#: Said after the name of a member in the hall whose vote the secretary recorded.
+HALL_RECORDED = "в зале, по подсчёту секретаря"
+
+
+def vote_line(vote: Vote, recorded: Collection[int] = ()) -> VoteLine:
+    """«ГОЛОСОВАЛИ» of a closed vote, from its signed definition and result.
+    ``recorded``: the members whose vote counts from the secretary's hall record."""
     definition: dict[str, Any] = json.loads(vote.definition)["payload"]
     result = result_json(vote)
     options: list[str] = list(definition["options"])
@@ -117,10 +122,17 @@ def vote_line(vote: Vote) -> VoteLine:
     roll_call: tuple[tuple[str, str], ...] = ()
     if result["roll_call"]:
         named = [
-            (entry["name"], ", ".join(options[n - 1] for n in entry["choice"]))
+            (entry["name"], ", ".join(options[n - 1] for n in entry["choice"]), entry["member"])
             for entry in result["roll_call"]
         ]
-        roll_call = tuple((short_name(name), option) for name, option in attendance_order(named))
+        hall = {name for name, _option, member in named if member in recorded}
+        roll_call = tuple(
+            (
+                f"{short_name(name)} ({HALL_RECORDED})" if name in hall else short_name(name),
+                option,
+            )
+            for name, option in attendance_order([(name, option) for name, option, _ in named])
+        )
     assert vote.result is not None
     return VoteLine(
         question=vote.question,
@@ -157,7 +169,12 @@ async def item_votes(session: AsyncSession, meeting_id: int, item_id: int) -> li
         )
         .order_by(Vote.opens_at, Vote.id)
     )
-    return [(vote_line(vote), vote) for vote in rows.scalars()]
+    lines = []
+    for vote in rows.scalars():
+        definition = json.loads(vote.definition)["payload"]
+        recorded = await recorded_in_hall(session, vote.id, definition)
+        lines.append((vote_line(vote, recorded), vote))
+    return lines
 
 
 async def attended(session: AsyncSession, meeting: Meeting) -> set[int]:

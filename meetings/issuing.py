@@ -52,6 +52,7 @@ from meetings.schemas import DraftTextsIn
 from registry.actor import Actor
 from registry.credentials import KEY_CERTIFICATE, CredentialService
 from registry.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from registry.localtime import LocalClock, zone_label
 from registry.models import Body, IssuedCredential, Member, Organisation
 from registry.orm import utcnow
 from registry.registrykey import RegistryKeyring
@@ -236,6 +237,7 @@ class DocumentDesk:
                 docsign.Signer("chair", meeting.chair_member_id, names[meeting.chair_member_id]),
             ],
             finalised_at=now,
+            zone=record_zone(meeting.timezone, now),
         )
         document = Document(
             organisation_id=org.id,
@@ -669,6 +671,14 @@ class DocumentDesk:
 
 def _record(document: Document) -> docsign.DocumentRecord:
     return docsign.DocumentRecord.from_payload(json.loads(document.record))
+
+
+def record_zone(zone: str, now: dt.datetime) -> docsign.RecordZone:
+    """The zone a record names for its marks' times: the meeting's, as its clocks showed
+    it when the document was finalised («по пермскому времени, UTC+5»)."""
+    moment = LocalClock(zone).local(now)
+    offset = int((moment.utcoffset() or dt.timedelta(0)).total_seconds() // 60)
+    return docsign.RecordZone(zone, offset, zone_label(zone, "ru", now))
 
 
 def _vote_reference(vote: Vote) -> docsign.VoteRef:

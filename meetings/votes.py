@@ -15,7 +15,7 @@ from sqlalchemy import ForeignKey, Integer, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ballots.formats import Rule, Turnout
+from ballots.formats import Rule, Secretary, Turnout
 from ballots.models import BoardEntry, Vote, VoteKind, VoteState
 from ballots.votes import (
     DEFAULT_OPTIONS,
@@ -23,6 +23,7 @@ from ballots.votes import (
     VoteService,
     VoteSpec,
     count_voters,
+    recorded_in_hall,
     result_json,
 )
 from meetings.access import composition_ids, is_body_officer, roles_in
@@ -222,18 +223,21 @@ class VoteDesk:
         )
         question = data.question.strip() or item.draft_resolution.strip() or item.title
         title = f"{body.name}: заседание {meeting.code}, вопрос {item.position}. {item.title}"
+        voters = await self._voters(present)
+        secretary = await self._hall_secretary(meeting, voters)
         vote = await self.votes.open(
             VoteSpec(
                 kind=VoteKind.MEETING,
                 organisation_id=org.root_id or org.id,
                 title=title[:1000],
                 question=question,
-                voters=await self._voters(present),
+                voters=voters,
                 composition=status.composition,
                 present=len(present),
                 options=data.options or DEFAULT_OPTIONS,
                 rule=data.rule(),
                 body_id=body.id,
+                secretary=secretary,
             )
         )
         self.session.add(
@@ -418,6 +422,32 @@ class VoteDesk:
 
     # --- helpers --------------------------------------------------------------------------
 
+    async def _hall_secretary(self, meeting: Meeting, voters: list[Voter]) -> Secretary | None:
+        """The meeting's secretary, named by the definition (version 2) where a voter is
+        in the hall: the secretary may then record their votes from a show of hands.
+        Marks the voters in the hall (``voters`` is changed in place)."""
+        if meeting.secretary_member_id is None:
+            return None
+        hall = set(
+            (
+                await self.session.scalars(
+                    select(Presence.member_id).where(
+                        Presence.meeting_id == meeting.id, Presence.in_person.is_(True)
+                    )
+                )
+            ).all()
+        )
+        hall.discard(meeting.secretary_member_id)  # the secretary votes with a ballot
+        if not hall & {voter.member_id for voter in voters}:
+            return None
+        secretary = await self.session.get(Member, meeting.secretary_member_id)
+        if secretary is None:
+            return None
+        voters[:] = [
+            Voter(voter.member_id, voter.name, in_hall=voter.member_id in hall) for voter in voters
+        ]
+        return Secretary(secretary.id, secretary.full_name)
+
     async def _voters(self, member_ids: set[int]) -> list[Voter]:
         voters: list[Voter] = []
         ordered = sorted(member_ids)
@@ -505,6 +535,11 @@ async def vote_json(
         "closes_at": definition["closes_at"],
         "cast": await count_voters(session, vote.id),
         "result": None,
+        # A mixed meeting (definition version 2): the secretary, the voters in the hall,
+        # and those whose vote counts from the secretary's record of a show of hands.
+        "secretary": (definition.get("secretary") or {}).get("member"),
+        "in_hall": [e["member"] for e in definition["roll"] if e.get("in_hall")],
+        "recorded": sorted(await recorded_in_hall(session, vote.id, definition)),
     }
     result = result_json(vote)
     if result is not None:

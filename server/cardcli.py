@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TextIO
 
+from ballots.reportwords import LANGUAGES, language
 from crypto.card import CARD_PREFIX, UnionCard, verify_card
 from crypto.ed25519 import PublicKey
 from crypto.errors import CredentialError
@@ -28,9 +29,11 @@ from crypto.instant import format_date, format_instant, parse_instant
 from crypto.revocation import RevocationList, verify_revocation_list
 from registry.actor import Actor
 from registry.cards import CardService
+from registry.localtime import DEFAULT_ZONE, LocalClock
 from registry.orm import utcnow
 from registry.registrykey import KeyringError, RegistryKeyring
 from server import database
+from server.i18n import Catalogues, Translator
 from server.settings import Settings
 
 __all__ = ["EXIT_INVALID", "EXIT_USAGE", "EXIT_VALID", "add_card_commands", "run_card_command"]
@@ -69,6 +72,12 @@ def add_card_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
     verify.add_argument(
         "--at", metavar="ISO_INSTANT", help="check at this instant, e.g. 2026-01-31T12:00:00Z"
     )
+    verify.add_argument(
+        "--lang",
+        choices=LANGUAGES,
+        default=None,
+        help="the answer's language: ru (the default) or en (also where the locale is English)",
+    )
 
     show = actions.add_parser("show", help="print a member's current card text")
     show.add_argument("--member", required=True, type=int, help="the member's id")
@@ -106,16 +115,31 @@ def _verify(args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO) -
     keys = _trusted_keys(args.keys)
     revocations = _revocations(args.crl, keys, now) if args.crl is not None else None
     text = _card_text(args.card, stdin)
+    lang = language(args.lang)
+    t = Catalogues().translator(lang)
     try:
         card = verify_card(text, keys, now=now, revocations=revocations)
     except CredentialError as exc:
-        print(f"INVALID ({exc.reason}): {exc}", file=out)
+        if lang == "en":
+            print(f"INVALID ({exc.reason}): {exc}", file=out)
+        else:
+            key = f"card.reason.{exc.reason}"
+            why = t(key) if t.has(key) else t("card.reason.other")
+            print(f"{t('card.verify.invalid')} ({exc.reason}): {why}", file=out)
         return EXIT_INVALID
     except ValueError as exc:  # a revocation list of another union than the card's
         raise _Unusable(str(exc)) from exc
-    print(f"VALID: {_summary(card)}", file=out)
+    if lang == "en":
+        print(f"VALID: {_summary(card)}", file=out)
+    else:
+        print(f"{t('card.verify.valid')}: {_summary_ru(card, t)}", file=out)
     if revocations is None:
-        print("kvorum: revocation not checked (no --crl given)", file=err)
+        print(
+            "kvorum: revocation not checked (no --crl given)"
+            if lang == "en"
+            else "kvorum: отзыв билета не проверен (не указан --crl)",
+            file=err,
+        )
     return EXIT_VALID
 
 
@@ -125,6 +149,16 @@ def _summary(card: UnionCard) -> str:
         f"valid until {format_date(card.expires_at.date())} "
         f"({format_instant(card.expires_at)}), serial {card.serial}"
         + (f", key {card.key_serial}" if card.key_serial is not None else "")
+    )
+
+
+def _summary_ru(card: UnionCard, t: Translator) -> str:
+    # The card's end in the union's zone with its label, as the card's page shows it.
+    until = LocalClock(DEFAULT_ZONE, t.locale).labelled(card.expires_at)
+    return (
+        f"{card.full_name}, {card.organisation}, билет № {card.card_number}, "
+        f"действует до {until}, серийный № {card.serial}"
+        + (f", ключ № {card.key_serial}" if card.key_serial is not None else "")
     )
 
 

@@ -6,17 +6,19 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from aiohttp import web
 
 from ballots.auditcli import main as audit_main
 from meetings.docscli import main as docs_main
+from meetings.docverify import DocReport
 from registry.accounts import AccountService
 from registry.actor import Actor
 from registry.errors import DomainError, InvalidInput
 from registry.importer import UnmatchedOrganisation, export_members, import_members
+from registry.localtime import LocalClock
 from registry.memberfile import MemberFileRejected, parse_member_file, write_member_csv
 from registry.members import MemberService
 from registry.models import Role
@@ -36,6 +38,8 @@ from server.backup import (
 from server.cardcli import add_card_commands, run_card_command
 from server.demo import seed_with_logins
 from server.diagnosiscli import add_diagnosis_commands, run_diagnosis_command
+from server.docwords import report_text
+from server.i18n import Catalogues
 from server.invitations import issue_for
 from server.logs import configure_logging
 from server.mailer import delivers, make_mailer, send_letters
@@ -159,6 +163,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _docs_render(settings: Settings) -> Callable[[DocReport, str], str]:
+    """``kvorum docs verify``'s report in the words of the document pages, with times
+    in the organisation's zone."""
+
+    def render(report: DocReport, lang: str) -> str:
+        return report_text(report, Catalogues().translator(lang), LocalClock(settings.timezone))
+
+    return render
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -177,7 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "audit":
             return audit_main(args.audit_args)
         elif args.command == "docs":
-            return docs_main(args.docs_args)
+            return docs_main(args.docs_args, render=_docs_render(settings))
         elif args.command in {"backup", "restore"}:
             return _backup_command(settings, args)
         elif args.command == "card":

@@ -2,7 +2,8 @@
 
 ``kvorum audit …`` and ``kvorum docs …`` are dispatched before anything else is
 imported: an auditor's machine needs only PyNaCl to check a vote's bundle
-(:mod:`ballots.auditcli`) or a signed PDF (:mod:`meetings.docscli`). Every other
+(:mod:`ballots.auditcli`) or a signed PDF (:mod:`meetings.docscli`, its report in
+the pages' words from :mod:`server.docwords`, which is as light). Every other
 command loads the server (:mod:`server.cli`).
 """
 
@@ -22,8 +23,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return audit(args[1:])
     if args[:1] == ["docs"]:
         from meetings.docscli import main as docs
+        from server.docwords import render_report
 
-        return docs(args[1:])
+        return docs(args[1:], render=render_report)
     from server.cli import main as serve
 
     return serve(args)

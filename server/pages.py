@@ -64,8 +64,10 @@ def _command(text: str, command: str) -> markupsafe.Markup:
 
 def _nbsp(text: str | None) -> str:
     """A name held together: its spaces non-breaking, so «Кузнецова Е. В.» never
-    leaves its initials on the next line."""
-    return " ".join(str(text or "").split()).replace(" ", "\u00a0")
+    leaves its initials on the next line. A remark in brackets after it («(в зале, по
+    подсчёту секретаря)») may still wrap."""
+    name, bracket, remark = " ".join(str(text or "").split()).partition(" (")
+    return name.replace(" ", "\u00a0") + bracket + remark
 
 
 _PATH = re.compile(r"(?<![\w/])(/(?:documents|votes|meetings|notices|card)(?:/[\w-]+)*)")

@@ -58,6 +58,7 @@ OFFLINE = [
     "auditcli",
     "__main__",
     "checks",
+    "reportwords",
     "election_rule",
     "secretformats",
     "secretverify",

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -31,8 +30,8 @@ from registry.models import Organisation
 from server.api import ApiRoutes
 from server.auth import read_form, unit
 from server.docrender import DocumentRenderer
+from server.docwords import said, summary
 from server.forms import path_id, see_other
-from server.i18n import Translator
 from server.keys import JINJA, KEYRING, MAILER, SETTINGS
 from server.mailer import Letter, send_letters
 from server.middlewares import upload
@@ -445,101 +444,6 @@ async def add_signature(request: web.Request, document_id: int, body: SignatureI
 # --- verifying --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Line:
-    """A line of the verifier's report as the page says it: in the page's language, with
-    the verifier's own (English) words kept for the administrator where a check failed."""
-
-    ok: bool
-    label: str
-    text: str
-    detail: str = ""
-    skipped: bool = False  # not made: an earlier check could not read the file
-
-
-def _said(report: docverify.DocReport, t: Translator, clock: LocalClock) -> list[_Line]:
-    record = report.record
-    kind = t(f"documents.kind.{record.kind}") if record else ""
-    lines = []
-    for check in report.checks:
-        label = t(f"docverify.check.{check.name}")
-        p = dict(check.params)
-        if not check.ok:
-            if check.message.startswith("not checked"):  # the first failure says why
-                lines.append(_Line(False, label, t("docverify.failed.not_checked"), skipped=True))
-            else:
-                lines.append(
-                    _Line(False, label, t(f"docverify.failed.{check.name}"), check.message)
-                )
-            continue
-        match check.name:
-            case "file" if record is not None:
-                text = t(
-                    "docverify.ok.file",
-                    kind=kind,
-                    number=record.number,
-                    title=record.title,
-                    org=record.org_name,
-                    journal=record.journal,
-                )
-            case "trust":
-                text = t(
-                    "docverify.ok.trust_given" if p.get("given") else "docverify.ok.trust_file",
-                    keys=p.get("keys", ""),
-                )
-            case "signatures" if record is not None and record.by_commission:
-                times = p.get("times") or {}
-                assert isinstance(times, dict)
-                text = t(
-                    "docverify.ok.signatures_commission",
-                    names=", ".join(f"{name} ({clock.labelled(at)})" for name, at in times.items()),
-                )
-            case "signatures":
-                times = p.get("times") or {}
-                assert isinstance(times, dict)
-                text = t(
-                    "docverify.ok.signatures",
-                    secretary=clock.labelled(times.get("secretary")),
-                    chair=clock.labelled(times.get("chair")),
-                )
-            case "secretary" | "chair" | "commission":
-                text = t(
-                    "docverify.ok.commission_signer"
-                    if check.name == "commission"
-                    else "docverify.ok.signer",
-                    name=p.get("signer", ""),
-                    at=clock.labelled(p.get("signed_at")),  # type: ignore[arg-type]
-                    serial=p.get("serial", ""),
-                    since=clock(p.get("valid_from"), "%d.%m.%Y"),  # type: ignore[arg-type]
-                    until=clock(p.get("valid_to"), "%d.%m.%Y"),  # type: ignore[arg-type]
-                )
-            case _:
-                text = t(f"docverify.ok.{check.name}", **p)
-        lines.append(_Line(True, label, text))
-    return lines
-
-
-def _summary(report: docverify.DocReport, t: Translator, lines: list[_Line]) -> str:
-    record = report.record
-    if report.ok and record is not None:
-        signers = ", ".join(
-            f"{t(f'documents.role.{s.role}').lower()} {s.name}" for s in record.signers
-        )
-        return str(
-            t(
-                "docverify.summary.ok",
-                kind=t(f"documents.kind.{record.kind}"),
-                number=record.number,
-                date=record.date.strftime("%d.%m.%Y"),
-                title=record.title,
-                org=record.org_name,
-                signers=signers,
-            )
-        )
-    failed = [line.label for line in lines if not line.ok and not line.skipped]
-    return str(t("docverify.summary.failed", checks=", ".join(failed) or "—"))
-
-
 def _verify_page(
     request: web.Request,
     actor: Actor,
@@ -550,7 +454,7 @@ def _verify_page(
     status: int = 200,
 ) -> web.Response:
     t = translator(request)
-    lines = _said(report, t, LocalClock(request.app[SETTINGS].timezone, t.locale)) if report else []
+    lines = said(report, t, LocalClock(request.app[SETTINGS].timezone, t.locale)) if report else []
     return render(
         request,
         "documents/verify.html",
@@ -558,7 +462,7 @@ def _verify_page(
         status=status,
         report=report,
         lines=lines,
-        summary=_summary(report, t, lines) if report else "",
+        summary=summary(report, t, lines) if report else "",
         self_vouched=bool(
             report
             and any(c.name == "trust" and c.ok and not c.params.get("given") for c in report.checks)

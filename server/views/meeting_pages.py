@@ -7,8 +7,9 @@ shows the result; a form that does not validate comes back with 422 (409 when it
 clashes with the meeting's state), what was typed, and the reason in the user's
 language. Changes run inside a savepoint, so a refused one leaves nothing behind.
 
-Times are entered in a time zone the user picks (Perm's, UTC+5, unless they choose
-another) and stored in UTC; pages show them in the zone last chosen (a cookie).
+Times are entered in a time zone the user picks (the organisation's unless they
+choose another, remembered in a cookie) and stored in UTC; pages show them in the
+meeting's zone (the list and notices: the organisation's), with the zone's label.
 """
 
 from __future__ import annotations
@@ -159,7 +160,21 @@ _GUEST_FIELDS = ("name", "affiliation", "email")
 
 
 def _zone(request: web.Request) -> str:
-    return _ZONE_OF_COOKIE.get(request.cookies.get(TZ_COOKIE, ""), DEFAULT_ZONE)
+    """The zone a new meeting's time is entered in: the one the user last chose (a
+    cookie), else the organisation's."""
+    return _ZONE_OF_COOKIE.get(request.cookies.get(TZ_COOKIE, ""), _org_zone(request))
+
+
+def _org_zone(request: web.Request) -> str:
+    """The organisation's zone: every time a page shows is in it (with its label), as
+    elsewhere (registry/localtime.py), whatever zone the reader's computer is in."""
+    zone = request.app[SETTINGS].timezone
+    return zone if zone in _ZONE_KEYS else DEFAULT_ZONE
+
+
+def _meeting_zone(meeting: Meeting) -> str:
+    """Where the meeting is held: its times are shown there, with the zone's label."""
+    return meeting.timezone if meeting.timezone in _ZONE_KEYS else DEFAULT_ZONE
 
 
 def _offset(zone: str, on: dt.datetime | None = None) -> str:
@@ -333,7 +348,7 @@ def _size(n: int) -> str:
 
 async def meeting_list(request: web.Request) -> web.StreamResponse:
     async with unit(request) as (db, actor):
-        clock = _Clock(_zone(request))
+        clock = _Clock(_org_zone(request))
         meetings = await MeetingService(db, actor).visible()
         bodies = {
             b.id: b
@@ -541,7 +556,7 @@ async def meeting_edit(request: web.Request) -> web.StreamResponse:
         _require_editable(meeting, roles)
         body = await db.get(Body, meeting.body_id)
         assert body is not None
-        zone = _zone(request)
+        zone = _meeting_zone(meeting)
         values = {
             "body_id": str(body.id),
             "title": meeting.title,
@@ -666,7 +681,7 @@ async def _meeting_page(
     t = translator(request)
     forms = forms or _CardForms()
     out: MeetingOut = await MeetingService(db, actor).out(meeting)
-    clock = _Clock(_zone(request))
+    clock = _Clock(_meeting_zone(meeting))
     prepare = roles.can_prepare
     missing = []
     if meeting.state is MeetingState.DRAFT and prepare:
@@ -1154,11 +1169,64 @@ def describe_event(
     election = describe_election_event(kind, data, t)
     if election is not None:
         return election
+    vote = describe_vote_event(kind, data, t, items)
+    if vote is not None:
+        return vote
     if kind == "item.notes":
         item = data.get("item")
         position, _title = items.get(item if isinstance(item, int) else 0, (0, ""))
         return t("record.notes", position=position or "?"), False
     return t("record.other", kind=kind), False
+
+
+def describe_vote_event(
+    kind: str, data: Mapping[str, Any], t: Translator, items: Mapping[int, tuple[int, str]]
+) -> tuple[str, bool] | None:
+    """A vote's opening, ballots and close in the record's words; None for other events."""
+    if kind not in ("vote.opened", "vote.closed", "vote.progress"):
+        return None
+    if kind == "vote.progress":
+        return t(
+            "record.vote.progress", cast=data.get("cast", "?"), roll=data.get("roll", "?")
+        ), False
+    item = data.get("item")
+    position = items.get(item, (0, ""))[0] if isinstance(item, int) else 0
+    question = str(data.get("question") or "")
+    if kind == "vote.opened":
+        roll = data.get("roll")
+        return t(
+            "record.vote.opened",
+            position=position or "?",
+            question=question,
+            roll=len(roll) if isinstance(roll, list) else "?",
+        ), True
+    result = data.get("result")
+    if not isinstance(result, Mapping):
+        return t("record.vote.closed", position=position or "?", question=question), True
+    options = data.get("options")
+    counts = result.get("counts")
+    pairs = (
+        zip(options, counts, strict=False)
+        if isinstance(options, list) and isinstance(counts, list)
+        else ()
+    )
+    tally = ", ".join(f"{o} — {c}" for o, c in pairs)
+    adopted = result.get("adopted")
+    verdict = (
+        "vote.result.no_decision"
+        if not isinstance(adopted, bool)
+        else "vote.result.adopted"
+        if adopted
+        else "vote.result.rejected"
+    )
+    return t(
+        "record.vote.closed_result",
+        position=position or "?",
+        question=question,
+        voters=result.get("voters", "?"),
+        tally=tally or "—",
+        verdict=t(verdict),
+    ), True
 
 
 def _data(event: MeetingEvent) -> dict[str, Any]:
@@ -1214,7 +1282,7 @@ async def meeting_record(request: web.Request) -> web.StreamResponse:
                 for m in (await db.scalars(select(Member).where(Member.id.in_(ids)))).all()
             }
         items = {i.id: (i.position, i.title) for i in meeting.items}
-        clock = _Clock(_zone(request))
+        clock = _Clock(_meeting_zone(meeting))
         out = await service.out(meeting)
         return render(
             request,
@@ -1234,7 +1302,7 @@ async def meeting_record(request: web.Request) -> web.StreamResponse:
 
 async def notice_list(request: web.Request) -> web.StreamResponse:
     async with unit(request) as (db, actor):
-        clock = _Clock(_zone(request))
+        clock = _Clock(_org_zone(request))
         notices = await member_notices(db, actor)
         return render(
             request,
@@ -1243,6 +1311,7 @@ async def notice_list(request: web.Request) -> web.StreamResponse:
             notices=notices,
             unread=sum(1 for n in notices if n.read_at is None),
             local=clock,
+            zone_label=_zone_label(translator(request), clock.zone),
         )
 
 

@@ -69,6 +69,9 @@ class VoteOut(BaseModel):
     closes_at: str | None
     cast: int
     result: dict[str, Any] | None
+    secretary: int | None = None
+    in_hall: list[int] = []
+    recorded: list[int] = []
     mine: dict[str, Any] | None = None
     on_roll: bool = False
     bundle: bool = False
@@ -166,24 +169,49 @@ async def send_vote_notice(app: web.Application, notice: VoteNotice) -> int:
 
 # The signed envelope a browser sends (docs/ballots.md): read by the board itself, which
 # checks far more than a schema can (the signature, the certificate, the roll).
+_COMMON = {
+    "vote": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+    "definition": {"type": "string", "pattern": "^sha256:[0-9a-f]{64}$"},
+    "serial": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+    "nonce": {"type": "string", "pattern": "^[A-Za-z0-9_-]{16,64}$"},
+    "choice": {},
+}
 BALLOT_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["payload", "signature", "signer"],
     "additionalProperties": False,
     "properties": {
+        # A member's own ballot, or (a mixed meeting) the secretary's record of a hall
+        # member's vote from a show of hands (docs/ballots.md, "Hall records").
         "payload": {
-            "type": "object",
-            "required": ["choice", "definition", "nonce", "serial", "type", "v", "vote"],
-            "additionalProperties": False,
-            "properties": {
-                "type": {"const": "ballot"},
-                "v": {"const": 1},
-                "vote": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
-                "definition": {"type": "string", "pattern": "^sha256:[0-9a-f]{64}$"},
-                "serial": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
-                "nonce": {"type": "string", "pattern": "^[A-Za-z0-9_-]{16,64}$"},
-                "choice": {},
-            },
+            "oneOf": [
+                {
+                    "type": "object",
+                    "required": ["choice", "definition", "nonce", "serial", "type", "v", "vote"],
+                    "additionalProperties": False,
+                    "properties": {"type": {"const": "kvorum.ballot"}, "v": {"const": 1}} | _COMMON,
+                },
+                {
+                    "type": "object",
+                    "required": [
+                        "choice",
+                        "definition",
+                        "member",
+                        "nonce",
+                        "serial",
+                        "type",
+                        "v",
+                        "vote",
+                    ],
+                    "additionalProperties": False,
+                    "properties": {
+                        "type": {"const": "kvorum.hall-record"},
+                        "v": {"const": 1},
+                        "member": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+                    }
+                    | _COMMON,
+                },
+            ]
         },
         "signature": {"type": "string", "pattern": "^[A-Za-z0-9_-]{86}$"},
         "signer": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
@@ -194,7 +222,8 @@ BALLOT_SCHEMA: dict[str, Any] = {
 @routes.route(
     "POST",
     "/votes/{vote_id}/ballots",
-    summary="Cast a signed ballot; answered with the signed receipt once it is durable. "
+    summary="Cast a signed ballot, or record a hall member's vote as the secretary; "
+    "answered with the signed receipt once it is durable. "
     "No session needed: the ballot is authenticated by its signature.",
     tag="ballots",
     response=ReceiptOut,

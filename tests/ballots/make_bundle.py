@@ -37,10 +37,12 @@ from ballots.formats import (
     BALLOT_TYPE,
     BUNDLE_TYPE,
     ENTRY_TYPE,
+    HALL_RECORD_TYPE,
     Definition,
     Outcome,
     RollEntry,
     Rule,
+    Secretary,
     Turnout,
     checkpoint_payload,
     decide,
@@ -268,7 +270,9 @@ class Cast:
     ``vote`` and ``definition`` (what the signed payload names), ``nonce``,
     ``envelope`` (put this signed ballot on the board instead), ``copy_of`` (the
     ballot of that earlier cast again, byte for byte). ``counted``: whether the
-    server that made the bundle counted it in the result.
+    server that made the bundle counted it in the result. ``hall_for``: the entry is
+    instead a hall record signed by ``voter`` (the secretary) for the voter of that
+    index, who is the one counted.
     """
 
     voter: int
@@ -282,6 +286,7 @@ class Cast:
     envelope: Mapping[str, Any] | None = None
     copy_of: int | None = None
     counted: bool = True
+    hall_for: int | None = None
 
 
 @dataclass
@@ -429,6 +434,8 @@ def build_vote(
     title: str | None = None,
     question: str = "Утвердить смету расходов профсоюзного бюджета на 2025 год?",
     seed: int | str = 0,
+    secretary: int | None = None,
+    in_hall: Collection[int] = (),
 ) -> Sample:
     """Make a closed vote and everything its bundle holds.
 
@@ -477,7 +484,12 @@ def build_vote(
     if closes is None and kind != "meeting":
         closes = opens + max(dt.timedelta(days=7), (len(casts) + 3600) * SECOND)
     roll = tuple(
-        RollEntry(voter.member, voter.name, () if voter.index in late else (voter.serial,))
+        RollEntry(
+            voter.member,
+            voter.name,
+            () if voter.index in late else (voter.serial,),
+            in_hall=voter.index in in_hall,
+        )
         for voter in voters
         if voter.index not in off_roll
     )
@@ -507,6 +519,9 @@ def build_vote(
         late_keys=bool(late) if late_keys is None else late_keys,
         roll=roll,
         issuer=issuer,
+        secretary=None
+        if secretary is None
+        else Secretary(voters[secretary].member, voters[secretary].name),
     )
     fingerprint = definition.fingerprint
     definition_payload = definition.to_payload()
@@ -637,6 +652,9 @@ class _Board:
         voter = self.voters[cast.voter]
         if cast.copy_of is not None:
             ballot, choice, member = self.ballots[cast.copy_of]
+        elif cast.hall_for is not None:
+            member = self.voters[cast.hall_for].member
+            ballot, choice = self._record(position, cast, voter, member), cast.choice
         else:
             ballot, choice = self._ballot(position, cast, voter), cast.choice
             member = voter.member
@@ -670,6 +688,22 @@ class _Board:
         self.received.append(received)
         if cast.counted:
             self.last[member] = choice
+
+    def _record(self, position: int, cast: Cast, secretary: Voter, member: int) -> bytes:
+        """The canonical bytes of a hall record signed by ``secretary``."""
+        label = f"nonce {self.seed} {self.definition.vote} {position}".encode()
+        payload = {
+            "type": HALL_RECORD_TYPE,
+            "v": 1,
+            "vote": self.definition.vote if cast.vote is None else cast.vote,
+            "definition": cast.definition or self.definition.fingerprint,
+            "serial": cast.serial or secretary.serial,
+            "member": member,
+            "choice": list(cast.choice),
+            "nonce": cast.nonce or b64u_encode(hashlib.sha256(label).digest()[:16]),
+        }
+        signer = self.voters[cast.key] if cast.key is not None else secretary
+        return canonicalize(sign(payload, signer.key))
 
     def _ballot(self, position: int, cast: Cast, voter: Voter) -> bytes:
         """The canonical bytes of the signed ballot envelope."""

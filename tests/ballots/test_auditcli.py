@@ -71,7 +71,11 @@ def keys_document(sample: Sample, keys: list[object] | None = None) -> dict[str,
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: object) -> tuple[int, str]:
-    status = main([str(arg) for arg in argv])
+    """``audit`` with ``argv``, its report in English (the tests below read its words)."""
+    words = [str(arg) for arg in argv]
+    if words and words[0] in ("verify", "receipt", "challenge"):
+        words += ["--lang", "en"]
+    status = main(words)
     return status, capsys.readouterr().out
 
 
@@ -308,7 +312,7 @@ def python_m(*argv: object) -> subprocess.CompletedProcess[str]:
     return subprocess.run(  # noqa: S603 - our own interpreter
         [sys.executable, "-m", "ballots", *map(str, argv)],
         cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env={**os.environ, "PYTHONPATH": str(ROOT), "LC_ALL": "en_GB.UTF-8"},
         capture_output=True,
         text=True,
         timeout=120,
@@ -332,3 +336,40 @@ def test_python_m_ballots(files: dict[str, Path], sample: Sample) -> None:
     result = python_m("audit", files["bundle"])
     assert result.returncode == 2
     assert "usage: audit" in result.stderr
+
+
+def test_the_report_is_russian_by_default_with_the_check_ids(
+    capsys: pytest.CaptureFixture[str],
+    files: dict[str, Path],
+    sample: Sample,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["verify", str(files["bundle"])]) == 0
+    out = capsys.readouterr().out
+    assert "опора доверия: ключи реестра из самого пакета" in out
+    assert "голосование 1: " in out
+    assert "итог: решение принято" in out
+    assert out.endswith(
+        "ВСЁ ВЕРНО: все хеши, подписи, сертификаты, подсчёт и итоги проверены и сходятся\n"
+    )
+    files["bundle"].write_bytes(sample.bundle_bytes().replace(b'"v":2,"votes"', b'"v":9,"votes"'))
+    assert main(["verify", str(files["bundle"])]) == 1
+    out = capsys.readouterr().out
+    assert "ПРОВЕРКА НЕ ПРОЙДЕНА: нарушений 1" in out
+    assert "пакет: V-2 unknown_version — это не пакет аудита известной версии" in out
+    # An English locale, or --lang en, gives the English report with the same ids.
+    monkeypatch.setenv("LANG", "en_US.UTF-8")
+    assert main(["verify", str(files["bundle"])]) == 1
+    assert "bundle: V-2 unknown_version: " in capsys.readouterr().out
+    monkeypatch.setenv("LANG", "ru_RU.UTF-8")
+    assert main(["verify", str(files["bundle"]), "--lang", "en"]) == 1
+    assert "FAILED: 1 problem(s)" in capsys.readouterr().out
+
+
+def test_every_check_has_its_russian_meaning() -> None:
+    from ballots.checks import CHECKS
+    from ballots.reportwords import RU_CHECKS
+
+    assert set(RU_CHECKS) == set(CHECKS)

@@ -86,6 +86,7 @@ def test_every_kind_of_honest_bundle_is_published() -> None:
         "v2/rotated-registry-key.json",
         "v2/meeting-of-several-votes.json",
         "v2/empty-board.json",
+        "v2/hall-records.json",
         "v1/meeting-vote.json",
     ):
         assert name in honest

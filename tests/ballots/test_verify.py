@@ -784,13 +784,56 @@ def test_secret_vote_fails_closed(sample: Sample) -> None:
     )
 
 
-def test_definition_version_2_fails_closed(sample: Sample) -> None:
+def test_definition_version_3_fails_closed(sample: Sample) -> None:
     def newer(bundle: Any) -> None:
+        vote = bundle["votes"][0]
+        vote["definition"]["payload"]["v"] = 3
+        vote["definition"] = resign(vote["definition"], sample.registry)
+
+    fails(verify(tampered(sample, newer)), "vote #1", "unsupported_version")
+
+
+def test_definition_version_2_needs_its_secretary_and_hall_marks(sample: Sample) -> None:
+    def bare(bundle: Any) -> None:
         vote = bundle["votes"][0]
         vote["definition"]["payload"]["v"] = 2
         vote["definition"] = resign(vote["definition"], sample.registry)
 
-    fails(verify(tampered(sample, newer)), "vote #1", "unsupported_version")
+    fails(verify(tampered(sample, bare)), "vote #1", "missing field 'secretary'")
+
+
+def _hall_vote(*casts: Cast, **options: Any) -> Sample:
+    return build_vote(5, casts=list(casts), secretary=0, in_hall=[3, 4], **options)
+
+
+def test_hall_records_count_for_the_member_named_and_own_ballots_replace_them() -> None:
+    sample = _hall_vote(
+        Cast(0),
+        Cast(0, (2,), hall_for=3),
+        Cast(0, (3,), hall_for=4),
+        Cast(0, (1,), hall_for=4),  # the secretary corrects the count
+        Cast(4, (2,)),  # the member's own ballot replaces the record
+    )
+    report = verify(sample.bundle_bytes())
+    assert report.ok, report.text()
+    summary = report.votes[0]
+    assert (summary.voters, summary.counts, summary.hall) == (
+        3,
+        (1, 2, 0),
+        (sample.voters[3].member,),
+    )
+    assert f"members {sample.voters[3].member}" in report.text()
+
+
+def test_a_hall_record_signed_with_another_key_than_its_serials() -> None:
+    sample = _hall_vote(Cast(0), Cast(0, hall_for=3, key=1, counted=False))
+    fails(verify(sample.bundle_bytes()), "vote 1, entry 2", "signature")
+    assert verify(sample.bundle_bytes()).checks == ["V-66"]
+
+
+def test_a_survey_names_no_secretary() -> None:
+    with pytest.raises(CredentialError, match="only a meeting vote names a secretary"):
+        build_vote(3, kind="survey", secretary=0)
 
 
 def test_unknown_field_fails_closed(sample: Sample) -> None:
@@ -942,7 +985,7 @@ def run_guarded(sample: Sample, tmp_path: Path, *modules: str) -> subprocess.Com
     return subprocess.run(  # noqa: S603 - our own interpreter and script
         [sys.executable, "-c", GUARD, str(bundle), str(receipt), *modules],
         cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env={**os.environ, "PYTHONPATH": str(ROOT), "LC_ALL": "ru_RU.UTF-8"},
         capture_output=True,
         text=True,
         timeout=120,
@@ -955,7 +998,7 @@ def test_verifier_needs_pynacl_only(sample: Sample, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     last = json.loads(result.stdout.splitlines()[-1])
     assert last == {"refused": [], "outside": []}
-    assert "receipt: your ballot is entry 2 of vote 1" in result.stdout
+    assert "квитанция: ваш бюллетень — запись 2 голосования 1" in result.stdout
 
 
 def test_the_import_guard_refuses_the_server_side(sample: Sample, tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from registry.registrykey import RegistryKeyring
 from server.keys import KEYRING
 from tests.factories import MeetingSetup, account, login, meeting
 
-__all__ = ["Voter", "VotingMeeting", "ballot", "voting_meeting"]
+__all__ = ["Voter", "VotingMeeting", "ballot", "hall_record", "voting_meeting"]
 
 
 @dataclass
@@ -88,3 +88,21 @@ async def voting_meeting(
     assert chair_account is not None
     chair = await login(client, db, chair_account)
     return VotingMeeting(setup, voters[:present], voters[present], chair)
+
+
+def hall_record(
+    secretary: Voter, vote: dict[str, Any], member: int, choice: list[int]
+) -> dict[str, Any]:
+    """The secretary's signed record of a hall member's vote, as the room's page builds
+    it (docs/ballots.md, "Hall records")."""
+    payload = {
+        "type": "kvorum.hall-record",
+        "v": 1,
+        "vote": vote["vote"],
+        "definition": vote["fingerprint"],
+        "serial": secretary.serial,
+        "member": member,
+        "choice": choice,
+        "nonce": b64u_encode(secrets.token_bytes(18)),
+    }
+    return sign_document(payload, secretary.key).to_json()

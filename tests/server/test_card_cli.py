@@ -40,7 +40,9 @@ def kvorum_card(argv: Sequence[str], settings: Settings, stdin: str = "") -> tup
     parser = argparse.ArgumentParser(prog="kvorum")
     commands = parser.add_subparsers(dest="command", required=True)
     add_card_commands(commands)
-    args = parser.parse_args(["card", *argv])
+    # The tests read the English answer unless they ask for another (--lang).
+    words = [*argv, "--lang", "en"] if argv[0] == "verify" and "--lang" not in argv else argv
+    args = parser.parse_args(["card", *words])
     out, err = io.StringIO(), io.StringIO()
     status = run_card_command(args, settings, stdin=io.StringIO(stdin), stdout=out, stderr=err)
     return status, out.getvalue(), err.getvalue()
@@ -88,6 +90,23 @@ async def test_offline_verification(
     status, out, _err = kvorum_card(["verify", forged, *files], settings)
     assert status == 1
     assert out.startswith("INVALID (bad_signature): ")
+    # In Russian (the default outside an English locale), with the same reason code.
+    status, out, _err = kvorum_card(["verify", forged, *files, "--lang", "ru"], settings)
+    assert status == 1
+    assert out == (
+        "Билет недействителен (bad_signature): "
+        "Подпись не сходится: текст билета изменён после выдачи.\n"
+    )
+    status, out, err = kvorum_card(["verify", text, *files, "--lang", "ru"], settings)
+    assert status == 0
+    assert out.startswith(
+        "Билет действителен: Кузнецова Ольга Ивановна, Пермский крайком, билет № 59-77, "
+        "действует до "
+    )
+    assert "по екатеринбургскому времени" in out or "UTC+" in out
+    assert "UTC" not in out.replace("UTC+", "")
+    status, out, err = kvorum_card(["verify", text, "--keys", str(keys), "--lang", "ru"], settings)
+    assert err == "kvorum: отзыв билета не проверен (не указан --crl)\n"
 
     # after expiry
     expires = decode_card(text).card.expires_at

@@ -669,3 +669,69 @@ def test_every_key_is_in_both_catalogues() -> None:
     for _zone, key in meeting_pages.ZONES:
         assert key in ru
         assert key in en
+
+
+def test_the_record_tells_a_votes_opening_ballots_and_close_in_words() -> None:
+    from server.i18n import Catalogues
+    from server.views.meeting_pages import describe_vote_event
+
+    items = {7: (2, "О смете")}
+    opened = {
+        "vote": 3,
+        "item": 7,
+        "question": "Утвердить смету",
+        "roll": [1, 2, 3],
+        "result": None,
+    }
+    closed = opened | {
+        "options": ["за", "против", "воздержался"],
+        "result": {"voters": 3, "counts": [2, 1, 0], "adopted": True},
+    }
+    for locale, words in (
+        (
+            "ru",
+            (
+                "Открыто голосование по вопросу 2: «Утвердить смету»; в списке голосующих 3",
+                "Проголосовали 1 из 3",
+                "Голосование по вопросу 2 закрыто: «Утвердить смету». Проголосовали 3: "
+                "за — 2, против — 1, воздержался — 0. Решение принято",
+            ),
+        ),
+        (
+            "en",
+            (
+                "A vote opened on item 2: “Утвердить смету”; 3 on the roll",
+                "1 of 3 have voted",
+                "The vote on item 2 closed: “Утвердить смету”. 3 voted: "
+                "за — 2, против — 1, воздержался — 0. Adopted",
+            ),
+        ),
+    ):
+        t = Catalogues().translator(locale)
+        said = [
+            describe_vote_event("vote.opened", opened, t, items),
+            describe_vote_event("vote.progress", {"cast": 1, "roll": 3}, t, items),
+            describe_vote_event("vote.closed", closed, t, items),
+        ]
+        assert [text for text, _important in said] == list(words)
+    assert describe_vote_event("floor.raised", {}, Catalogues().translator("ru"), items) is None
+
+
+async def test_meeting_pages_show_the_meetings_zone_whatever_the_readers(
+    web_client: Any, db: AsyncSession
+) -> None:
+    w = await World(web_client, db).build()
+    chair = await w.as_("chair")
+    mid = await w.meeting(chair, starts_at="2026-05-14T10:00", tz="Asia/Yekaterinburg")
+    # The reader last entered a time in Moscow's zone: pages still show Perm's clocks.
+    chair.client.session.cookie_jar.update_cookies(
+        {meeting_pages.TZ_COOKIE: "moscow"}, response_url=chair.client.server.make_url("/")
+    )
+    card = await page(await chair.get(f"/meetings/{mid}"))
+    assert "14.05.2026 10:00" in card
+    assert "08:00" not in card
+    assert "по пермскому времени, UTC+5" in card or "по екатеринбургскому времени, UTC+5" in card
+    listing = await page(await chair.get("/meetings"))
+    assert "14.05.2026 10:00" in listing
+    record = await page(await chair.get(f"/meetings/{mid}/record"))
+    assert "UTC+5" in record

@@ -8,7 +8,6 @@ election's page at 1280 and 360 px are saved for a person to look at."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -18,25 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from registry.models import Role
 from tests import factories as f
 from tests.factories import LiveServer
+from tests.web.shots import shots as _shots
 from tests.web.test_vote_browser import enrol_key, logged_in, open_room, quorum_met
 
 FOR = 1
-# Where else to keep the screenshots (say, to look at them after the run).
-SHOTS = Path(os.environ["KVORUM_TEST_SHOTS"]) if os.environ.get("KVORUM_TEST_SHOTS") else None
-
-
-async def _shots(page: Any, tmp_path: Path, name: str) -> None:
-    """The page at a desktop's and a phone's width, saved; nothing may overflow."""
-    for width in (1280, 360):
-        await page.set_viewport_size({"width": width, "height": 900})
-        overflow = await page.evaluate(
-            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-        )
-        assert overflow <= 0, f"{name} overflows by {overflow}px at {width}px"
-        for directory in filter(None, (tmp_path, SHOTS)):
-            directory.mkdir(parents=True, exist_ok=True)
-            await page.screenshot(path=str(directory / f"{name}-{width}.png"), full_page=True)
-    await page.set_viewport_size({"width": 1280, "height": 900})
 
 
 async def test_the_secretary_prepares_an_election_and_the_body_elects_its_commission(

@@ -14,7 +14,7 @@ from meetings.room import RoomService
 from registry.models import Role
 from tests import factories as f
 from tests.factories import LiveServer
-from tests.web.test_election_browser import _shots
+from tests.web.shots import shots as _shots
 from tests.web.test_vote_browser import FOR, enrol_key, logged_in, open_room, open_vote
 
 

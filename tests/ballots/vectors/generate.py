@@ -177,6 +177,24 @@ def honest() -> dict[str, tuple[bytes, str]]:
             build_vote(3, casts=[], seed="vectors").bundle_bytes(),
             "a vote closed with no ballot",
         ),
+        "hall-records": (
+            build_vote(
+                5,
+                casts=[
+                    Cast(0),
+                    Cast(1, (2,)),
+                    Cast(0, (1,), hall_for=3),
+                    Cast(0, (3,), hall_for=4),
+                    Cast(0, (1,), hall_for=4),
+                    Cast(4, (2,)),
+                ],
+                secretary=0,
+                in_hall=[3, 4],
+                seed="vectors",
+            ).bundle_bytes(),
+            "a mixed meeting: the secretary records two members in the hall from a show "
+            "of hands, corrects one record, and that member's own later ballot replaces it",
+        ),
     }
 
 
@@ -426,6 +444,37 @@ def tampered() -> list[tuple[str, str, bytes, str, dict[str, bytes]]]:
             5, result_hook=lambda r: {**r, "counts": [1, 3, 1]}, seed="vectors"
         ).bundle_bytes(),
         "a signed result with other counts",
+    )
+    hall = {"secretary": 0, "in_hall": [3, 4]}
+    add(
+        "V-120",
+        "hall-record-short-nonce",
+        ballots(*honest, Cast(0, hall_for=3, nonce="AAAA", counted=False), **hall),
+        "a hall record whose nonce is four characters",
+    )
+    add(
+        "V-121",
+        "hall-record-in-version-1-definition",
+        ballots(*honest, Cast(0, hall_for=3, counted=False)),
+        "a hall record on the board of a vote whose definition names no secretary",
+    )
+    add(
+        "V-122",
+        "hall-record-by-another-member",
+        ballots(*honest, Cast(1, hall_for=3, counted=False), **hall),
+        "a hall record signed by a member who is not the secretary",
+    )
+    add(
+        "V-123",
+        "hall-record-for-member-not-in-hall",
+        ballots(Cast(0), Cast(1), Cast(0, (2,), hall_for=2, counted=False), **hall),
+        "a hall record for a member the roll does not mark in the hall",
+    )
+    add(
+        "V-124",
+        "hall-record-after-own-ballot",
+        ballots(*honest, Cast(3, (1,)), Cast(0, (2,), hall_for=3, counted=False), **hall),
+        "a hall record after the member's own ballot",
     )
     receipt = base.receipt(3)
     add(

@@ -32,6 +32,30 @@ export async function castBallot(vote, member, choice) {
     choice: [...choice].sort((a, b) => a - b),
     nonce: b64uEncode(crypto.getRandomValues(new Uint8Array(18))),
   };
+  return send(vote, stored, payload);
+}
+
+/**
+ * The secretary's record of a hall member's vote from a show of hands
+ * (docs/ballots.md, "Hall records"), signed by the secretary's own key on this device.
+ */
+export async function recordHallVote(vote, secretary, member, choice) {
+  const stored = secretary && window.indexedDB ? await loadKey(secretary).catch(() => undefined) : undefined;
+  if (!stored) throw new NoKeyError("no_key");
+  const payload = {
+    type: "kvorum.hall-record",
+    v: 1,
+    vote: vote.vote,
+    definition: vote.fingerprint,
+    serial: stored.serial,
+    member,
+    choice: [...choice].sort((a, b) => a - b),
+    nonce: b64uEncode(crypto.getRandomValues(new Uint8Array(18))),
+  };
+  return send(vote, stored, payload, false);
+}
+
+async function send(vote, stored, payload, keep = true) {
   const envelope = {
     payload,
     signer: await keyId(stored.publicKey),
@@ -50,7 +74,7 @@ export async function castBallot(vote, member, choice) {
     throw error;
   }
   try {
-    localStorage.setItem(`kvorum-receipt-${vote.vote}`, JSON.stringify(answer.receipt));
+    if (keep) localStorage.setItem(`kvorum-receipt-${vote.vote}`, JSON.stringify(answer.receipt));
   } catch {
     // storage full or disabled: the receipt is still shown on the page
   }
@@ -154,6 +178,13 @@ export function drawResult(container, vote, texts) {
       const tr = document.createElement("tr");
       const who = document.createElement("td");
       who.textContent = row.name;
+      if ((vote.recorded || []).includes(row.member) && texts.hall_mark) {
+        const mark = document.createElement("span");
+        mark.className = "hint";
+        mark.dataset.role = "hall-recorded";
+        mark.textContent = ` (${texts.hall_mark})`;
+        who.append(mark);
+      }
       const how = document.createElement("td");
       how.textContent = row.choice.map((n) => vote.options[n - 1]).join(", ");
       tr.append(who, how);

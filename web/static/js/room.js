@@ -1,7 +1,7 @@
 // The live meeting room: one WebSocket to the server, which sends a snapshot and then
 // numbered events; on a dropped connection it reconnects and resumes after the last
 // event it saw, so nothing is lost or applied twice.
-import { NoKeyError, castBallot, drawChoice, drawResult, usableKey } from "./ballot.js";
+import { NoKeyError, castBallot, drawChoice, drawResult, recordHallVote, usableKey } from "./ballot.js";
 import { getJSON, postJSON } from "./http.js";
 import { createVideoRoom } from "./video.js";
 
@@ -257,6 +257,7 @@ function drawVote() {
   const key = `${vote.vote}:${vote.state}`;
   if (drawnVote === key) return;
   drawnVote = key;
+  drawHall(vote);
   $("vote-choices").replaceChildren();
   $("vote-result").replaceChildren();
   $("vote-no-key").hidden = true;
@@ -306,6 +307,61 @@ async function offerBallot(vote) {
       voteMessage(format(text.vote_refused, { reason: error.message }), "error");
     }
   });
+}
+
+// --- the secretary's count in the hall ---------------------------------------------------------
+
+// A mixed meeting: for each member marked «в зале» when the vote opened, the secretary
+// records the choice shown by a show of hands, signed with the secretary's own key.
+function drawHall(vote) {
+  const box = $("vote-hall");
+  if (!box) return;
+  const hall = vote.state === "open" && vote.secretary === me ? vote.in_hall || [] : [];
+  box.hidden = hall.length === 0;
+  const rows = $("vote-hall-rows");
+  rows.replaceChildren();
+  const names = new Map((state.people || []).map((p) => [p.member, p.name]));
+  const ordered = [...hall].sort((a, b) => (names.get(a) || "").localeCompare(names.get(b) || "", "ru"));
+  for (const member of ordered) {
+    const row = document.createElement("div");
+    row.className = "hall-row";
+    row.dataset.member = String(member);
+    const name = document.createElement("span");
+    name.className = "hall-name";
+    name.textContent = names.get(member) || `№ ${member}`;
+    const said = document.createElement("span");
+    said.dataset.role = "hall-said";
+    const buttons = document.createElement("span");
+    buttons.className = "hall-buttons";
+    vote.options.forEach((option, index) => {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "btn btn-secondary btn-small";
+      button.dataset.option = String(index + 1);
+      button.textContent = option;
+      button.addEventListener("click", () => recordHall(vote, member, [index + 1], said));
+      buttons.append(button, " ");
+    });
+    if ((vote.recorded || []).includes(member)) said.textContent = text.hall_mark;
+    row.append(name, " ", buttons, " ", said);
+    rows.append(row);
+  }
+}
+
+async function recordHall(vote, member, choice, said) {
+  said.className = "hint";
+  said.textContent = text.vote_sending;
+  try {
+    const answer = await recordHallVote(vote, me, member, choice);
+    said.className = "success-message";
+    said.setAttribute("role", "status");
+    said.textContent = format(text.hall_recorded, { choice: answer.choice.map((n) => vote.options[n - 1]).join(", ") });
+  } catch (error) {
+    said.className = "field-error";
+    said.setAttribute("role", "alert");
+    const reason = error instanceof NoKeyError ? text.vote_no_key : error.message;
+    said.textContent = error.code === "already_voted" ? text.hall_own : format(text.hall_refused, { reason });
+  }
 }
 
 // The line under the ballot: a success, a refusal or a plain note, each in its own style.

@@ -341,6 +341,7 @@ class DocumentDesk:
                 docsign.Signer(docsign.COMMISSION_ROLE, member, name) for member, name in signers
             ],
             finalised_at=now,
+            zone=record_zone(meeting.timezone, now),
         )
         document = Document(
             organisation_id=org.id,

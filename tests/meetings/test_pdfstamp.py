@@ -203,6 +203,8 @@ def test_more_than_two_boxes_go_in_rows_the_first_highest() -> None:
         pdfstamp.BOTTOM,
         pdfstamp.BOTTOM,
     ]
+
+
 def _zoned() -> Any:
     """An honest document whose record (version 2) names Perm's zone for its marks."""
     honest = parts()

@@ -8,6 +8,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 import ballots.models  # noqa: F401  (registers the tables)
+import meetings.diagnosis.models
 import meetings.elections.models
 import meetings.models
 import meetings.votes  # noqa: F401

@@ -18,7 +18,7 @@ from meetings.diagnosis.charts import (
 )
 from meetings.diagnosis.schemas import ResultsOut
 
-__all__ = ["Charts", "charts_of", "results_workbook"]
+__all__ = ["REPORT_PROFILES", "Charts", "charts_of", "results_workbook"]
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -33,9 +33,16 @@ class Charts:
     profiles: dict[int, str]  # organisation id → its profile by section
 
 
-def charts_of(results: ResultsOut, words: dict[str, str], *, profiles: int = 300) -> Charts:
-    """The charts of the results; ``words`` names them in the reader's language
-    (keys: levels, sections, comparison, previous, current, average)."""
+#: Profiles drawn for the PDF report: a radar costs WeasyPrint ~0.15 s to lay out, so the
+#: report draws those of the organisations with the lowest scores (the ones the decision
+#: is about); every organisation still has its row and its weakest points.
+REPORT_PROFILES = 3
+
+
+def charts_of(results: ResultsOut, words: dict[str, str], *, profiles: int) -> Charts:
+    """The charts of the results, with the profiles of the ``profiles`` organisations
+    with the lowest scores; ``words`` names them in the reader's language (keys: levels,
+    sections, comparison, previous, current, average)."""
     averages = [s["average"] for s in results.sections]
     has_previous = any(o.previous_score is not None for o in results.organisations)
     return Charts(
@@ -50,7 +57,7 @@ def charts_of(results: ResultsOut, words: dict[str, str], *, profiles: int = 300
             o.organisation_id: data_uri(
                 profile_chart(o, o.organisation, averages, words["average"])
             )
-            for o in results.organisations[:profiles]
+            for o in sorted(results.organisations, key=lambda o: o.score)[:profiles]
         },
     )
 

@@ -17,7 +17,13 @@ from meetings.blobs import EXTENSIONS, BlobStore, clean_filename
 from meetings.diagnosis.campaigns import CampaignService, Notify
 from meetings.diagnosis.decision import put_on_agenda
 from meetings.diagnosis.models import Evidence
-from meetings.diagnosis.report import XLSX, Charts, charts_of, results_workbook
+from meetings.diagnosis.report import (
+    REPORT_PROFILES,
+    XLSX,
+    Charts,
+    charts_of,
+    results_workbook,
+)
 from meetings.diagnosis.results import campaign_results
 from meetings.diagnosis.schemas import (
     AgendaFromCampaignIn,
@@ -132,7 +138,9 @@ async def _report_pdf(
     owner = await db.get(Organisation, campaign.organisation_id)
     assert owner is not None
     # The report is a document: in Russian, whatever the reader's page language.
-    charts = charts_of(results, chart_words(request.app[CATALOGUES].translator("ru")))
+    charts = charts_of(
+        results, chart_words(request.app[CATALOGUES].translator("ru")), profiles=REPORT_PROFILES
+    )
     when = LocalClock(request.app[SETTINGS].timezone).labelled(utcnow())
     return await asyncio.to_thread(render_report, request, results, owner.name, charts, when)
 

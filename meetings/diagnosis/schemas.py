@@ -28,8 +28,8 @@ __all__ = [
 #: The most organisations one campaign may be launched for.
 MAX_PARTICIPANTS = 2000
 
-Reason = Annotated[Text, Field(min_length=1, max_length=2000)]
-AnswerValue = bool | int | Annotated[str, Field(max_length=2000)] | None
+Reason = Annotated[Text, Field(min_length=1, max_length=1000)]
+AnswerValue = bool | int | Annotated[str, Field(max_length=1000)] | None
 
 
 class CampaignIn(StrictIn):

@@ -73,7 +73,7 @@ class SubmissionIn(BaseModel):
 class CloseIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(default="", max_length=2000)
+    reason: str = Field(default="", max_length=1000)
 
 
 class RemindedOut(BaseModel):
@@ -326,7 +326,7 @@ async def submit_questionnaire(
 class ReasonBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: str = Field(min_length=1, max_length=1000)
 
 
 @routes.route(

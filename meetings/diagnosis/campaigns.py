@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crypto.certificate import KeyCertificate
@@ -283,6 +283,13 @@ class CampaignService:
             ],
             responding_for=sorted(access.responding),
         )
+
+    async def revision(self, campaign: Campaign) -> int:
+        """The campaign's latest journal entry: every change to its results makes one."""
+        latest = await self.session.scalar(
+            select(func.max(CampaignEvent.id)).where(CampaignEvent.campaign_id == campaign.id)
+        )
+        return int(latest or 0)
 
     async def events(self, campaign: Campaign) -> list[CampaignEvent]:
         rows = await self.session.scalars(

@@ -7,6 +7,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
+from collections import OrderedDict
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -36,7 +39,7 @@ from meetings.diagnosis.schemas import (
     ResultsOut,
 )
 from registry.actor import Actor
-from registry.errors import InvalidInput
+from registry.errors import InvalidInput, PermissionDenied
 from registry.localtime import LocalClock
 from registry.models import Organisation
 from registry.orm import utcnow
@@ -47,10 +50,13 @@ from server.keys import CATALOGUES, JINJA, MAILER, SETTINGS
 from server.views.meetings_api import content_disposition
 
 __all__ = [
+    "RESULTS_CACHE",
+    "ResultsCache",
     "chart_words",
     "evidence_store",
     "mail_notify",
     "render_report",
+    "results_cache",
     "routes",
     "service_of",
 ]
@@ -129,20 +135,85 @@ def render_report(
     return renderer.pdf(html)
 
 
+class ResultsCache:
+    """The results and charts of campaigns as of their latest journal entry.
+
+    Results change only with a journal entry (a submission, a return, a reopening, a
+    closing), so ``(campaign, latest entry)`` names a state that never changes: what was
+    computed for it is kept (the few most recent, in memory; the PDF report on disk,
+    where every server process finds it). Access is checked on every request before the
+    cache is looked at.
+    """
+
+    SIZE = 16
+
+    def __init__(self) -> None:
+        self._results: OrderedDict[tuple[int, int], ResultsOut] = OrderedDict()
+        self._charts: OrderedDict[tuple[int, int, str, int], Charts] = OrderedDict()
+
+    def _keep(self, table: OrderedDict[Any, Any], key: Any, value: Any) -> None:
+        table[key] = value
+        table.move_to_end(key)
+        while len(table) > self.SIZE:
+            table.popitem(last=False)
+
+    async def results(self, service: CampaignService, campaign_id: int) -> tuple[ResultsOut, int]:
+        campaign, access = await service.get(campaign_id)
+        if not access.manage:
+            raise PermissionDenied(
+                "the campaign's results are for the officers of the organisation running it",
+                code="diagnosis_not_officer",
+            )
+        revision = await service.revision(campaign)
+        key = (campaign_id, revision)
+        if key not in self._results:
+            self._keep(self._results, key, await campaign_results(service, campaign_id))
+        return self._results[key], revision
+
+    def charts(
+        self, results: ResultsOut, revision: int, words: dict[str, str], locale: str, n: int
+    ) -> Charts:
+        key = (results.campaign_id, revision, locale, n)
+        if key not in self._charts:
+            self._keep(self._charts, key, charts_of(results, words, profiles=n))
+        return self._charts[key]
+
+
+RESULTS_CACHE = web.AppKey("diagnosis_results", ResultsCache)
+
+
+def results_cache(app: web.Application) -> ResultsCache:
+    if RESULTS_CACHE not in app:
+        raise RuntimeError("the diagnosis pages were not installed")
+    return app[RESULTS_CACHE]
+
+
 async def _report_pdf(
     request: web.Request, db: AsyncSession, actor: Actor, campaign_id: int
 ) -> bytes:
     service = service_of(request, db, actor)
-    results = await campaign_results(service, campaign_id)
+    cache = results_cache(request.app)
+    results, revision = await cache.results(service, campaign_id)
+    stored = request.app[SETTINGS].data_dir / "diagnosis-reports" / f"{campaign_id}-{revision}.pdf"
+    if stored.is_file():
+        return await asyncio.to_thread(stored.read_bytes)
     campaign, _access = await service.get(campaign_id)
     owner = await db.get(Organisation, campaign.organisation_id)
     assert owner is not None
     # The report is a document: in Russian, whatever the reader's page language.
-    charts = charts_of(
-        results, chart_words(request.app[CATALOGUES].translator("ru")), profiles=REPORT_PROFILES
-    )
+    words = chart_words(request.app[CATALOGUES].translator("ru"))
+    charts = cache.charts(results, revision, words, "ru", REPORT_PROFILES)
     when = LocalClock(request.app[SETTINGS].timezone).labelled(utcnow())
-    return await asyncio.to_thread(render_report, request, results, owner.name, charts, when)
+    data = await asyncio.to_thread(render_report, request, results, owner.name, charts, when)
+    await asyncio.to_thread(_keep_file, stored, data)
+    return data
+
+
+def _keep_file(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}")
+    partial.write_bytes(data)
+    partial.replace(path)  # atomic: another process never reads half a report
 
 
 @routes.route(
@@ -408,7 +479,10 @@ async def reopen_campaign(request: web.Request, campaign_id: int, body: ReopenIn
 )
 async def get_results(request: web.Request, campaign_id: int) -> ResultsOut:
     async with unit(request) as (db, actor):
-        return await campaign_results(service_of(request, db, actor), campaign_id)
+        results, _revision = await results_cache(request.app).results(
+            service_of(request, db, actor), campaign_id
+        )
+        return results
 
 
 @routes.route(
@@ -420,7 +494,9 @@ async def get_results(request: web.Request, campaign_id: int) -> ResultsOut:
 )
 async def results_xlsx(request: web.Request, campaign_id: int) -> web.StreamResponse:
     async with unit(request) as (db, actor):
-        results = await campaign_results(service_of(request, db, actor), campaign_id)
+        results, _revision = await results_cache(request.app).results(
+            service_of(request, db, actor), campaign_id
+        )
     data = await asyncio.to_thread(results_workbook, results)
     return web.Response(
         body=data,

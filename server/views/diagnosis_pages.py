@@ -17,8 +17,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from meetings.diagnosis.models import Campaign
-from meetings.diagnosis.report import charts_of
-from meetings.diagnosis.results import campaign_results
 from meetings.diagnosis.schemas import CampaignIn, ReopenIn
 from meetings.models import Meeting, MeetingState
 from registry.actor import Actor
@@ -35,10 +33,13 @@ from server.keys import SETTINGS
 from server.middlewares import STATUS_OF, upload
 from server.pages import refusal_message, render, translator
 from server.views.diagnosis_api import (
+    RESULTS_CACHE,
+    ResultsCache,
     chart_words,
     mail_notify,
     make_agenda_item,
     read_evidence,
+    results_cache,
     service_of,
 )
 
@@ -447,8 +448,10 @@ async def evidence_remove(request: web.Request) -> web.StreamResponse:
 async def results_page(request: web.Request) -> web.StreamResponse:
     campaign_id = path_id(request, "campaign_id")
     async with unit(request) as (db, actor):
-        results = await campaign_results(service_of(request, db, actor), campaign_id)
-        charts = charts_of(results, chart_words(translator(request)), profiles=30)
+        cache = results_cache(request.app)
+        results, revision = await cache.results(service_of(request, db, actor), campaign_id)
+        t = translator(request)
+        charts = cache.charts(results, revision, chart_words(t), t.locale, PAGE_PROFILES)
         return render(
             request,
             "diagnosis_results.html",
@@ -459,7 +462,12 @@ async def results_page(request: web.Request) -> web.StreamResponse:
         )
 
 
+#: Radar profiles the results page draws: the organisations with the lowest scores.
+PAGE_PROFILES = 30
+
+
 def install(app: web.Application) -> None:
+    app[RESULTS_CACHE] = ResultsCache()
     r = app.router
     c = r"/diagnosis/campaigns/{campaign_id:\d+}"
     r.add_get("/diagnosis", campaigns_page)

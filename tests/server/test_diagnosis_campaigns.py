@@ -21,6 +21,7 @@ from meetings.preparation import MeetingService
 from meetings.schemas import MeetingIn
 from registry.actor import Actor
 from registry.diagnosis.services import default_methodology
+from server.keys import SETTINGS
 from server.outbox import OutboxMessage
 from tests.samples import pdf_bytes, png_bytes
 from tests.server.diagnosis_setup import Council, answers_for, council, signed
@@ -248,7 +249,20 @@ async def test_a_campaign_from_launch_to_results(
     assert book["Итоги"].max_row == 4
     response = await secretary.get(f"{API}/campaigns/{cid}/report.pdf")
     assert response.status == 200
-    assert (await response.read()).startswith(b"%PDF-")
+    report = await response.read()
+    assert report.startswith(b"%PDF-")
+    # The report of a state of the campaign is made once, then served as it was made;
+    # a change to the campaign (here: a reopening) makes the next one.
+    reports = client.server.app[SETTINGS].data_dir / "diagnosis-reports"
+    assert len(list(reports.iterdir())) == 1
+    again = await (await secretary.get(f"{API}/campaigns/{cid}/report.pdf")).read()
+    assert again == report
+    response = await secretary.post(
+        f"{API}/campaigns/{cid}/reopen", json={"reason": "Уточнить", "deadline": _deadline(1)}
+    )
+    assert response.status == 200, await response.text()
+    assert (await secretary.get(f"{API}/campaigns/{cid}/report.pdf")).status == 200
+    assert len(list(reports.iterdir())) == 2
 
 
 async def test_refusals_of_the_wrong_people(
@@ -473,3 +487,33 @@ async def test_the_pages_launch_fill_and_show_results(
     text = await page.text()
     assert text.count('src="data:image/svg+xml;base64,') >= 2
     assert "Распределение по уровням" in text
+
+
+async def test_the_change_since_the_previous_campaign(
+    db: AsyncSession, client: Any, aiohttp_client: Any
+) -> None:
+    c = await council(db, client, aiohttp_client, size=1)
+    secretary = await c.as_("secretary", db, client)
+    chair = await c.as_("chair0", db, client)
+    scores = []
+    for level in (0, 2):
+        cid = (await _launch(c, db, client))["id"]
+        path = f"{API}/campaigns/{cid}/organisations/{c.org_ids[0]}"
+        q = await _fill(chair, path, level=level)
+        response = await chair.post(
+            f"{path}/submission", json=signed(c.responders[0], q["template"])
+        )
+        assert response.status == 200, await response.text()
+        assert (await secretary.post(f"{API}/campaigns/{cid}/close", json={})).status == 200
+        results = await (await secretary.get(f"{API}/campaigns/{cid}/results")).json()
+        scores.append(results["organisations"][0])
+    first, second = scores
+    assert first["previous_score"] is None
+    assert second["previous_score"] == first["score"]
+    assert second["change"] == pytest.approx(second["score"] - first["score"], abs=0.11)
+    assert second["change"] > 0
+    page = await (await secretary.get(f"/diagnosis/campaigns/{cid}/results")).text()
+    assert "Сравнение с прошлой самодиагностикой" in page
+    assert (
+        page.count('src="data:image/svg+xml;base64,') == 4
+    )  # levels, sections, comparison, profile

@@ -19,6 +19,11 @@ Measured:
   sections, 30 profiles) and the template; ``pdf`` — the report of all organisations:
   results, every chart, the HTML and WeasyPrint's PDF.
 
+Then the same two as a repeated view does them, the campaign unchanged (the server keeps
+results and charts per state of the campaign, and the PDF on disk): ``page_cached`` —
+access, the latest journal entry, the kept results and charts, the template;
+``pdf_cached`` — access, the latest journal entry, the kept file.
+
 Baselines, same run: ``score only`` — :func:`registry.diagnosis.scoring.score` over the
 same 300 answer sets in memory (no database, no output: the floor of ``results``); and
 ``one-page PDF`` — WeasyPrint laying out one page of text with the same stylesheet
@@ -71,7 +76,7 @@ from server import database
 from server.docrender import DocumentRenderer
 from server.i18n import Catalogues
 from server.pages import make_jinja
-from server.views.diagnosis_api import chart_words
+from server.views.diagnosis_api import ResultsCache, chart_words
 from tests.samples import pdf_bytes
 
 SYSTEM = Actor.system("bench")
@@ -254,6 +259,38 @@ async def run(n: int, repeat: int) -> dict[str, Any]:
                 pages.append(data.count(b"/Type /Page\n") or data.count(b"/Type /Page"))
                 return data
 
+            cache = ResultsCache()
+            report_file = Path(tmp) / "report.pdf"
+            report_file.write_bytes(await pdf())
+
+            async def page_cached() -> str:
+                # What a repeated view does: check access, read the campaign's latest
+                # journal entry, take the kept results and charts, fill the template.
+                async with sessions() as db, db.begin():
+                    service = CampaignService(db, SYSTEM, store)
+                    found, revision = await cache.results(service, campaign_id)
+                charts = cache.charts(found, revision, words, "ru", 30)
+                t = Catalogues().translator("ru")
+                from registry.localtime import LocalClock
+
+                return jinja.get_template("diagnosis_results.html").render(
+                    t=t,
+                    locale="ru",
+                    actor=None,
+                    csrf_token="",
+                    path="/",
+                    query={},
+                    results=found,
+                    charts=charts,
+                    local=LocalClock("Asia/Yekaterinburg"),
+                )
+
+            async def pdf_cached() -> bytes:
+                async with sessions() as db, db.begin():
+                    service = CampaignService(db, SYSTEM, store)
+                    await cache.results(service, campaign_id)
+                return report_file.read_bytes()
+
             scored = [answers(methodology, i) for i in range(n)]
 
             async def score_only() -> None:
@@ -274,6 +311,8 @@ async def run(n: int, repeat: int) -> dict[str, Any]:
                 "results": await _timed(repeat, results),
                 "page": await _timed(repeat, page),
                 "pdf": await _timed(max(1, repeat // 2), pdf),
+                "page_cached": await _timed(repeat, page_cached),
+                "pdf_cached": await _timed(repeat, pdf_cached),
                 "score_only": await _timed(repeat, score_only),
                 "one_page_pdf": await _timed(repeat, one_page),
                 "pdf_bytes": len(await pdf()),
@@ -299,7 +338,15 @@ def main() -> None:
         f"respond (save + evidence + signed submit): {result['respond_s']:.1f} s, "
         f"{result['respond_per_org_ms']:.0f} ms per organisation"
     )
-    for name in ("results", "page", "pdf", "score_only", "one_page_pdf"):
+    for name in (
+        "results",
+        "page",
+        "pdf",
+        "page_cached",
+        "pdf_cached",
+        "score_only",
+        "one_page_pdf",
+    ):
         s = result[name]
         low, high = s["min"] * 1000, s["max"] * 1000
         print(f"{name:>14}: {s['median'] * 1000:8.0f} ms  (range {low:.0f}–{high:.0f})")

@@ -38,6 +38,7 @@ from meetings.diagnosis.schemas import (
     ReopenIn,
     ResultsOut,
 )
+from meetings.models import AgendaItem
 from registry.actor import Actor
 from registry.errors import InvalidInput, PermissionDenied
 from registry.localtime import LocalClock
@@ -47,7 +48,7 @@ from server.api import ApiRoutes
 from server.auth import read_form, unit
 from server.docrender import DocumentRenderer
 from server.keys import CATALOGUES, JINJA, MAILER, SETTINGS
-from server.views.meetings_api import content_disposition
+from server.views.meetings_api import content_disposition, material_store
 
 __all__ = [
     "RESULTS_CACHE",
@@ -550,9 +551,7 @@ async def campaign_agenda_item(
 
 async def make_agenda_item(
     request: web.Request, db: AsyncSession, actor: Actor, campaign_id: int, meeting_id: int
-) -> Any:
-    from server.views.meetings_api import material_store
-
+) -> AgendaItem:
     service = service_of(request, db, actor)
     pdf = await _report_pdf(request, db, actor, campaign_id)
     return await put_on_agenda(

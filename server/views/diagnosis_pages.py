@@ -16,7 +16,7 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from meetings.diagnosis.models import Campaign
+from meetings.diagnosis.models import Campaign, Participant
 from meetings.diagnosis.schemas import CampaignIn, ReopenIn
 from meetings.models import Meeting, MeetingState
 from registry.actor import Actor
@@ -421,8 +421,6 @@ async def evidence_remove(request: web.Request) -> web.StreamResponse:
     async with unit(request) as (db, actor):
         service = service_of(request, db, actor)
         item = await service.evidence(path_id(request, "evidence_id"))
-        from meetings.diagnosis.models import Participant
-
         row = await db.get(Participant, item.participant_id)
         assert row is not None
         target = f"/diagnosis/campaigns/{row.campaign_id}/organisations/{row.organisation_id}"

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crypto.envelope import sign_document
 from crypto.instant import format_instant
+from registry.diagnosis.methodology import AnswerType
 from registry.diagnosis.services import MethodologyService
 from registry.models import Account, Member, Organisation, OrgKind, Role, SeatRole
 from server.keys import KEYRING
@@ -111,8 +112,6 @@ async def council(db: AsyncSession, client: Any, aiohttp_client: Any, *, size: i
 
 def answers_for(methodology: Any, level: int) -> dict[str, Any]:
     """Answers to every question but file ones: ``level`` 0 (nothing) .. 2 (everything)."""
-    from registry.diagnosis.methodology import AnswerType
-
     out: dict[str, Any] = {}
     for section in methodology.sections:
         for q in section.questions:

@@ -23,7 +23,7 @@ from registry.diagnosis.scoring import Result, score
 from registry.errors import PermissionDenied
 from registry.models import Organisation
 
-__all__ = ["campaign_results", "draft_resolution"]
+__all__ = ["campaign_results", "draft_resolution", "own_draft_resolution", "own_results"]
 
 
 def _round(value: Fraction) -> float:
@@ -38,10 +38,27 @@ async def campaign_results(service: CampaignService, campaign_id: int) -> Result
             "the campaign's results are for the officers of the organisation running it",
             code="diagnosis_not_officer",
         )
+    return await _results(service, campaign, await service.participants(campaign))
+
+
+async def own_results(service: CampaignService, campaign_id: int, org_id: int) -> ResultsOut:
+    """One organisation's own result in the campaign, for those who answer for it."""
+    campaign, access = await service.get(campaign_id)
+    if org_id not in access.responding:
+        raise PermissionDenied(
+            "only the chair or the secretary of one of the organisation's bodies answers for it",
+            code="not_responder",
+        )
+    everyone = [(p, o) for p, o in await service.participants(campaign) if o.id == org_id]
+    return await _results(service, campaign, everyone)
+
+
+async def _results(
+    service: CampaignService, campaign: Campaign, everyone: list[tuple[Participant, Organisation]]
+) -> ResultsOut:
     methodology = await service.methodology(campaign)
     rank = {level.code: i for i, level in enumerate(methodology.levels)}
     target = rank.get(campaign.target_level, 0)
-    everyone = await service.participants(campaign)
     previous = await _previous_scores(service, campaign, methodology)
     scored: list[tuple[Organisation, Result]] = []
     missing = []
@@ -219,4 +236,33 @@ def draft_resolution(results: ResultsOut, owner: str) -> str:
         )
         point += 1
     lines.append(f"{point}. Контроль за выполнением постановления возложить на аппарат.")
+    return "\n".join(lines)
+
+
+def own_draft_resolution(results: ResultsOut, body: str) -> str:
+    """The draft resolution of an organisation's own body on its own result."""
+    own = results.organisations[0]
+    target = next((lv for lv in results.levels if lv["code"] == results.target_level), None)
+    target_title = target["title"] if target else results.target_level
+    lines = [
+        "Заслушав информацию о результатах самодиагностики цифровой зрелости организации "
+        f"(«{results.title}»), {body} ПОСТАНОВЛЯЕТ:",
+        "",
+        f"1. Принять к сведению результаты самодиагностики: {own.score:.1f} балла из 100, "
+        f"уровень «{own.level_title}»"
+        + (f", изменение с прошлой самодиагностики {own.change:+.1f}." if own.change else "."),
+    ]
+    point = 2
+    weak = [s for s in own.sections if target is not None and s.score < target["from"]]
+    if weak:
+        names = "; ".join(f"«{s.title}» ({s.score:.1f})" for s in weak)
+        lines.append(
+            f"{point}. Считать приоритетными разделы ниже уровня «{target_title}»: {names}."
+        )
+        point += 1
+    if own.weakest:
+        points = "; ".join(w["text"] for w in own.weakest[:5])
+        lines.append(f"{point}. Разработать план развития, в первую очередь: {points}.")
+        point += 1
+    lines.append(f"{point}. Контроль за выполнением постановления возложить на председателя.")
     return "\n".join(lines)

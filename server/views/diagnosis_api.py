@@ -553,7 +553,18 @@ async def make_agenda_item(
     request: web.Request, db: AsyncSession, actor: Actor, campaign_id: int, meeting_id: int
 ) -> AgendaItem:
     service = service_of(request, db, actor)
-    pdf = await _report_pdf(request, db, actor, campaign_id)
+
+    async def report(results: ResultsOut, own: int | None) -> bytes:
+        if own is None:  # every organisation's results: the kept report
+            return await _report_pdf(request, db, actor, campaign_id)
+        # One organisation's own result, for its own body: made for this item.
+        org = await db.get(Organisation, own)
+        assert org is not None
+        words = chart_words(request.app[CATALOGUES].translator("ru"))
+        charts = charts_of(results, words, profiles=1)
+        when = LocalClock(request.app[SETTINGS].timezone).labelled(utcnow())
+        return await asyncio.to_thread(render_report, request, results, org.name, charts, when)
+
     return await put_on_agenda(
-        service, campaign_id, meeting_id, pdf, material_store(request.app[SETTINGS])
+        service, campaign_id, meeting_id, report, material_store(request.app[SETTINGS])
     )

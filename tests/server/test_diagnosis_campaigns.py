@@ -21,6 +21,7 @@ from meetings.preparation import MeetingService
 from meetings.schemas import MeetingIn
 from registry.actor import Actor
 from registry.diagnosis.services import default_methodology
+from registry.models import Body
 from server.keys import SETTINGS
 from server.outbox import OutboxMessage
 from tests.samples import pdf_bytes, png_bytes
@@ -373,6 +374,39 @@ async def test_the_agenda_item_from_a_closed_campaign(
     material = await db.scalar(select(Material).where(Material.item_id == item.id))
     assert material is not None
     assert material.media_type == "application/pdf"
+
+    # The first organisation's own presidium, on its own result; another organisation's
+    # chair may not put it on that presidium's agenda.
+    board = await db.scalar(select(Body).where(Body.organisation_id == c.org_ids[0]))
+    assert board is not None
+    own_meeting = await MeetingService(
+        db, Actor(None, "chair", frozenset(), c.responder_ids[0])
+    ).create(
+        MeetingIn(
+            body_id=board.id,
+            title="Заседание президиума организации",
+            starts_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=7),
+        )
+    )
+    own_meeting_id = own_meeting.id
+    await db.commit()
+    other = await c.as_("chair1", db, client)
+    response = await other.post(
+        f"{API}/campaigns/{cid}/agenda-items", json={"meeting_id": own_meeting_id}
+    )
+    assert (response.status, (await response.json())["error"]) == (409, "other_organisation")
+    chair = await c.as_("chair0", db, client)
+    response = await chair.post(
+        f"{API}/campaigns/{cid}/agenda-items", json={"meeting_id": own_meeting_id}
+    )
+    assert response.status == 201, await response.text()
+    await db.rollback()
+    own_item = await db.get(AgendaItem, (await response.json())["item_id"])
+    assert own_item is not None
+    assert own_item.title == "О результатах самодиагностики цифровой зрелости организации"
+    assert "Президиум организации № 1 ПОСТАНОВЛЯЕТ" in own_item.draft_resolution
+    assert "Разработать план развития" in own_item.draft_resolution
+    assert await db.scalar(select(Material).where(Material.item_id == own_item.id))
 
 
 @pytest.mark.parametrize("who", ["chair0", "outsider"])

@@ -193,18 +193,9 @@ async def _campaign_page(
     service = service_of(request, db, actor)
     campaign, access = await service.get(campaign_id)
     out = await service.out(campaign, access)
-    meetings: list[tuple[Meeting, str]] = []
-    if access.manage:
-        rows = await db.execute(
-            select(Meeting, Body.name)
-            .join(Body, Body.id == Meeting.body_id)
-            .where(
-                Body.organisation_id == campaign.organisation_id,
-                Meeting.state.in_((MeetingState.DRAFT, MeetingState.ANNOUNCED)),
-            )
-            .order_by(Meeting.starts_at)
-        )
-        meetings = [(m, name) for m, name in rows.tuples().all()]
+    meetings = await _meetings_of(db, {campaign.organisation_id}) if access.manage else []
+    # A participating organisation's own bodies, for its own result.
+    own_meetings = await _meetings_of(db, set(access.responding))
     return render(
         request,
         "diagnosis_campaign.html",
@@ -212,11 +203,28 @@ async def _campaign_page(
         campaign=out,
         events=await service.events(campaign) if access.manage else [],
         meetings=meetings,
+        own_meetings=own_meetings,
         local=_clock(request),
         error=error,
         done=request.query.get("done", ""),
         status=status,
     )
+
+
+async def _meetings_of(db: AsyncSession, org_ids: set[int]) -> list[tuple[Meeting, str]]:
+    """Meetings being prepared of the organisations' bodies, with the body's name."""
+    if not org_ids:
+        return []
+    rows = await db.execute(
+        select(Meeting, Body.name)
+        .join(Body, Body.id == Meeting.body_id)
+        .where(
+            Body.organisation_id.in_(org_ids),
+            Meeting.state.in_((MeetingState.DRAFT, MeetingState.ANNOUNCED)),
+        )
+        .order_by(Meeting.starts_at)
+    )
+    return [(m, name) for m, name in rows.tuples().all()]
 
 
 async def campaign_page(request: web.Request) -> web.StreamResponse:

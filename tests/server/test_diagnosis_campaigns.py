@@ -407,6 +407,17 @@ async def test_the_agenda_item_from_a_closed_campaign(
     assert "Президиум организации № 1 ПОСТАНОВЛЯЕТ" in own_item.draft_resolution
     assert "Разработать план развития" in own_item.draft_resolution
     assert await db.scalar(select(Material).where(Material.item_id == own_item.id))
+    await db.rollback()
+    # The same from the campaign's page.
+    page = await (await chair.get(f"/diagnosis/campaigns/{cid}")).text()
+    assert 'data-role="own-agenda"' in page
+    response = await chair.post(
+        f"/diagnosis/campaigns/{cid}/agenda-item",
+        data={"_csrf": chair.csrf, "meeting_id": str(own_meeting_id)},
+        allow_redirects=False,
+    )
+    assert response.status == 303, await response.text()
+    assert response.headers["Location"].startswith(f"/meetings/{own_meeting_id}#item-")
 
 
 @pytest.mark.parametrize("who", ["chair0", "outsider"])

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ballots.models import BoardEntry, Vote, VoteKind, VoteState
 from meetings.access import roles_in
+from meetings.diagnosis.campaigns import CampaignService
 from meetings.distribution import Distribution
 from meetings.issuing import DocumentDesk
 from meetings.models import (
@@ -36,6 +37,7 @@ from registry.models import Body, Role
 
 __all__ = [
     "AuditTask",
+    "DiagnosisTask",
     "DocumentTask",
     "MeetingTask",
     "Tasks",
@@ -97,6 +99,18 @@ class AuditTask:
     closed_votes: int
 
 
+@dataclass(frozen=True)
+class DiagnosisTask:
+    """A self-diagnosis questionnaire the caller answers for, still to be submitted."""
+
+    campaign_id: int
+    organisation_id: int
+    title: str
+    organisation: str
+    until: dt.datetime
+    state: str  # waiting | draft | returned
+
+
 @dataclass
 class Tasks:
     meetings: list[MeetingTask] = field(default_factory=list)
@@ -105,6 +119,7 @@ class Tasks:
     to_acknowledge: list[DocumentTask] = field(default_factory=list)
     protocols_to_issue: list[MeetingTask] = field(default_factory=list)
     audits: list[AuditTask] = field(default_factory=list)
+    diagnosis: list[DiagnosisTask] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -115,6 +130,7 @@ class Tasks:
             or self.to_acknowledge
             or self.protocols_to_issue
             or self.audits
+            or self.diagnosis
         )
 
 
@@ -163,6 +179,17 @@ async def my_tasks(session: AsyncSession, actor: Actor) -> Tasks:
             if not entry.copy.acknowledged
         ]
         tasks.protocols_to_issue = await _protocols_to_issue(session, actor.member_id, body_name)
+        tasks.diagnosis = [
+            DiagnosisTask(
+                campaign.id,
+                org.id,
+                campaign.title,
+                org.short_name or org.name,
+                participant.extended_until or campaign.deadline,
+                participant.state.value,
+            )
+            for campaign, participant, org in await CampaignService(session, actor).waiting_for_me()
+        ]
     if actor.has(Role.AUDITOR):
         tasks.audits = await meeting_audits(session, body_name)
     return tasks

@@ -377,6 +377,37 @@ _BODIES: tuple[_Body, ...] = (
             ("59-000122", _M),  # Черных
         ),
     ),
+    # The other two member organisations' presidiums: with the education union's, the
+    # three organisations the council's self-diagnosis campaign is run for in the demo
+    # (their chairs and secretaries answer for them).
+    _Body(
+        "avia",
+        BodyKind.PRESIDIUM,
+        "Президиум Пермской краевой организации Профавиа",
+        seats=(
+            ("59-000201", _C),
+            ("59-000202", _D),
+            ("59-000203", _S),
+            ("59-000204", _M),
+            ("59-000211", _M),
+            ("59-000212", _M),
+            ("59-000221", _M),
+        ),
+    ),
+    _Body(
+        "apk",
+        BodyKind.PRESIDIUM,
+        "Президиум Пермской краевой организации Профсоюза работников АПК",
+        seats=(
+            ("59-000301", _C),
+            ("59-000302", _D),
+            ("59-000303", _S),
+            ("59-000304", _M),
+            ("59-000311", _M),
+            ("59-000312", _M),
+            ("59-000321", _M),
+        ),
+    ),
 )
 
 # Terms of office: the previous five-year term and the current one, elected at the

@@ -32,6 +32,8 @@ from server.throttle import THROTTLE, AddressThrottle
 from server.views import (
     auth_pages,
     card,
+    diagnosis_api,
+    diagnosis_pages,
     distribution_pages,
     document_pages,
     election_pages,
@@ -163,6 +165,7 @@ def create_app(settings: Settings, *, mailer: Mailer | None = None) -> web.Appli
         secret_api.routes,
         document_pages.routes,
         distribution_pages.routes,
+        diagnosis_api.routes,
     )
     for table in api:
         table.install(app)
@@ -182,5 +185,6 @@ def create_app(settings: Settings, *, mailer: Mailer | None = None) -> web.Appli
     vote_pages.install(app)
     election_pages.install(app)
     secret_pages.install(app)
+    diagnosis_pages.install(app)
     app.router.add_static("/static", STATIC, append_version=True)
     return app

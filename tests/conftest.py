@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import ballots.models  # noqa: F401  (tables for the metadata)
+import meetings.diagnosis.models
 import meetings.elections.models
 import meetings.models
 import meetings.votes  # noqa: F401

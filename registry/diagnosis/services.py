@@ -15,10 +15,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.actor import Actor
+from registry.diagnosis.access import require_officer
 from registry.diagnosis.methodology import Methodology
 from registry.diagnosis.models import MethodologyVersion
 from registry.errors import Conflict, NotFound
-from registry.models import Organisation, Role
+from registry.models import Organisation
 from registry.orm import utcnow
 
 __all__ = ["MethodologyService", "StoredMethodology", "default_methodology"]
@@ -52,7 +53,8 @@ def _stored(row: MethodologyVersion) -> StoredMethodology:
 
 
 class MethodologyService:
-    """Methodologies of an organisation; changes need the registrar or secretary role."""
+    """Methodologies of an organisation; changes need an officer of that organisation
+    (:mod:`registry.diagnosis.access`) or the registrar."""
 
     def __init__(self, session: AsyncSession, actor: Actor) -> None:
         self.session = session
@@ -76,9 +78,9 @@ class MethodologyService:
     async def save(self, organisation_id: int, methodology: Methodology) -> StoredMethodology:
         """Save ``methodology`` as the draft of its code: replace the open draft, or start
         the next version when the latest one is published (it stays as it was)."""
-        self.actor.require(Role.REGISTRAR, Role.SECRETARY)
         if await self.session.get(Organisation, organisation_id) is None:
             raise NotFound(f"organisation {organisation_id} not found")
+        await require_officer(self.session, self.actor, organisation_id)
         latest = await self.session.scalar(
             select(MethodologyVersion)
             .where(
@@ -111,10 +113,10 @@ class MethodologyService:
 
     async def publish(self, methodology_id: int) -> StoredMethodology:
         """Freeze a draft; from now on a change makes the next version."""
-        self.actor.require(Role.REGISTRAR, Role.SECRETARY)
         row = await self.session.get(MethodologyVersion, methodology_id, with_for_update=True)
         if row is None:
             raise NotFound(f"methodology {methodology_id} not found")
+        await require_officer(self.session, self.actor, row.organisation_id)
         if row.published_at is not None:
             raise Conflict(
                 f"version {row.version} of {row.code} is already published",

@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 
 import ballots.models
 import ballots.secretmodels  # noqa: F401  (registers the tables)
+import meetings.diagnosis.models
 import meetings.elections.models
 import meetings.models
 import meetings.votes  # noqa: F401

@@ -54,6 +54,7 @@ class World:
     guest_token: str
     logins: dict[str, Any] = dataclasses.field(default_factory=dict)
     keyring: Any = None
+    data_dir: Any = None  # the application's (stored files are written under it)
 
     async def caller(self, role: str) -> Any:
         """A logged-in :class:`tests.factories.Login` (or a bare client) for ``role``."""

@@ -45,7 +45,7 @@ from registry.bodies import BodyService
 from registry.models import BodyKind, Organisation, OrgKind, Passkey, Role, SeatRole
 from registry.schemas import SeatIn
 from server.app import create_app
-from server.keys import KEYRING
+from server.keys import KEYRING, SETTINGS
 from server.settings import Settings
 from tests import factories as f
 from tests.ballots.votes_setup import enrol
@@ -1538,6 +1538,246 @@ def sees_found_by_card(call: Call, answer: Any, text: str) -> None:
     assert found == (call.role in ("registrar", "seated")), (call.role, found)
 
 
+# --- self-diagnosis -----------------------------------------------------------------------
+# The organisation runs campaigns (its presidium's chair and secretary are its officers);
+# a member organisation under it takes part, and the member without a seat in the
+# presidium chairs that organisation's committee: they answer for it. Nobody else sees a
+# campaign.
+
+
+async def _diagnosis_world(call: Call) -> None:
+    ids = call.ids
+    if "dx:org" in ids:
+        return
+    from meetings.diagnosis.campaigns import CampaignService  # noqa: F401  (tables)
+    from registry.diagnosis.services import MethodologyService
+
+    owner = await call.db.get(Organisation, ids["org"])
+    assert owner is not None
+    child = await f.org(
+        call.db, "Цеховая организация", kind=OrgKind.MEMBER_ORGANISATION, parent=owner
+    )
+    committee = await f.body(call.db, child, "Профком цеха")
+    await f.seat(call.db, committee, call.world.members["unseated"], SeatRole.CHAIR)
+    stored = await MethodologyService(call.db, SYSTEM).ensure_default(owner.id)
+    await call.db.commit()
+    ids["dx:org"] = child.id
+    ids["dx:methodology"] = stored.id
+
+
+def _campaign_in(call: Call) -> dict[str, Any]:
+    return {
+        "organisation_id": call.ids["org"],
+        "methodology_id": call.ids["dx:methodology"],
+        "title": "Самодиагностика",
+        "deadline": (dt.datetime.now(dt.UTC) + dt.timedelta(days=10)).isoformat(),
+        "organisation_ids": [call.ids["dx:org"]],
+    }
+
+
+def _fresh_campaign(*, closed: bool = False, evidence: bool = False) -> Prepare:
+    """A new campaign for the member organisation (closed, or with a file attached)."""
+
+    async def prepare(call: Call) -> None:
+        from meetings.blobs import BlobStore
+        from meetings.diagnosis.campaigns import CampaignService
+        from meetings.diagnosis.schemas import CampaignIn
+
+        await _diagnosis_world(call)
+        store = BlobStore(call.world.data_dir / "diagnosis")
+        campaign, _notify = await CampaignService(call.db, SYSTEM, store).launch(
+            CampaignIn.model_validate(_campaign_in(call))
+        )
+        if evidence:
+            responder = call.world.members["unseated"]
+            actor = Actor(None, "responder", frozenset({Role.MEMBER}), responder.id)
+            item = await CampaignService(call.db, actor, store).add_evidence(
+                campaign.id, call.ids["dx:org"], "5.4", "устав.pdf", PDF
+            )
+            call.params["evidence_id"] = item.id
+        if closed:
+            await CampaignService(call.db, SYSTEM, store).close(campaign.id)
+        await call.db.commit()
+        call.params |= {"campaign_id": campaign.id, "org_id": call.ids["dx:org"]}
+
+    return prepare
+
+
+async def _diagnosis_launch(call: Call) -> None:
+    await _diagnosis_world(call)
+
+
+async def _diagnosis_meeting(call: Call) -> None:
+    await fresh_meeting(call)
+    call.json = {"meeting_id": call.params["meeting_id"]}
+
+
+def _submission_shape(_call: Call) -> dict[str, Any]:
+    return {
+        "payload": {"type": "kvorum.diagnosis-submission"},
+        "signer": "x",
+        "signature": "A" * 86,
+    }
+
+
+async def _upload_pdf(call: Call) -> None:
+    call.upload = ("file", PDF, "устав.pdf")
+
+
+DX_MANAGERS = "registrar chair secretary"
+DX_HIDDEN = "seated auditor"
+_dx_view = who(ok=DX_MANAGERS + " unseated", **{"404": DX_HIDDEN})
+_dx_manage = who(ok=DX_MANAGERS, **{"403": "unseated", "404": DX_HIDDEN})
+_dx_manage_tried = who(tried=DX_MANAGERS, **{"403": "unseated", "404": DX_HIDDEN})
+_dx_answer = who(ok="unseated", **{"403": DX_MANAGERS, "404": DX_HIDDEN})
+_dx_answer_tried = who(tried="unseated", **{"403": DX_MANAGERS, "404": DX_HIDDEN})
+_DX = "/api/v1/diagnosis/campaigns/{campaign_id}"
+_DXP = "/diagnosis/campaigns/{campaign_id}"
+
+DIAGNOSIS_ROUTES: list[Route] = [
+    Route("GET", "/api/v1/diagnosis/campaigns", who(ok=USERS)),
+    Route(
+        "POST",
+        "/api/v1/diagnosis/campaigns",
+        who(ok=DX_MANAGERS, **{"403": "seated unseated auditor"}),
+        _then(_diagnosis_launch, _json(_campaign_in)),
+    ),
+    Route("GET", _DX, _dx_view, _fresh_campaign()),
+    Route("GET", _DX + "/organisations/{org_id}", _dx_view, _fresh_campaign()),
+    Route(
+        "POST",
+        _DX + "/organisations/{org_id}/answers",
+        _dx_answer,
+        _then(_fresh_campaign(), _json({"answers": {"1.1": True}})),
+    ),
+    Route(
+        "POST",
+        _DX + "/organisations/{org_id}/evidence",
+        _dx_answer,
+        _then(_fresh_campaign(), _form({"question": "5.4"}), _upload_pdf),
+    ),
+    Route(
+        "GET",
+        "/api/v1/diagnosis/evidence/{evidence_id}",
+        _dx_view,
+        _fresh_campaign(evidence=True),
+    ),
+    Route(
+        "DELETE",
+        "/api/v1/diagnosis/evidence/{evidence_id}",
+        _dx_answer,
+        _fresh_campaign(evidence=True),
+    ),
+    Route(
+        "POST",
+        _DX + "/organisations/{org_id}/submission",
+        _dx_answer_tried,
+        _then(_fresh_campaign(), _json(_submission_shape)),
+    ),
+    Route(
+        "POST",
+        _DX + "/organisations/{org_id}/return",
+        _dx_manage_tried,
+        _then(_fresh_campaign(), _json({"reason": "нет устава"})),
+    ),
+    Route("POST", _DX + "/reminders", _dx_manage, _fresh_campaign()),
+    Route("POST", _DX + "/close", _dx_manage, _then(_fresh_campaign(), _json({}))),
+    Route(
+        "POST",
+        _DX + "/reopen",
+        _dx_manage,
+        _then(
+            _fresh_campaign(closed=True),
+            _json(
+                lambda c: {
+                    "reason": "продлили",
+                    "deadline": (dt.datetime.now(dt.UTC) + dt.timedelta(days=3)).isoformat(),
+                }
+            ),
+        ),
+    ),
+    Route("GET", _DX + "/results", _dx_manage, _fresh_campaign()),
+    Route("GET", _DX + "/results.xlsx", _dx_manage, _fresh_campaign()),
+    Route("GET", _DX + "/report.pdf", _dx_manage, _fresh_campaign()),
+    Route(
+        "POST",
+        _DX + "/agenda-items",
+        _dx_manage,
+        _then(_fresh_campaign(closed=True), _diagnosis_meeting),
+    ),
+    # The pages.
+    Route("GET", "/diagnosis", who(ok=USERS)),
+    Route(
+        "POST",
+        "/diagnosis/campaigns",
+        who(ok=DX_MANAGERS, **{"403": "seated unseated auditor"}),
+        _then(
+            _diagnosis_launch,
+            _form(
+                lambda c: {
+                    "methodology_id": str(c.ids["dx:methodology"]),
+                    "title": "Самодиагностика",
+                    "deadline": (dt.date.today() + dt.timedelta(days=10)).isoformat(),
+                }
+            ),
+        ),
+    ),
+    Route("GET", _DXP, _dx_view, _fresh_campaign()),
+    Route("POST", _DXP + "/remind", _dx_manage, _fresh_campaign()),
+    Route("POST", _DXP + "/close", _dx_manage, _fresh_campaign()),
+    Route(
+        "POST",
+        _DXP + "/reopen",
+        _dx_manage,
+        _then(
+            _fresh_campaign(closed=True),
+            _form(
+                lambda c: {
+                    "reason": "продлили",
+                    "deadline": (dt.date.today() + dt.timedelta(days=3)).isoformat(),
+                }
+            ),
+        ),
+    ),
+    Route(
+        "POST",
+        _DXP + "/agenda-item",
+        _dx_manage,
+        _then(
+            _fresh_campaign(closed=True),
+            fresh_meeting,
+            _form(lambda c: {"meeting_id": str(c.params["meeting_id"])}),
+        ),
+    ),
+    Route("GET", _DXP + "/results", _dx_manage, _fresh_campaign()),
+    Route("GET", _DXP + "/organisations/{org_id}", _dx_view, _fresh_campaign()),
+    Route(
+        "POST",
+        _DXP + "/organisations/{org_id}",
+        _dx_answer,
+        _then(_fresh_campaign(), _form({"q:1.1": "yes"})),
+    ),
+    Route(
+        "POST",
+        _DXP + "/organisations/{org_id}/return",
+        _dx_manage_tried,
+        _then(_fresh_campaign(), _form({"reason": "нет устава"})),
+    ),
+    Route(
+        "POST",
+        _DXP + "/organisations/{org_id}/evidence",
+        _dx_answer,
+        _then(_fresh_campaign(), _form({"question": "5.4"}), _upload_pdf),
+    ),
+    Route(
+        "POST",
+        "/diagnosis/evidence/{evidence_id}/remove",
+        _dx_answer,
+        _fresh_campaign(evidence=True),
+    ),
+]
+ROUTES += DIAGNOSIS_ROUTES
+
 SEARCHES: list[Route] = [
     Route("GET", "/api/v1/members", who(ok=USERS), _search_card(), sees_found_by_card),
     Route("GET", "/api/v1/members", who(ok=USERS), _search_card(part=True), sees_found_by_card),
@@ -1660,6 +1900,7 @@ def settings(settings: Settings) -> Settings:
 async def world(db: AsyncSession, client: Any, aiohttp_client: Any) -> World:
     made = await build_world(db, client, make_client_factory(client.server, aiohttp_client))
     made.keyring = client.server.app[KEYRING]
+    made.data_dir = client.server.app[SETTINGS].data_dir
     return made
 
 

@@ -21,6 +21,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ballots.models import Vote
+from meetings.blobs import BlobStore
+from meetings.diagnosis.campaigns import CampaignService
+from meetings.diagnosis.models import Campaign, Evidence
+from meetings.diagnosis.schemas import CampaignIn
 from meetings.elections.models import Election
 from meetings.elections.schemas import AbsenteeElectionIn, CandidateIn, ElectionIn
 from meetings.elections.services import ElectionService
@@ -28,14 +32,16 @@ from meetings.models import Document, Meeting, MeetingState, Notice
 from meetings.preparation import MeetingService
 from meetings.schemas import AgendaItemIn, MeetingIn
 from meetings.votes import AbsenteeVoteIn, VoteDesk
-from registry.models import Account, Body, Member, Organisation, Role
+from registry.diagnosis.services import MethodologyService
+from registry.models import Account, Body, Member, Organisation, OrgKind, Role, SeatRole
 from server.app import create_app
 from server.i18n import GENERIC_CODES
-from server.keys import KEYRING
+from server.keys import KEYRING, SETTINGS
 from server.settings import Settings
 from server.views.votes_api import send_vote_notice
 from tests import factories as f
 from tests.meetings.closed_meeting import held_meeting
+from tests.samples import pdf_bytes
 from tests.server.test_document_signing import finalise, sign_as, voter
 
 
@@ -168,6 +174,8 @@ async def _ids(db: AsyncSession) -> dict[str, list[str]]:
         "org_id": (await all_of(Organisation))[:3],
         "body_id": await all_of(Body),
         "election_id": await all_of(Election),
+        "campaign_id": await all_of(Campaign),
+        "evidence_id": await all_of(Evidence),
     }
 
 
@@ -279,6 +287,30 @@ async def test_every_page_reads_russian_for_every_role(
     )
     await db.commit()
     await send_vote_notice(client.server.app, notice)
+    # A self-diagnosis campaign of the union for a member organisation under it, whose
+    # committee the member chairs (so they answer for it), with a draft and a file.
+    union = await db.get(Organisation, setup.body.organisation_id)
+    assert union is not None
+    shop = await f.org(db, "Цеховая организация", kind=OrgKind.MEMBER_ORGANISATION, parent=union)
+    committee = await f.body(db, shop, "Профком цеха")
+    await f.seat(db, committee, setup.members[2], SeatRole.CHAIR)
+    stored = await MethodologyService(db, f.SYSTEM).ensure_default(union.id)
+    store = BlobStore(client.server.app[SETTINGS].data_dir / "diagnosis")
+    campaign, _told = await CampaignService(db, f.SYSTEM, store).launch(
+        CampaignIn(
+            organisation_id=union.id,
+            methodology_id=stored.id,
+            title="Самодиагностика",
+            deadline=dt.datetime.now(dt.UTC) + dt.timedelta(days=5),
+            depth=1,
+        )
+    )
+    responder = setup.actor(setup.members[2])
+    await CampaignService(db, responder, store).save(campaign.id, shop.id, {"1.1": True})
+    await CampaignService(db, responder, store).add_evidence(
+        campaign.id, shop.id, "5.4", "charter.pdf", pdf_bytes("charter")
+    )
+    await db.commit()
     union = await db.get(Organisation, setup.body.organisation_id)
     assert union is not None
     registrar = await f.account(db, Role.REGISTRAR, member_obj=await f.member(db, union))

@@ -36,7 +36,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ballots.secretformats import DOCUMENT_TYPES, entry_payload
 from ballots.secretmodels import SecretEntry, SecretPhase, SecretVote
 from ballots.secretverify import BoardReplay, Refused, open_replay
-from crypto.canonical import canonicalize
 from crypto.encoding import b64u_encode
 from crypto.envelope import sign_document
 from crypto.errors import CredentialError, SecretBallotError
@@ -454,7 +453,7 @@ class SecretBoard:
             "kind": kind,
             "member_id": replay.certificates[serial][0],
             "serial": serial,
-            "entry": canonicalize(entry).decode(),
+            "entry": replay.entry_bytes.decode(),  # canonicalize(entry), as hashed
             "hash": address,
             "digest": pending.digest,
             "received_at": received,

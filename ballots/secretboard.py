@@ -318,13 +318,26 @@ class SecretBoard:
         if held is None or election is None or "ballot" not in payload:
             return None
         form = election.form
-        good = await asyncio.get_running_loop().run_in_executor(
-            self._checker(),
-            _proofs_hold,
-            (election.fingerprint, election.key.raw, form.options, form.min_marks, form.max_marks),
-            held[1],
-            payload["ballot"],
-        )
+        try:
+            good = await asyncio.get_running_loop().run_in_executor(
+                self._checker(),
+                _proofs_hold,
+                (
+                    election.fingerprint,
+                    election.key.raw,
+                    form.options,
+                    form.min_marks,
+                    form.max_marks,
+                ),
+                held[1],
+                payload["ballot"],
+            )
+        except concurrent.futures.BrokenExecutor:
+            # A worker died: the replay checks this ballot under the lock; new workers
+            # for the next.
+            log.exception("the secret ballots' proof checkers stopped; starting new ones")
+            self._pool = None
+            return None
         if not good:
             return None
         try:

@@ -651,7 +651,7 @@ def _hello(snapshot: dict[str, Any]) -> dict[str, Any]:
 def _refusal(status: int, code: str, detail: str) -> web.Response:
     return web.Response(
         status=status,
-        text=ErrorOut(error=code, detail=detail).model_dump_json(),
+        text=ErrorOut(error=code, detail=detail).model_dump_json(exclude_none=True),
         content_type="application/json",
     )
 

@@ -128,7 +128,7 @@ async def test_invitation_passkey_signing_key_card_and_passkey_login(
     await download()
     verify = ["card", "verify", card_text, "--keys", str(keys_file), "--crl", str(crl_file)]
     assert main(verify) == 0
-    assert capsys.readouterr().out.startswith("VALID: Петров Алексей Николаевич")
+    assert capsys.readouterr().out.startswith("Билет действителен: Петров Алексей Николаевич")
 
     # ... and fails once the key it is bound to is revoked.
     await page.goto(live_server.url("/account/security"))
@@ -138,7 +138,7 @@ async def test_invitation_passkey_signing_key_card_and_passkey_login(
     await page.locator('[data-action="create-key"]').wait_for(state="visible")
     await download()
     assert main(verify) == 1
-    assert "INVALID (key_revoked)" in capsys.readouterr().out
+    assert "Билет недействителен (key_revoked)" in capsys.readouterr().out
 
     # Log out, then back in with the passkey alone.
     await page.get_by_role("button", name="Выйти").click()

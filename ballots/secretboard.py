@@ -36,7 +36,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ballots.secretformats import DOCUMENT_TYPES, entry_payload
 from ballots.secretmodels import SecretEntry, SecretPhase, SecretVote
 from ballots.secretverify import BoardReplay, Refused, open_replay
-from crypto.canonical import canonicalize
 from crypto.encoding import b64u_encode
 from crypto.envelope import sign_document
 from crypto.errors import CredentialError, SecretBallotError
@@ -319,13 +318,26 @@ class SecretBoard:
         if held is None or election is None or "ballot" not in payload:
             return None
         form = election.form
-        good = await asyncio.get_running_loop().run_in_executor(
-            self._checker(),
-            _proofs_hold,
-            (election.fingerprint, election.key.raw, form.options, form.min_marks, form.max_marks),
-            held[1],
-            payload["ballot"],
-        )
+        try:
+            good = await asyncio.get_running_loop().run_in_executor(
+                self._checker(),
+                _proofs_hold,
+                (
+                    election.fingerprint,
+                    election.key.raw,
+                    form.options,
+                    form.min_marks,
+                    form.max_marks,
+                ),
+                held[1],
+                payload["ballot"],
+            )
+        except concurrent.futures.BrokenExecutor:
+            # A worker died: the replay checks this ballot under the lock; new workers
+            # for the next.
+            log.exception("the secret ballots' proof checkers stopped; starting new ones")
+            self._pool = None
+            return None
         if not good:
             return None
         try:
@@ -454,7 +466,7 @@ class SecretBoard:
             "kind": kind,
             "member_id": replay.certificates[serial][0],
             "serial": serial,
-            "entry": canonicalize(entry).decode(),
+            "entry": replay.entry_bytes.decode(),  # canonicalize(entry), as hashed
             "hash": address,
             "digest": pending.digest,
             "received_at": received,

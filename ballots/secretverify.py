@@ -36,7 +36,6 @@ from ballots.secretformats import (
     SECRET_BUNDLE_TYPE,
     VERSION,
     chain_start,
-    entry_hash,
     fingerprint,
     keygen_context,
 )
@@ -59,6 +58,7 @@ from crypto.encoding import b64u_decode
 from crypto.envelope import SignedDocument
 from crypto.errors import CredentialError, SecretBallotError
 from crypto.group import parse_point
+from crypto.hashing import content_address
 from crypto.secretballot import (
     BallotForm,
     BallotOpening,
@@ -324,6 +324,7 @@ class BoardReplay:
         self.nonces: set[str] = set()
         self.previous_time: dt.datetime | None = None
         self.unlinked: list[str] = []
+        self.entry_bytes = b""
         self.misdated: list[tuple[str, str]] = []
         self._signature = ""
 
@@ -363,7 +364,9 @@ class BoardReplay:
             if accepting:
                 raise Refused("V-211", where, "not linked to the board's head")
             self.unlinked.append(where)
-        self.prev = entry_hash(entry)
+        # The entry's canonical bytes, kept for the server to store as it hashed them.
+        self.entry_bytes = canonicalize(entry)
+        self.prev = content_address(self.entry_bytes)  # entry_hash(entry)
         self.length = seq
         try:
             received = read_instant(entry, "received_at", "entry")

@@ -295,41 +295,33 @@ class SecretVoteService:
                 "transport_keys_missing",
                 f"{published} of {n} commission members have published their transport key",
             )
-        checked: list[tuple[int, str]] = []
+        # The dealer's index, by the key that signed the dealer's message (a key of no
+        # commission member: the board refuses the message, V-213).
+        payload = dealer.get("payload")
+        serial = payload.get("serial") if isinstance(payload, Mapping) else None
+        indices = {m["member"]: m["index"] for m in draft["commission"]["members"]}
+        owner = next((r["member"] for r in draft["roll"] if serial in r["keys"]), None)
+        index = indices.get(owner) if owner is not None else None
+        checked: dict[int, str] = {}
         for share in shares:
-            payload, _member, index = await self._commission_document(
+            share_payload, _member, signer = await self._commission_document(
                 vote,
                 draft,
                 share,
                 SHARE_TYPE,
                 {"vote", "serial", "context", "dealer", "recipient", "envelope"},
             )
-            if payload["dealer"] != index:
-                raise refusal("not_yours", f"member {index} sent dealer {payload['dealer']}'s")
-            checked.append((payload["recipient"], json.dumps(share, ensure_ascii=False)))
-        dealer_payload = dealer.get("payload") if isinstance(dealer, Mapping) else None
-        serial = dealer_payload.get("serial") if isinstance(dealer_payload, Mapping) else None
-        own = {
-            m["index"]
-            for m in draft["commission"]["members"]
-            for r in draft["roll"]
-            if r["member"] == m["member"] and serial in r["keys"]
-        }
-        recipients = sorted(r for r, _ in checked)
-        expected = sorted(set(range(1, n + 1)) - own)
-        if own and recipients != expected:
+            if share_payload["dealer"] != signer or signer != index:
+                raise refusal("not_yours", f"member {signer} sent shares of another dealer")
+            checked[share_payload["recipient"]] = json.dumps(share, ensure_ascii=False)
+        expected = sorted(set(range(1, n + 1)) - {index})
+        if index is not None and sorted(checked) != expected:
             raise refusal(
-                "malformed", f"one share for each other member {expected}, got {recipients}"
+                "malformed", f"one share for each other member {expected}, got {sorted(checked)}"
             )
-        if own and any(
-            share_dealer != next(iter(own))
-            for share_dealer in [json.loads(text)["payload"]["dealer"] for _, text in checked]
-        ):
-            raise refusal("not_yours", "the shares are not the dealer's")
 
         async def store(db: AsyncSession, stored: SecretVote, _replay: BoardReplay) -> None:
-            index = next(iter(own))
-            for recipient, text in checked:
+            for recipient, text in checked.items():
                 db.add(
                     SecretShare(
                         vote_id=stored.id,

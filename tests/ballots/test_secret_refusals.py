@@ -239,6 +239,11 @@ async def test_ballot_refusals(client: Any, aiohttp_client: Any, db: AsyncSessio
         await refused(db, voter, path, cast(voter, made.to_json()), "bad_ballot", "V-230")
     # A ballot copied from another voter: its proofs are bound to the first's key.
     await refused(db, other, path, cast(other, honest), "bad_ballot", "V-230", text="S-11")
+    # A ballot whose proofs were made for another election (another fingerprint),
+    # sent under this one's.
+    elsewhere = SecretElection(bytes(32), election.key, election.form)
+    made, _ = encrypt_ballot(elsewhere, key, (1, 0, 0))
+    await refused(db, voter, path, cast(voter, made.to_json()), "bad_ballot", "V-230")
     # Another election's fingerprint, another vote.
     await refused(
         db, voter, path, cast(voter, honest, definition="sha256:" + "2" * 64), "wrong_vote", "V-215"
@@ -279,6 +284,9 @@ async def test_ballot_refusals(client: Any, aiohttp_client: Any, db: AsyncSessio
     one.shares = {d.index: d.dealt[one.index] for d in world.commission}  # type: ignore[index]
     await refused(db, one, world.path("partials"), world.partial(one, []), "out_of_time", "V-214")
     await refused(db, one, world.path("close"), None, "not_yours")
+    # Shares are handed only to commission members.
+    response = await world.browsers[7].http.get(world.path("shares"))
+    assert (response.status, (await response.json())["error"]) == (403, "not_on_commission")
 
 
 async def test_count_refusals(client: Any, aiohttp_client: Any, db: AsyncSession) -> None:

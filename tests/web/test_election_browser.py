@@ -8,7 +8,6 @@ election's page at 1280 and 360 px are saved for a person to look at."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -18,25 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from registry.models import Role
 from tests import factories as f
 from tests.factories import LiveServer
+from tests.web.secret_steps import shots
 from tests.web.test_vote_browser import enrol_key, logged_in, open_room, quorum_met
 
 FOR = 1
-# Where else to keep the screenshots (say, to look at them after the run).
-SHOTS = Path(os.environ["KVORUM_TEST_SHOTS"]) if os.environ.get("KVORUM_TEST_SHOTS") else None
-
-
-async def _shots(page: Any, tmp_path: Path, name: str) -> None:
-    """The page at a desktop's and a phone's width, saved; nothing may overflow."""
-    for width in (1280, 360):
-        await page.set_viewport_size({"width": width, "height": 900})
-        overflow = await page.evaluate(
-            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-        )
-        assert overflow <= 0, f"{name} overflows by {overflow}px at {width}px"
-        for directory in filter(None, (tmp_path, SHOTS)):
-            directory.mkdir(parents=True, exist_ok=True)
-            await page.screenshot(path=str(directory / f"{name}-{width}.png"), full_page=True)
-    await page.set_viewport_size({"width": 1280, "height": 900})
 
 
 async def test_the_secretary_prepares_an_election_and_the_body_elects_its_commission(
@@ -88,7 +72,7 @@ async def test_the_secretary_prepares_an_election_and_the_body_elects_its_commis
     await secretary.wait_for_url("**?done=nominated")
     rows = secretary.locator("[data-candidate]")
     await expect(rows).to_have_count(2)
-    await _shots(secretary, tmp_path, "election-draft")
+    await shots(secretary, tmp_path, "election-draft")
     await expect(rows.nth(0)).to_have_attribute("data-consent", "no")
     await expect(rows.nth(1)).to_have_attribute("data-consent", "yes")
 
@@ -108,7 +92,7 @@ async def test_the_secretary_prepares_an_election_and_the_body_elects_its_commis
     await secretary.get_by_role("button", name="Закрыть выдвижение и утвердить бюллетень").click()
     await secretary.wait_for_url("**?done=candidates_closed")
     await expect(state).to_have_attribute("data-state", "candidates_closed")
-    await _shots(secretary, tmp_path, "election-closed")
+    await shots(secretary, tmp_path, "election-closed")
 
     # --- the members come to the room; the secretary proposes the commission -----------
     chair = await open_room(chair_context, live_server, mid)
@@ -160,7 +144,7 @@ async def test_the_secretary_prepares_an_election_and_the_body_elects_its_commis
     await expect(secretary.locator('[data-role="next"]')).to_contain_text(
         "Её члены создают ключ выборов"
     )
-    await _shots(secretary, tmp_path, "election-commission")
+    await shots(secretary, tmp_path, "election-commission")
 
     # A member sees the candidates and the commission, and no forms.
     member_page = await voter_contexts[0].new_page()

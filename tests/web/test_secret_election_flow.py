@@ -292,6 +292,9 @@ async def test_the_presidium_elects_a_chair_by_secret_ballot_from_start_to_appro
     await expect(secretary.locator('[data-role="election-state"]')).to_have_attribute(
         "data-state", "approved"
     )
+    # Counted and approved: the key page (the shares have served) is no longer offered.
+    await expect(secretary.locator('[data-role="secret-count"]')).to_have_count(1)
+    await expect(secretary.locator('[data-role="secret-key"]')).to_have_count(0)
     await shots(secretary, tmp_path, "flow-election-approved")
     lap("the protocol approved")
 
@@ -323,7 +326,9 @@ async def test_the_presidium_elects_a_chair_by_secret_ballot_from_start_to_appro
     tampered.write_bytes(tamper_with_a_ballot(bundle.read_bytes()))
     failed = audit_verify(tampered, registry)
     assert failed.returncode == 1, failed.stdout + failed.stderr
-    assert re.search(r"\bV-2\d\d\b", failed.stdout), failed.stdout
+    named = [line for line in failed.stdout.splitlines() if re.search(r"\bV-2\d\d\b", line)]
+    assert named, failed.stdout
+    print("the tampered bundle:", named[0])
     lap("the bundle audited")
     timings["whole flow"] = round(time.monotonic() - started, 1)
     print("timings (s):", json.dumps(timings, ensure_ascii=False))

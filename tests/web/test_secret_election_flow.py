@@ -199,6 +199,9 @@ async def test_the_presidium_elects_a_chair_by_secret_ballot_from_start_to_appro
     lap("the key made in five browsers")
 
     # --- the chair opens the secret vote in the room; no open vote is offered then -------
+    # A second room page of the chair's, not reloaded: it learns of the opening live.
+    other_room = await open_room(contexts[chair_name], live, mid)
+    await expect(other_room.locator('[data-role="vote-open-panel"]')).to_be_visible()
     await chair.reload()
     await chair.wait_for_selector('#room[data-connected="yes"]')
     panel = chair.locator('[data-role="secret"]')
@@ -210,6 +213,8 @@ async def test_the_presidium_elects_a_chair_by_secret_ballot_from_start_to_appro
     await expect(panel).to_have_attribute("data-state", "open")
     await expect(chair.locator('[data-role="vote-open-panel"]')).to_be_hidden()
     await expect(chair.get_by_role("button", name="Открыть голосование")).to_be_hidden()
+    await expect(other_room.locator('[data-role="vote-open-panel"]')).to_be_hidden()
+    await other_room.close()
 
     # --- the members vote; one challenges the encryption first --------------------------
     voter = await contexts[member_name].new_page()

@@ -9,11 +9,14 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ballots.auditcli import main as audit_main
 from ballots.models import Vote
 from ballots.secretmodels import SecretEntry, SecretShare, SecretTransportKey, SecretVote
 from ballots.secretverify import verify_secret_bundle
@@ -73,7 +76,11 @@ async def keygen(world: SecretWorld, *, complain: bool = True) -> None:
 
 
 async def test_the_whole_life_of_a_secret_vote(
-    client: Any, aiohttp_client: Any, db: AsyncSession
+    client: Any,
+    aiohttp_client: Any,
+    db: AsyncSession,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     world = await secret_world(db, client, aiohttp_client)
     state = await world.get()
@@ -169,12 +176,17 @@ async def test_the_whole_life_of_a_secret_vote(
     data = await response.read()
     report = verify_secret_bundle(data)
     assert report.ok, report.failures
+    (tmp_path / "bundle.json").write_bytes(data)
+    assert audit_main(["verify", str(tmp_path / "bundle.json")]) == 0
     bundle = json.loads(data)
     ballot_entry = next(e for e in bundle["entries"] if e["kind"] == "ballot")
     ballot_entry["document"]["payload"]["nonce"] = "tampered-nonce-0000000"
     report = verify_secret_bundle(canonicalize(bundle))
     assert not report.ok
     assert {f.check for f in report.failures} >= {"V-212"}
+    (tmp_path / "tampered.json").write_bytes(canonicalize(bundle))
+    assert audit_main(["verify", str(tmp_path / "tampered.json")]) == 1
+    assert "V-212" in capsys.readouterr().out
 
     # Rows: the board as the bundle has it; shares and transport keys kept opaque.
     assert await db.scalar(select(func.count()).select_from(SecretEntry)) == len(

@@ -298,6 +298,12 @@ def _names(names: Sequence[str]) -> str:
     return ", ".join(_nb(short_name(n)) for n in names)
 
 
+def _sentence(text: str) -> str:
+    """``text`` ended with one full stop: a list of names may already end with an
+    initial's («Белова Д. А.»)."""
+    return text if text.endswith(".") else f"{text}."
+
+
 async def election_minutes(
     session: AsyncSession, meeting_id: int, item_id: int, votes: Sequence[ItemVote]
 ) -> tuple[list[MinutesPart], set[int]]:
@@ -331,8 +337,8 @@ async def election_minutes(
             decided: tuple[str, ...] = ()
             if commission.state is CommissionState.CONSTITUTED:
                 decided = (
-                    f"Избрать счётную комиссию ({election.office}) в составе: {members}."
-                    f" Подсчёт голосов — не менее {commission.threshold} из"
+                    _sentence(f"Избрать счётную комиссию ({election.office}) в составе: {members}")
+                    + f" Подсчёт голосов — не менее {commission.threshold} из"
                     f" {len(commission.members)} членов комиссии.",
                 )
             parts.append(
@@ -440,9 +446,9 @@ def _approval_decided(election: Election, result: Any) -> tuple[str, ...]:
         verb = "Считать избранным" if len(elected) == 1 else "Считать избранными"
         office = _INSTRUMENTAL.get(" ".join(election.office.lower().split()))
         if office and len(elected) == 1:
-            lines.append(f"{verb} {office} {_names(elected)}.")
+            lines.append(_sentence(f"{verb} {office} {_names(elected)}"))
         else:
-            lines.append(f"{verb} ({election.office}): {_names(elected)}.")
+            lines.append(_sentence(f"{verb} ({election.office}): {_names(elected)}"))
     else:
         lines.append(f"Считать, что никто не избран ({election.office}).")
     if tied:

@@ -28,6 +28,7 @@ from ballots.votes import (
 )
 from meetings.access import composition_ids, is_body_officer, roles_in
 from meetings.elections.commission import settle_approval_vote, settle_commission_vote
+from meetings.elections.models import Election, ElectionState
 from meetings.events import append_event
 from meetings.models import AgendaItem, Meeting, MeetingState, Notice, Presence
 from meetings.room import RoomService
@@ -194,6 +195,11 @@ class VoteDesk:
         if await self.open_vote_of(meeting.id) is not None:
             raise Conflict(
                 "a vote is already open in this meeting: close it first", key="vote_already_open"
+            )
+        if await open_secret_votes(self.session, meeting.id):
+            raise Conflict(
+                "a secret vote is open in this meeting: the chair closes it first",
+                key="secret_vote_open",
             )
         status = await RoomService(self.session, self.actor).require_quorum(meeting.id, item.id)
         composition = await composition_ids(self.session, meeting)
@@ -554,6 +560,19 @@ async def vote_json(
     return data
 
 
+async def open_secret_votes(session: AsyncSession, meeting_id: int) -> list[int]:
+    """The meeting's elections whose secret vote is open: while one is, no open vote."""
+    return list(
+        (
+            await session.scalars(
+                select(Election.id)
+                .where(Election.meeting_id == meeting_id, Election.state == ElectionState.OPEN)
+                .order_by(Election.id)
+            )
+        ).all()
+    )
+
+
 async def room_snapshot(session: AsyncSession, actor: Actor, meeting_id: int) -> dict[str, Any]:
     """The meeting room's snapshot with the meeting's votes in it."""
     snapshot = await RoomService(session, actor).snapshot(meeting_id)
@@ -564,4 +583,5 @@ async def room_snapshot(session: AsyncSession, actor: Actor, meeting_id: int) ->
         .order_by(Vote.id)
     )
     snapshot["votes"] = [await vote_json(session, vote, item) for vote, item in rows.tuples()]
+    snapshot["secret_open"] = await open_secret_votes(session, meeting_id)
     return snapshot

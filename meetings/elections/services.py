@@ -297,12 +297,14 @@ class ElectionService:
                 "an absentee election is held on no agenda item",
                 fields={"item_id": "not for an absentee election"},
             )
-        if data.closes_at <= utcnow():
+        # Board times and signed definitions are whole seconds: so is the deadline.
+        closes_at = data.closes_at.astimezone(dt.UTC).replace(microsecond=0)
+        if closes_at <= utcnow():
             raise InvalidInput(
                 "the deadline must be in the future", fields={"closes_at": "in the past"}
             )
         election = self._new(data, body.id)
-        election.closes_at = data.closes_at
+        election.closes_at = closes_at
         self.session.add(election)
         await self.session.flush()
         return election

@@ -21,15 +21,13 @@ from server.pages import render, translator
 
 __all__ = ["install", "secret_links"]
 
-#: From which state each page has something to do (before it, it says what comes first).
+#: The states in which a commission member is linked to the key page: until the count.
 _KEY_STATES = frozenset(
     {
         ElectionState.COMMISSION_CONSTITUTED,
         ElectionState.KEY_READY,
         ElectionState.OPEN,
         ElectionState.CLOSED,
-        ElectionState.COUNTED,
-        ElectionState.APPROVED,
     }
 )
 
@@ -45,8 +43,9 @@ def _on_commission(e: ElectionOut, member_id: int | None) -> bool:
 
 def secret_links(e: ElectionOut, member_id: int | None, roles: list[str]) -> list[str]:
     """Which of the secret vote's pages the election's page links to for this reader:
-    ``key`` (commission members once the commission is constituted, who come back to it
-    for their share's backup; those who prepare it while the key is being made),
+    ``key`` (commission members from the commission's constitution until the count, who
+    come back to it for their share's backup; those who prepare it while the key is
+    being made),
     ``ballot`` (the body's members while the vote is open), ``count`` (commission
     members and those who prepare it, from the close)."""
     links: list[str] = []

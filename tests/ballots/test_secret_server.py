@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ballots.auditcli import main as audit_main
+from ballots.models import Vote
 from ballots.secretmodels import SecretEntry, SecretShare, SecretTransportKey, SecretVote
 from ballots.secretverify import verify_secret_bundle
 from crypto.canonical import canonicalize
@@ -25,6 +26,9 @@ from crypto.envelope import SignedDocument
 from crypto.secretballot import EncryptedBallot
 from meetings.elections.models import Election, ElectionState
 from meetings.models import MeetingEvent
+from meetings.votes import room_snapshot
+from registry.actor import Actor
+from registry.models import Role
 from registry.orm import utcnow
 from server.keys import KEYRING
 from server.views.secret_api import close_due_secret_votes
@@ -300,3 +304,77 @@ async def test_an_absentee_secret_vote_closes_at_its_deadline(
     response = await chair.http.get(world.path("bundle"))
     report = verify_secret_bundle(await response.read())
     assert report.ok, report.failures
+
+
+async def test_a_deadline_with_a_fraction_of_a_second_is_kept_to_the_second(
+    client: Any, aiohttp_client: Any, db: AsyncSession
+) -> None:
+    """A deadline given with microseconds is kept in whole seconds, so the secret vote's
+    first request issues its draft (whose instants are whole seconds) instead of failing."""
+    world = await secret_world(db, client, aiohttp_client)
+    chair = world.chair
+    response = await chair.http.get(f"/api/v1/meetings/{world.meeting}")
+    body_id = (await response.json())["body_id"]
+    deadline = (utcnow() + dt.timedelta(hours=2)).replace(microsecond=654321)
+    election = await _post(
+        chair,
+        "/api/v1/elections",
+        {
+            "body_id": body_id,
+            "kind": "question",
+            "office": "О недоверии казначею",
+            "question": "Выразить недоверие казначею?",
+            "form": "yes_no",
+            "closes_at": deadline.isoformat(),
+        },
+    )
+    whole = deadline.replace(microsecond=0)
+    assert dt.datetime.fromisoformat(election["closes_at"]) == whole
+    world.election = election["id"]
+    await _post(
+        chair,
+        f"/api/v1/elections/{world.election}/transition",
+        {"target": "candidates_closed"},
+        status=200,
+    )
+    members = [b.member_id for b in world.commission]
+    await _post(
+        chair, f"/api/v1/elections/{world.election}/commission/appoint", {"member_ids": members}
+    )
+    response = await world.commission[0].http.get(f"/api/v1/elections/{world.election}/secret")
+    assert response.status == 200, await response.text()
+    draft = (await response.json())["draft"]["payload"]
+    assert draft["closes_at"] == whole.strftime("%Y-%m-%dT%H:%M:%SZ")
+    await db.rollback()
+    row = await db.get(Election, world.election, populate_existing=True)
+    assert row is not None
+    assert row.closes_at == whole
+
+
+async def test_no_open_vote_is_opened_while_a_secret_vote_of_the_meeting_is_open(
+    client: Any, aiohttp_client: Any, db: AsyncSession
+) -> None:
+    """While the meeting's secret vote is open the chair may not open an open vote (the
+    room's snapshot says the secret vote is open, so the room does not offer one); once
+    it is closed, the open vote is opened."""
+    world = await secret_world(db, client, aiohttp_client)
+    await world.get()
+    await keygen(world, complain=False)
+    await db.rollback()
+    world.state = await _post(world.chair, world.path("open"), None, status=200)
+    votes = f"/api/v1/meetings/{world.meeting}/votes"
+    before = await db.scalar(select(func.count()).select_from(Vote))
+    await db.rollback()
+    refused = await _post(world.chair, votes, {"question": "Объявить перерыв"}, status=409)
+    assert refused["error"] == "conflict", refused
+    assert "a secret vote is open" in refused["detail"]
+    assert refused["message"].startswith("Идёт тайное голосование")
+    assert await db.scalar(select(func.count()).select_from(Vote)) == before
+    await db.rollback()
+    async with db.begin():
+        chair = Actor(None, "Председатель", frozenset({Role.CHAIR}), world.chair.member_id)
+        snapshot = await room_snapshot(db, chair, world.meeting)
+    assert snapshot["secret_open"] == [world.election]
+    await _post(world.chair, world.path("close"), None, status=200)
+    opened = await _post(world.chair, votes, {"question": "Объявить перерыв"})
+    assert opened["state"] == "open"

@@ -354,6 +354,10 @@ async def test_members_who_counted_sign_and_the_body_approves(
         "Утвердить протокол счётной комиссии о результатах тайного голосования (члены президиума)."
     )
     assert result.decided[1].startswith("Считать избранными (члены президиума):")
+    # The names end with an initial's full stop: the sentence does not get a second one.
+    for line in (*commission.decided, *result.decided):
+        assert line.endswith("."), line
+        assert ".." not in line, line
     renderer = DocumentRenderer(make_jinja())
     text = html_text(renderer.protocol_html(protocol, draft=False))
     document_xml = zipfile.ZipFile(io.BytesIO(protocol_docx(protocol))).read("word/document.xml")

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from registry.models import Role
 from tests import factories as f
 from tests.factories import LiveServer
-from tests.web.shots import shots as _shots
+from tests.web.shots import shots
 from tests.web.test_vote_browser import enrol_key, logged_in, open_room, quorum_met
 
 FOR = 1
@@ -72,7 +72,7 @@ async def test_the_secretary_prepares_an_election_and_the_body_elects_its_commis
     await secretary.wait_for_url("**?done=nominated")
     rows = secretary.locator("[data-candidate]")
     await expect(rows).to_have_count(2)
-    await _shots(secretary, tmp_path, "election-draft")
+    await shots(secretary, tmp_path, "election-draft")
     await expect(rows.nth(0)).to_have_attribute("data-consent", "no")
     await expect(rows.nth(1)).to_have_attribute("data-consent", "yes")
 
@@ -92,7 +92,7 @@ async def test_the_secretary_prepares_an_election_and_the_body_elects_its_commis
     await secretary.get_by_role("button", name="Закрыть выдвижение и утвердить бюллетень").click()
     await secretary.wait_for_url("**?done=candidates_closed")
     await expect(state).to_have_attribute("data-state", "candidates_closed")
-    await _shots(secretary, tmp_path, "election-closed")
+    await shots(secretary, tmp_path, "election-closed")
 
     # --- the members come to the room; the secretary proposes the commission -----------
     chair = await open_room(chair_context, live_server, mid)
@@ -144,7 +144,7 @@ async def test_the_secretary_prepares_an_election_and_the_body_elects_its_commis
     await expect(secretary.locator('[data-role="next"]')).to_contain_text(
         "Её члены создают ключ выборов"
     )
-    await _shots(secretary, tmp_path, "election-commission")
+    await shots(secretary, tmp_path, "election-commission")
 
     # A member sees the candidates and the commission, and no forms.
     member_page = await voter_contexts[0].new_page()

@@ -14,7 +14,7 @@ from meetings.room import RoomService
 from registry.models import Role
 from tests import factories as f
 from tests.factories import LiveServer
-from tests.web.shots import shots as _shots
+from tests.web.shots import shots
 from tests.web.test_vote_browser import FOR, enrol_key, logged_in, open_room, open_vote
 
 
@@ -46,7 +46,7 @@ async def test_a_hall_member_votes_from_a_phone_through_the_hall_qr_link(
     await screen.wait_for_url(f"**/meetings/{mid}/hall")
     await expect(screen.locator('[data-role="hall-qr"] svg')).to_be_visible()
     await expect(screen.locator('[data-role="hall-count"]')).to_have_text("Проголосовали: 0 из 2")
-    await _shots(screen, tmp_path, "hall-screen")
+    await shots(screen, tmp_path, "hall-screen")
     link = await screen.locator('[data-role="hall-link"]').get_attribute("href")
     assert link == live_server.url(f"/meetings/{mid}/vote")
 
@@ -56,7 +56,7 @@ async def test_a_hall_member_votes_from_a_phone_through_the_hall_qr_link(
     await phone.goto(link)
     await phone.wait_for_url(f"**/votes/{vote_id}")
     await expect(phone.locator('[data-role="cast"]')).to_have_text("Проголосовали: 0 из 2")
-    await _shots(phone, tmp_path, "hall-phone-ballot")
+    await shots(phone, tmp_path, "hall-phone-ballot")
     await phone.set_viewport_size({"width": 360, "height": 800})
     button = phone.locator(f'.btn-vote[data-option="{FOR}"]')
     box = await button.bounding_box()
@@ -80,7 +80,7 @@ async def test_a_hall_member_votes_from_a_phone_through_the_hall_qr_link(
     room = await open_room(phone_context, live_server, mid)
     await expect(room.locator('[data-role="vote-count"]')).to_have_text("Проголосовали: 2 из 2")
     await expect(room.locator('[data-role="vote-mine"]')).to_contain_text("Ваш выбор: за")
-    await _shots(room, tmp_path, "hall-phone-room")
+    await shots(room, tmp_path, "hall-phone-room")
     await chair.locator('[data-action="close-vote"]').click()
     await expect(room.locator(".result-verdict")).to_have_text("Решение принято")
-    await _shots(room, tmp_path, "hall-phone-result")
+    await shots(room, tmp_path, "hall-phone-result")

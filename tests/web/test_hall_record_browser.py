@@ -15,7 +15,7 @@ from meetings.room import RoomService
 from registry.models import Role
 from tests import factories as f
 from tests.factories import LiveServer
-from tests.web.shots import shots as _shots
+from tests.web.shots import shots
 from tests.web.test_vote_browser import FOR, enrol_key, logged_in, open_room, open_vote
 
 
@@ -46,7 +46,7 @@ async def test_the_secretary_records_a_hall_members_show_of_hands(
     await expect(hall).to_contain_text("Голоса в зале (по подсчёту секретаря)")
     row = hall.locator(f'.hall-row[data-member="{hall_member.id}"]')
     await expect(row).to_contain_text(hall_member.full_name)
-    await _shots(room, tmp_path, "hall-record-room")
+    await shots(room, tmp_path, "hall-record-room")
     await row.locator(f'button[data-option="{FOR}"]').click()
     said = row.locator('[data-role="hall-said"]')
     await expect(said).to_have_text("Записано: за")
@@ -67,4 +67,4 @@ async def test_the_secretary_records_a_hall_members_show_of_hands(
     marked = page.locator(f'.roll-call tr[data-member="{hall_member.id}"]')
     await expect(marked).to_contain_text("в зале, по подсчёту секретаря")
     await expect(page.locator('[data-role="hall-recorded"]')).to_have_count(1)
-    await _shots(page, tmp_path, "hall-record-result")
+    await shots(page, tmp_path, "hall-record-result")

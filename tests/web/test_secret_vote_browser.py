@@ -33,10 +33,10 @@ from registry.orm import utcnow
 from server.keys import KEYRING
 from tests import factories as f
 from tests.factories import LiveServer
-from tests.web.test_election_browser import _shots
+from tests.web.secret_steps import PASSPHRASE, cast, make_key
+from tests.web.shots import shots
 from tests.web.test_vote_browser import enrol_key, logged_in, open_room
 
-PASSPHRASE = "первый снег над Камой"
 OPEN = "Открыть тайное голосование"
 CLOSE = "Закрыть тайное голосование"
 # Empty this browser's store of commission shares (a lost or replaced device).
@@ -52,25 +52,6 @@ _FORGET_SHARES = """() => new Promise((resolve, reject) => {
 })"""
 
 
-async def _make_key(page: Any, tmp_path: Path, name: str) -> None:
-    """On the key page: wait for the share to be kept, download its backup, confirm."""
-    backup = page.locator('[data-role="backup"]')
-    await expect(backup).to_be_visible(timeout=60_000)
-    await page.get_by_label("Пароль файла").fill("короткий")
-    await page.get_by_label("Пароль ещё раз").fill("короткий")
-    await page.get_by_role("button", name="Скачать резервную копию").click()
-    await expect(page.locator('[data-role="backup-message"]')).to_contain_text("не короче 12")
-    await page.get_by_label("Пароль файла").fill(PASSPHRASE)
-    await page.get_by_label("Пароль ещё раз").fill(PASSPHRASE)
-    async with page.expect_download() as info:
-        await page.get_by_role("button", name="Скачать резервную копию").click()
-    download = await info.value
-    saved = tmp_path / f"{name}-share.json"
-    await download.save_as(saved)
-    assert '"kvorum-commission-share-backup"' in saved.read_text("utf-8")
-    await page.get_by_role("button", name="Я сохранил(а) файл и помню пароль").click()
-
-
 async def _fits_a_phone(page: Any, inside: str) -> None:
     """At 360 px the table holding ``inside`` shows all its columns, not scrolled aside."""
     await page.set_viewport_size({"width": 360, "height": 900})
@@ -81,19 +62,6 @@ async def _fits_a_phone(page: Any, inside: str) -> None:
     )
     await page.set_viewport_size({"width": 1280, "height": 900})
     assert fits, f"the table of {inside} scrolls sideways at 360 px"
-
-
-async def _vote(page: Any, live: LiveServer, election_id: int, marks: list[str]) -> None:
-    """Mark «за»/«против» per candidate, encrypt and cast; the receipt is checked."""
-    await page.goto(live.url(f"/elections/{election_id}/ballot"))
-    choices = page.locator('[data-role="choices"] fieldset')
-    await expect(choices).to_have_count(len(marks))
-    for row, mark in zip(await choices.all(), marks, strict=True):
-        await row.get_by_label(mark, exact=True).check()
-    await page.get_by_role("button", name="Зашифровать бюллетень").click()
-    await page.get_by_role("button", name="Отправить бюллетень").click()
-    await expect(page.locator('[data-role="message"]')).to_contain_text("Бюллетень принят")
-    await expect(page.locator('[data-role="receipt-check"]')).to_have_attribute("data-ok", "yes")
 
 
 async def _election(
@@ -152,18 +120,18 @@ async def test_a_secret_election_is_keyed_cast_challenged_and_counted_in_the_bro
         await page.wait_for_url(f"**/elections/{eid}/key")
         pages.append(page)
     for n, page in enumerate(pages):
-        await _make_key(page, tmp_path, f"member-{n + 1}")
+        await make_key(page, tmp_path, f"member-{n + 1}")
     progress = pages[0].locator('[data-role="progress"] tr')
     await expect(progress).to_have_count(3)
     for row in await progress.all():
         await expect(row).to_have_attribute("data-dealt", "yes")
-    await _shots(pages[0], tmp_path, "secret-key-dealt")
+    await shots(pages[0], tmp_path, "secret-key-dealt")
     await _fits_a_phone(pages[0], '[data-role="progress"]')
     await pages[0].get_by_role("button", name="Завершить создание ключа").click()
     for page in pages:
         await expect(page.locator("#secret-key")).to_have_attribute("data-done", "yes")
         await expect(page.locator('[data-role="step"]')).to_contain_text("Готово")
-    await _shots(pages[1], tmp_path, "secret-key-done")
+    await shots(pages[1], tmp_path, "secret-key-done")
 
     # --- the chair opens the vote -------------------------------------------------------
     chair = await chair_context.new_page()
@@ -199,21 +167,21 @@ async def test_a_secret_election_is_keyed_cast_challenged_and_counted_in_the_bro
     await expect(audit).to_have_attribute("data-same", "yes")
     await expect(audit).to_contain_text(f"{first} — за; {second} — против")
     await expect(voter.locator('[data-role="message"]')).to_contain_text("зашифрован заново")
-    await _shots(voter, tmp_path, "secret-ballot-challenged")
+    await shots(voter, tmp_path, "secret-ballot-challenged")
     await voter.get_by_role("button", name="Отправить бюллетень").click()
     await expect(voter.locator('[data-role="message"]')).to_contain_text("Бюллетень принят")
     await expect(voter.locator('[data-role="receipt-check"]')).to_have_attribute("data-ok", "yes")
-    await _shots(voter, tmp_path, "secret-ballot-cast")
+    await shots(voter, tmp_path, "secret-ballot-cast")
 
     # --- the others cast; the chair's page shows who has voted, not how -----------------
-    await _vote(chair, live_server, eid, ["за", "против"])
-    await _vote(pages[0], live_server, eid, ["против", "за"])
-    await _vote(pages[1], live_server, eid, ["за", "против"])
+    await cast(chair, live_server, eid, ["за", "против"])
+    await cast(pages[0], live_server, eid, ["против", "за"])
+    await cast(pages[1], live_server, eid, ["за", "против"])
     await chair.goto(live_server.url(f"/elections/{eid}"))
     voted = chair.locator('[data-role="secret-voted"]')
     await expect(voted).to_have_attribute("data-count", "4")
     await expect(voted).to_contain_text(voter_m.full_name)
-    await _shots(chair, tmp_path, "secret-election-open")
+    await shots(chair, tmp_path, "secret-election-open")
 
     # --- the chair closes; two of the three count ---------------------------------------
     chair.on("dialog", lambda dialog: dialog.accept())
@@ -254,7 +222,7 @@ async def test_a_secret_election_is_keyed_cast_challenged_and_counted_in_the_bro
     await expect(result.locator('tr[data-option="0"]')).to_contain_text(f"{first}31")
     await expect(result.locator('tr[data-option="1"]')).to_contain_text(f"{second}13")
     await expect(result).to_contain_text(f"Избраны: {first}.")
-    await _shots(pages[0], tmp_path, "secret-count-result")
+    await shots(pages[0], tmp_path, "secret-count-result")
     await _fits_a_phone(pages[0], '[data-role="result-rows"]')
 
     # The voter's browser sent ballots as ciphertexts only: no candidate's name, no marks;
@@ -420,7 +388,7 @@ async def test_the_room_opens_a_secret_vote_and_shows_who_has_voted_never_how(
     for page in keys:
         await page.goto(live_server.url(f"/elections/{eid}/key"))
     for n, page in enumerate(keys):
-        await _make_key(page, tmp_path, f"room-member-{n + 1}")
+        await make_key(page, tmp_path, f"room-member-{n + 1}")
     await keys[0].get_by_role("button", name="Завершить создание ключа").click()
     await expect(keys[0].locator("#secret-key")).to_have_attribute("data-done", "yes")
 
@@ -459,5 +427,5 @@ async def test_the_room_opens_a_secret_vote_and_shows_who_has_voted_never_how(
     await expect(member_panel.locator('[data-role="secret-voted"]')).to_have_attribute(
         "data-count", "2"
     )
-    await _shots(chair_room, tmp_path, "secret-room-open")
-    await _shots(member_room, tmp_path, "secret-room-member")
+    await shots(chair_room, tmp_path, "secret-room-open")
+    await shots(member_room, tmp_path, "secret-room-member")

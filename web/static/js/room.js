@@ -123,6 +123,14 @@ function apply(event) {
       state.votes.push(data);
       break;
     }
+    case "election.state": {
+      // An election's secret vote opened or closed: no open vote while one is open.
+      const open = new Set(state.secret_open || []);
+      if (data.to === "open") open.add(data.election);
+      else open.delete(data.election);
+      state.secret_open = [...open];
+      break;
+    }
     case "vote.progress":
       for (const v of state.votes || []) if (v.vote === data.vote) v.cast = data.cast;
       break;
@@ -237,7 +245,10 @@ function drawVote() {
   const panel = $("vote-panel");
   panel.hidden = !vote;
   const opener = $("vote-open-panel");
-  if (opener) opener.hidden = state.state !== "in_session" || (vote && vote.state === "open");
+  if (opener) {
+    opener.hidden =
+      state.state !== "in_session" || (vote && vote.state === "open") || (state.secret_open || []).length > 0;
+  }
   if (!vote) return;
   panel.dataset.vote = String(vote.vote);
   panel.dataset.state = vote.state;

@@ -64,7 +64,7 @@ from meetings.models import (
 from registry.actor import Actor
 from registry.credentials import KEY_CERTIFICATE
 from registry.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
-from registry.members import current_seat_clause
+from registry.members import current_seat_clause, seated_officers
 from registry.models import (
     Body,
     DeviceKey,
@@ -720,25 +720,7 @@ class Distribution:
 
     async def _acting_people(self, org_ids: set[int]) -> dict[int, list[Member]]:
         """Who acts for each organisation today (active members only)."""
-        people: dict[int, list[Member]] = {}
-        for chunk in _chunks(list(org_ids)):
-            rows = await self.session.execute(
-                select(Body.organisation_id, Member)
-                .join(Seat, Seat.body_id == Body.id)
-                .join(Member, Member.id == Seat.member_id)
-                .where(
-                    Body.organisation_id.in_(chunk),
-                    Body.retired_at.is_(None),
-                    Seat.role.in_(ACTING_SEATS),
-                    current_seat_clause(utcnow().date()),
-                    Member.status == MemberStatus.ACTIVE,
-                )
-                .order_by(Member.id)
-            )
-            for org_id, member in rows.tuples().all():
-                if all(m.id != member.id for m in people.get(org_id, [])):
-                    people.setdefault(org_id, []).append(member)
-        return people
+        return await seated_officers(self.session, org_ids, ACTING_SEATS)
 
     async def _recipient_for(
         self, document: Document, org: int, member_id: int

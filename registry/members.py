@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -61,6 +61,34 @@ def search_key(surname: str, name: str, patronymic: str, card_number: str) -> st
 def current_seat_clause(on: dt.date) -> ColumnElement[bool]:
     """Seats whose term covers the day ``on``."""
     return (Seat.term_start <= on) & ((Seat.term_end.is_(None)) | (Seat.term_end >= on))
+
+
+async def seated_officers(
+    session: AsyncSession, org_ids: Iterable[int], roles: Sequence[SeatRole]
+) -> dict[int, list[Member]]:
+    """Who holds one of ``roles`` today in a current body of each organisation (active
+    members only, each once per organisation, by member id): those a document is sent
+    to, or who answer for their organisation."""
+    people: dict[int, list[Member]] = {}
+    ordered = sorted(set(org_ids))
+    for start in range(0, len(ordered), 5000):  # within every backend's parameter limit
+        rows = await session.execute(
+            select(Body.organisation_id, Member)
+            .join(Seat, Seat.body_id == Body.id)
+            .join(Member, Member.id == Seat.member_id)
+            .where(
+                Body.organisation_id.in_(ordered[start : start + 5000]),
+                Body.retired_at.is_(None),
+                Seat.role.in_(roles),
+                current_seat_clause(utcnow().date()),
+                Member.status == MemberStatus.ACTIVE,
+            )
+            .order_by(Member.id)
+        )
+        for org_id, member in rows.tuples().all():
+            if all(m.id != member.id for m in people.get(org_id, [])):
+                people.setdefault(org_id, []).append(member)
+    return people
 
 
 class MemberService:

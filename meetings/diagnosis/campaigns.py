@@ -57,15 +57,12 @@ from registry.diagnosis.models import MethodologyVersion
 from registry.diagnosis.scoring import check_answer
 from registry.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
 from registry.localtime import DEFAULT_ZONE, LocalClock
-from registry.members import current_seat_clause
+from registry.members import seated_officers
 from registry.models import (
-    Body,
     DeviceKey,
     IssuedCredential,
     Member,
-    MemberStatus,
     Organisation,
-    Seat,
 )
 from registry.orm import utcnow
 
@@ -832,26 +829,7 @@ class CampaignService:
 
     async def responders(self, org_ids: Sequence[int]) -> dict[int, list[Member]]:
         """Who answers for each organisation today (active members only)."""
-        people: dict[int, list[Member]] = {}
-        ids = sorted(set(org_ids))
-        for start in range(0, len(ids), 5000):
-            rows = await self.session.execute(
-                select(Body.organisation_id, Member)
-                .join(Seat, Seat.body_id == Body.id)
-                .join(Member, Member.id == Seat.member_id)
-                .where(
-                    Body.organisation_id.in_(ids[start : start + 5000]),
-                    Body.retired_at.is_(None),
-                    Seat.role.in_(RESPONDER_SEATS),
-                    current_seat_clause(utcnow().date()),
-                    Member.status == MemberStatus.ACTIVE,
-                )
-                .order_by(Member.id)
-            )
-            for org_id, member in rows.tuples().all():
-                if all(m.id != member.id for m in people.get(org_id, [])):
-                    people.setdefault(org_id, []).append(member)
-        return people
+        return await seated_officers(self.session, org_ids, RESPONDER_SEATS)
 
     async def _notify(
         self, campaign: Campaign, org_ids: Sequence[int], subject: str, text: str

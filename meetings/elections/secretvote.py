@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ballots.models import Vote, VoteState
 from ballots.secretboard import Hook, SecretBoard, certificates_of, refusal, second
 from ballots.secretformats import (
     DEFINITION_TYPE,
@@ -55,8 +56,10 @@ from meetings.elections.models import (
 )
 from meetings.elections.services import ElectionAccess, ElectionService
 from meetings.events import append_event
-from meetings.models import Meeting, Presence
+from meetings.models import Meeting, MeetingState, Presence
+from meetings.votes import MeetingVote
 from registry.actor import Actor
+from registry.errors import Conflict
 from registry.members import current_seat_clause
 from registry.models import Body, DeviceKey, IssuedCredential, Member, Organisation, Seat
 from registry.orm import utcnow
@@ -394,6 +397,8 @@ class SecretVoteService:
         election, access, vote = await self.get(election_id, lock=True)
         await self._require_chair(election, access)
         check_transition(election.state, ElectionState.OPEN, Mover.CHAIR)
+        if election.meeting_id is not None:
+            await self._require_meeting_free(election.meeting_id)
         now = second(utcnow())
         if election.closes_at is not None and election.closes_at <= now:
             raise refusal("closed", "the deadline has passed")
@@ -436,6 +441,23 @@ class SecretVoteService:
             {"from": before.value, "to": "open", "vote": vote.id, "definition": vote.fingerprint},
         )
         return vote
+
+    async def _require_meeting_free(self, meeting_id: int) -> None:
+        """At a meeting the secret vote opens as an open vote does: in session, and while
+        no open vote of the meeting is under way (one vote at a time)."""
+        meeting = await self.session.get(Meeting, meeting_id)
+        if meeting is None or meeting.state is not MeetingState.IN_SESSION:
+            raise Conflict("the meeting is not in session", key="not_in_session")
+        under_way = await self.session.scalar(
+            select(Vote.id)
+            .join(MeetingVote, MeetingVote.vote_id == Vote.id)
+            .where(MeetingVote.meeting_id == meeting_id, Vote.state == VoteState.OPEN)
+        )
+        if under_way is not None:
+            raise Conflict(
+                "an open vote of the meeting is under way: close it first",
+                key="vote_already_open",
+            )
 
     async def close(self, election_id: int, *, by_deadline: bool = False) -> SecretVote:
         election, access, locked = await self.get(election_id, lock=True)

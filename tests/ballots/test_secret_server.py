@@ -354,15 +354,22 @@ async def test_a_deadline_with_a_fraction_of_a_second_is_kept_to_the_second(
 async def test_no_open_vote_is_opened_while_a_secret_vote_of_the_meeting_is_open(
     client: Any, aiohttp_client: Any, db: AsyncSession
 ) -> None:
-    """While the meeting's secret vote is open the chair may not open an open vote (the
+    """One vote at a time: while an open vote of the meeting is under way the secret vote
+    does not open; while the secret vote is open the chair may not open an open vote (the
     room's snapshot says the secret vote is open, so the room does not offer one); once
     it is closed, the open vote is opened."""
     world = await secret_world(db, client, aiohttp_client)
     await world.get()
     await keygen(world, complain=False)
     await db.rollback()
-    world.state = await _post(world.chair, world.path("open"), None, status=200)
     votes = f"/api/v1/meetings/{world.meeting}/votes"
+    # The other way round too: while an open vote is under way, no secret vote opens.
+    opened = await _post(world.chair, votes, {"question": "Объявить перерыв"})
+    refused = await _post(world.chair, world.path("open"), None, status=409)
+    assert "an open vote of the meeting is under way" in refused["detail"], refused
+    assert (await world.get())["phase"] == "key_ready"
+    await _post(world.chair, f"{votes}/{opened['vote']}/close", None, status=200)
+    world.state = await _post(world.chair, world.path("open"), None, status=200)
     before = await db.scalar(select(func.count()).select_from(Vote))
     await db.rollback()
     refused = await _post(world.chair, votes, {"question": "Объявить перерыв"}, status=409)

@@ -62,13 +62,11 @@ from meetings.models import (
     Notice,
 )
 from registry.actor import Actor
-from registry.credentials import KEY_CERTIFICATE
+from registry.credentials import KeyRefused, own_key_certificate
 from registry.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
 from registry.members import current_seat_clause, seated_officers
 from registry.models import (
     Body,
-    DeviceKey,
-    IssuedCredential,
     Member,
     MemberStatus,
     Organisation,
@@ -753,37 +751,10 @@ class Distribution:
         return recipient
 
     async def _certificate(self, serial: int, member_id: int, now: dt.datetime) -> KeyCertificate:
-        """The certificate of a signing key of the caller's, unrevoked and valid now.
-
-        It is read from the registry's own table, where the registry stored what it
-        signed: its registry signature is not checked again here."""
-        row = (
-            await self.session.execute(
-                select(DeviceKey, IssuedCredential)
-                .join(IssuedCredential, IssuedCredential.serial == DeviceKey.serial)
-                .where(DeviceKey.serial == serial, IssuedCredential.kind == KEY_CERTIFICATE)
-            )
-        ).first()
-        if row is None or row[0].member_id != member_id or row[1].member_id != member_id:
-            # Another member's key, or none: a statement counts only from its maker's key.
-            raise _refuse("unknown_key", f"key {serial} is not one of your signing keys", "serial")
-        credential = row[1]
-        if credential.revoked_at is not None:
-            raise _refuse(
-                "revoked",
-                f"key {serial} was revoked at {format_instant(_second(credential.revoked_at))}",
-                "serial",
-            )
-        if now < credential.issued_at:
-            raise _refuse("not_yet_valid", f"key {serial} is not valid yet", "serial")
-        if now >= credential.expires_at:
-            raise _refuse("expired", f"key {serial} has expired", "serial")
         try:
-            return KeyCertificate.from_payload(
-                SignedDocument.parse(credential.document.encode()).payload
-            )
-        except CredentialError as exc:
-            raise _refuse("unknown_key", f"key {serial}: {exc}", "serial") from None
+            return await own_key_certificate(self.session, serial, member_id, now)
+        except KeyRefused as exc:
+            raise _refuse(exc.reason, str(exc), "serial") from None
 
     async def _status(
         self, document: Document, meeting: Meeting, *, manage: bool

@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crypto.certificate import KeyCertificate, issue_certificate
 from crypto.ed25519 import PublicKey
 from crypto.envelope import SignedDocument
+from crypto.errors import CredentialError
+from crypto.instant import format_instant
 from crypto.revocation import Revocation, RevocationList, issue_revocation_list
 from registry.actor import Actor
 from registry.errors import Conflict, NotFound, PermissionDenied
@@ -27,7 +29,13 @@ from registry.models import (
 from registry.orm import utcnow
 from registry.registrykey import RegistryKeyring
 
-__all__ = ["KEY_CERTIFICATE", "UNION_CARD", "CredentialService"]
+__all__ = [
+    "KEY_CERTIFICATE",
+    "UNION_CARD",
+    "CredentialService",
+    "KeyRefused",
+    "own_key_certificate",
+]
 
 KEY_CERTIFICATE = "key-certificate"
 UNION_CARD = "union-card"
@@ -39,6 +47,47 @@ Builder = Callable[[int, dt.datetime], tuple[str, dt.datetime]]
 
 def _second(now: dt.datetime) -> dt.datetime:
     return now.astimezone(dt.UTC).replace(microsecond=0)
+
+
+class KeyRefused(Exception):
+    """A statement's signing key that does not count: ``reason`` is the refusal's code
+    (``unknown_key``, ``revoked``, ``not_yet_valid``, ``expired``)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+async def own_key_certificate(
+    session: AsyncSession, serial: int, member_id: int, now: dt.datetime
+) -> KeyCertificate:
+    """The certificate of one of ``member_id``'s signing keys, unrevoked and valid at
+    ``now``, read from the registry's own table of what it signed (its signature is not
+    checked again). :class:`KeyRefused` otherwise: a statement counts only from its
+    maker's own key."""
+    row = (
+        await session.execute(
+            select(DeviceKey, IssuedCredential)
+            .join(IssuedCredential, IssuedCredential.serial == DeviceKey.serial)
+            .where(DeviceKey.serial == serial, IssuedCredential.kind == KEY_CERTIFICATE)
+        )
+    ).first()
+    if row is None or row[0].member_id != member_id or row[1].member_id != member_id:
+        raise KeyRefused("unknown_key", f"key {serial} is not one of your signing keys")
+    credential = row[1]
+    if credential.revoked_at is not None:
+        revoked = format_instant(_second(credential.revoked_at))
+        raise KeyRefused("revoked", f"key {serial} was revoked at {revoked}")
+    if now < credential.issued_at:
+        raise KeyRefused("not_yet_valid", f"key {serial} is not valid yet")
+    if now >= credential.expires_at:
+        raise KeyRefused("expired", f"key {serial} has expired")
+    try:
+        return KeyCertificate.from_payload(
+            SignedDocument.parse(credential.document.encode()).payload
+        )
+    except CredentialError as exc:
+        raise KeyRefused("unknown_key", f"key {serial}: {exc}") from None
 
 
 class CredentialService:

@@ -45,7 +45,7 @@ from meetings.diagnosis.schemas import (
 from meetings.diagnosis.statement import check_submission, template
 from meetings.models import Notice
 from registry.actor import Actor
-from registry.credentials import KEY_CERTIFICATE
+from registry.credentials import KeyRefused, own_key_certificate
 from registry.diagnosis.access import (
     RESPONDER_SEATS,
     is_officer,
@@ -59,8 +59,6 @@ from registry.errors import Conflict, DomainError, InvalidInput, NotFound, Permi
 from registry.localtime import DEFAULT_ZONE, LocalClock
 from registry.members import seated_officers
 from registry.models import (
-    DeviceKey,
-    IssuedCredential,
     Member,
     Organisation,
 )
@@ -849,30 +847,10 @@ class CampaignService:
         return notify
 
     async def _certificate(self, serial: int, member_id: int, now: dt.datetime) -> KeyCertificate:
-        """The certificate of one of the caller's signing keys, unrevoked and valid now
-        (read from the registry's own table of what it signed)."""
-        row = (
-            await self.session.execute(
-                select(DeviceKey, IssuedCredential)
-                .join(IssuedCredential, IssuedCredential.serial == DeviceKey.serial)
-                .where(DeviceKey.serial == serial, IssuedCredential.kind == KEY_CERTIFICATE)
-            )
-        ).first()
-        if row is None or row[0].member_id != member_id or row[1].member_id != member_id:
-            raise _refuse("unknown_key", f"key {serial} is not one of your signing keys", "serial")
-        credential = row[1]
-        if credential.revoked_at is not None:
-            raise _refuse("revoked", f"key {serial} was revoked", "serial")
-        if now < credential.issued_at:
-            raise _refuse("not_yet_valid", f"key {serial} is not valid yet", "serial")
-        if now >= credential.expires_at:
-            raise _refuse("expired", f"key {serial} has expired", "serial")
         try:
-            return KeyCertificate.from_payload(
-                SignedDocument.parse(credential.document.encode()).payload
-            )
-        except CredentialError as exc:
-            raise _refuse("unknown_key", f"key {serial}: {exc}", "serial") from None
+            return await own_key_certificate(self.session, serial, member_id, now)
+        except KeyRefused as exc:
+            raise _refuse(exc.reason, str(exc), "serial") from None
 
 
 def _evidence_out(item: Evidence) -> EvidenceOut:
